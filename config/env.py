@@ -1,0 +1,79 @@
+"""Strict readers for settings that come from the environment.
+
+Every setting the portal reads from the environment goes through one of these helpers, so a
+malformed value stops the process at start-up with a message that names the variable, instead of
+surfacing later as a confusing failure (healthchecks' ``envbool`` is the model).
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    return None if value is None else value.strip()
+
+
+def env_str(name: str, default: str = "") -> str:
+    value = _raw(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a boolean. Use one of: 1, 0, true, false, yes, no, on, off."
+    )
+
+
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is too small; the minimum is {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} is too large; the maximum is {maximum}.")
+    return number
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    """A comma-separated list; blanks around items are ignored, empty items refused."""
+    value = _raw(name)
+    if value is None or value == "":
+        return list(default or [])
+    items = [item.strip() for item in value.split(",")]
+    if any(not item for item in items):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} has an empty item; separate items with commas."
+        )
+    return items
+
+
+def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
+    """A URL whose scheme must be one of ``schemes`` (e.g. ``postgres``, ``redis``)."""
+    value = env_str(name, default)
+    if not value:
+        return value
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in schemes:
+        allowed = ", ".join(f"{s}://" for s in schemes)
+        raise ImproperlyConfigured(f"{name} must start with one of {allowed} (got {value!r}).")
+    return value

@@ -1,0 +1,291 @@
+"""Settings for the CRM Sync portal.
+
+Everything comes from environment variables read through the strict helpers in ``config.env``.
+With nothing set, a fresh checkout runs on an SQLite file and django-q2's ORM broker; set
+``DATABASE_URL`` for PostgreSQL and ``REDIS_URL`` for the Redis broker. The README lists every
+variable.
+"""
+
+import base64
+import hashlib
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+
+def _dev_secret() -> str:
+    """A per-checkout secret kept in ``var/``, so dev sessions survive restarts."""
+    path = VAR_DIR / "dev-secret-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it, or set DJANGO_DEBUG=1 for a local dev key."
+        )
+    SECRET_KEY = _dev_secret()
+
+
+def _encryption_key() -> bytes:
+    """The Fernet key that encrypts CRM tokens at rest (``PORTAL_ENCRYPTION_KEY``)."""
+    value = env_str("PORTAL_ENCRYPTION_KEY")
+    if not value:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "PORTAL_ENCRYPTION_KEY is not set. Generate one with `python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+            )
+        # Dev only: derived from the dev secret so it is stable across restarts.
+        return base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest())
+    try:
+        if len(base64.urlsafe_b64decode(value.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            "PORTAL_ENCRYPTION_KEY must be a Fernet key: 32 bytes, url-safe base64 encoded."
+        ) from None
+    return value.encode()
+
+
+PORTAL_ENCRYPTION_KEY = _encryption_key()
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "django_q",
+    # Our apps, lowest layer first (see DESIGN.md §3).
+    "seats",
+    "crm_settings",
+    "network",
+    "sync",
+    "writeback",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "seats.middleware.TenancyMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "seats.context_processors.tenancy",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "portal.sqlite3",
+            "OPTIONS": {
+                # The web server and the task worker write to the same file: wait for locks
+                # instead of failing, and take the write lock up front (django-q2 #144).
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Accounts (django-allauth) ------------------------------------------------------------------
+AUTH_USER_MODEL = "seats.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "portal:home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_ADAPTER = "seats.adapters.InviteOnlyAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "seats.adapters.InviteOnlySocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+
+# Microsoft sign-in for portal users turns on when its app registration is configured.
+MICROSOFT_CLIENT_ID = env_str("MICROSOFT_CLIENT_ID")
+if MICROSOFT_CLIENT_ID:
+    INSTALLED_APPS.append("allauth.socialaccount.providers.microsoft")
+    SOCIALACCOUNT_PROVIDERS = {
+        "microsoft": {
+            "APPS": [
+                {
+                    "client_id": MICROSOFT_CLIENT_ID,
+                    "secret": env_str("MICROSOFT_CLIENT_SECRET"),
+                    "settings": {"tenant": env_str("MICROSOFT_TENANT", "organizations")},
+                }
+            ]
+        }
+    }
+    if not SOCIALACCOUNT_PROVIDERS["microsoft"]["APPS"][0]["secret"]:
+        raise ImproperlyConfigured("MICROSOFT_CLIENT_ID is set but MICROSOFT_CLIENT_SECRET is not.")
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM Sync <crm-sync@localhost>")
+
+# --- Security -----------------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = env_bool("PORTAL_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("PORTAL_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PORTAL_BEHIND_PROXY", False) else None
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Internationalisation and static files ------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("PORTAL_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Background work (django-q2) ----------------------------------------------------------------
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
+Q_TIMEOUT = env_int("Q_TIMEOUT", 900, minimum=10)
+Q_RETRY = env_int("Q_RETRY", Q_TIMEOUT + 60, minimum=11)
+if Q_RETRY <= Q_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"Q_RETRY ({Q_RETRY}) must be larger than Q_TIMEOUT ({Q_TIMEOUT}), or a task still "
+        "running would be handed to a second worker."
+    )
+Q_CLUSTER = {
+    "name": "portal",
+    "workers": env_int("Q_WORKERS", 2, minimum=1, maximum=64),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
+    # A failing task is retried a bounded number of times; our tasks resume from checkpoints.
+    "max_attempts": env_int("Q_MAX_ATTEMPTS", 3, minimum=1, maximum=20),
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": 0.5,
+    "label": "Background tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    # Keep the ORM broker on 'default' (a separate alias breaks the scheduler, django-q2 #293).
+    Q_CLUSTER["orm"] = "default"
+
+# --- Dynamics 365 -------------------------------------------------------------------------------
+# The app registration the portal uses to sign admins in to Dynamics (README: "Connecting to a
+# real Dynamics org").
+DYNAMICS_CLIENT_ID = env_str("DYNAMICS_CLIENT_ID")
+DYNAMICS_CLIENT_SECRET = env_str("DYNAMICS_CLIENT_SECRET")
+DYNAMICS_AUTHORITY_HOST = env_url(
+    "DYNAMICS_AUTHORITY_HOST", "https://login.microsoftonline.com", schemes=("https",)
+).rstrip("/")
+DYNAMICS_DEFAULT_TENANT = env_str("DYNAMICS_DEFAULT_TENANT", "organizations")
+# Hosts other than *.dynamics.com an operator allows as environment URLs (e.g. the emulator).
+DYNAMICS_EXTRA_ALLOWED_HOSTS = env_list("DYNAMICS_EXTRA_ALLOWED_HOSTS")
+# A CA bundle to trust for Dynamics and its sign-in (the emulator's self-signed certificate).
+DYNAMICS_CA_BUNDLE = env_str("DYNAMICS_CA_BUNDLE")
+if DYNAMICS_CA_BUNDLE and not Path(DYNAMICS_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured(f"DYNAMICS_CA_BUNDLE={DYNAMICS_CA_BUNDLE!r} is not a file.")
+DYNAMICS_PAGE_SIZE = env_int("DYNAMICS_PAGE_SIZE", 5000, minimum=1, maximum=5000)
+
+# --- Logging ------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("PORTAL_LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"PORTAL_LOG_LEVEL={LOG_LEVEL!r} is not a logging level.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # msal logs token-cache details at DEBUG; never let that reach the logs.
+        "msal": {"level": "WARNING"},
+        "django_q": {"level": env_str("PORTAL_Q_LOG_LEVEL", "WARNING").upper()},
+    },
+}

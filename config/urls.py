@@ -1,0 +1,17 @@
+"""Top-level URL map: one include per app, each with its own namespace."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "CRM Sync staff admin"
+admin.site.site_title = "CRM Sync staff admin"
+
+urlpatterns = [
+    path("", include("portal.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin-settings/crm/", include("crm_settings.urls")),
+    path("seats/", include("seats.urls")),
+    path("network/", include("network.urls")),
+    path("inbox/", include("writeback.urls")),
+    path("admin/", admin.site.urls),
+]

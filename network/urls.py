@@ -1,0 +1,10 @@
+from django.urls import path
+
+from network import views
+
+app_name = "network"
+
+urlpatterns = [
+    path("accounts/", views.accounts, name="accounts"),
+    path("leads/", views.leads, name="leads"),
+]

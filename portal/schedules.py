@@ -1,0 +1,49 @@
+"""Every recurring job, declared in code and installed by ``manage.py setup_schedules``.
+
+django-q2's ``schedule()`` raises on a duplicate name, so installation goes through
+``update_or_create`` keyed by name: running it on every deploy is safe.
+"""
+
+from dataclasses import dataclass
+
+from django_q.models import Schedule
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    func: str
+    minutes: int
+
+
+SCHEDULES = [
+    ScheduleSpec("portal: worker heartbeat", "portal.tasks.heartbeat", minutes=1),
+]
+
+# Schedules whose name starts with one of these are ours: stale ones are removed.
+_OUR_PREFIXES = ("portal:", "sync:", "writeback:", "crm_settings:", "seats:", "network:")
+
+
+def install_schedules() -> dict[str, int]:
+    """Create or update every declared schedule and drop our stale ones; returns counts."""
+    created = updated = 0
+    for spec in SCHEDULES:
+        _, was_created = Schedule.objects.update_or_create(
+            name=spec.name,
+            defaults={
+                "func": spec.func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": spec.minutes,
+                "repeats": -1,
+            },
+        )
+        created += was_created
+        updated += not was_created
+    declared = {spec.name for spec in SCHEDULES}
+    stale = [
+        s.pk
+        for s in Schedule.objects.all()
+        if s.name and s.name.startswith(_OUR_PREFIXES) and s.name not in declared
+    ]
+    removed, _ = Schedule.objects.filter(pk__in=stale).delete()
+    return {"created": created, "updated": updated, "removed": removed}

@@ -1,0 +1,69 @@
+"""The portal's own pages: the home page and the health check."""
+
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_q.brokers import get_broker
+from django_q.models import Success
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    """Send people where their role works: admins to CRM Settings, seat holders to Accounts."""
+    seat = request.seat
+    if seat is None:
+        return render(request, "portal/no_seat.html", status=403)
+    if seat.is_admin and not seat.has_seat_features:
+        return redirect("crm_settings:index")
+    return redirect("network:accounts")
+
+
+def _check(name, probe):
+    try:
+        probe()
+    except Exception as exc:  # a health check reports every failure, whatever its type
+        logger.warning("health check %s failed: %s", name, exc)
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True}
+
+
+def _probe_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _probe_broker():
+    broker = get_broker()
+    if not broker.ping():
+        raise ConnectionError("the broker did not answer ping")
+    broker.queue_size()
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    """200 with ``{"ok": true, ...}`` when the database and the task broker answer, else 503."""
+    checks = {
+        "database": _check("database", _probe_database),
+        "broker": _check("broker", _probe_broker),
+    }
+    ok = all(check["ok"] for check in checks.values())
+    body = {"ok": ok, **checks}
+    if checks["database"]["ok"]:
+        # Informational: when a worker last ran the heartbeat schedule (None: not yet).
+        last = (
+            Success.objects.filter(func="portal.tasks.heartbeat")
+            .order_by("-stopped")
+            .values_list("stopped", flat=True)
+            .first()
+        )
+        body["worker_last_seen"] = last.isoformat() if last else None
+    return JsonResponse(body, status=200 if ok else 503)

@@ -1,0 +1,84 @@
+"""Who can open which page: the access matrix over every portal URL.
+
+Each row: a URL name, and the status each role gets. "login" means anonymous visitors are sent to
+the sign-in page. Later issues add their URLs here; object URLs of another contract are covered by
+``test_it_hides_other_contracts_objects`` in each app's tests.
+"""
+
+import pytest
+from django.urls import reverse
+
+OK, FORBIDDEN, LOGIN, REDIRECT = 200, 403, "login", 302
+
+MATRIX = {
+    # url name:                 anonymous, seat_holder, admin_only, admin, outsider
+    "crm_settings:index":       (LOGIN, FORBIDDEN, OK, OK, OK),
+    "seats:list":               (LOGIN, FORBIDDEN, OK, OK, OK),
+    "network:accounts":         (LOGIN, OK, FORBIDDEN, OK, OK),
+    "network:leads":            (LOGIN, OK, FORBIDDEN, OK, OK),
+    "writeback:inbox":          (LOGIN, OK, FORBIDDEN, OK, OK),
+    "portal:home":              (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "account_change_password":  (LOGIN, OK, OK, OK, OK),
+    "portal:healthz":           (OK, OK, OK, OK, OK),
+    "account_login":            (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+}  # fmt: skip
+ROLES = ["anonymous", "seat_holder", "admin_only", "admin", "outsider"]
+
+
+@pytest.mark.parametrize("url_name", MATRIX)
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(request, client, url_name, role):
+    expected = MATRIX[url_name][ROLES.index(role)]
+    if role != "anonymous":
+        client.force_login(request.getfixturevalue(role).user)
+    else:
+        request.getfixturevalue("contract")
+    url = reverse(url_name)
+    response = client.get(url)
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("account_login"))
+    else:
+        assert response.status_code == expected, response.content[:300]
+
+
+def test_admin_pages_show_the_admins_own_contract(login, admin, outsider):
+    response = login(admin).get(reverse("seats:list"))
+    assert b"admin@contoso.test" in response.content
+    assert b"admin@fabrikam.test" not in response.content
+
+
+def test_navigation_follows_the_role(login, admin, admin_only, seat_holder):
+    page = login(seat_holder).get(reverse("network:accounts")).content.decode()
+    assert "Contoso Test" in page
+    assert "Inbox" in page and "Seat Management" not in page
+
+    page = login(admin_only).get(reverse("crm_settings:index")).content.decode()
+    assert "Seat Management" in page and "CRM Settings" in page
+    assert ">Inbox<" not in page and ">Leads<" not in page
+
+    page = login(admin).get(reverse("network:accounts")).content.decode()
+    assert "Seat Management" in page and ">Inbox<" in page
+
+
+def test_a_user_without_a_seat_is_told_so(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 403
+    assert "You don't hold a seat yet" in response.content.decode()
+    assert client.get(reverse("network:accounts")).status_code == 403
+
+
+def test_home_sends_admin_only_to_crm_settings_and_seat_holders_to_accounts(
+    login, admin_only, seat_holder
+):
+    assert login(admin_only).get(reverse("portal:home")).url == reverse("crm_settings:index")
+    assert login(seat_holder).get(reverse("portal:home")).url == reverse("network:accounts")
+
+
+def test_staff_admin_requires_staff(login, admin):
+    response = login(admin).get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response.url

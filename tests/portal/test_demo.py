@@ -1,0 +1,36 @@
+import pytest
+from django.core.management import call_command
+
+from seats.models import AuditEntry, Contract, Role, Seat, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot():
+    return (
+        list(Contract.objects.values_list("name", "purchased_seats").order_by("name")),
+        list(
+            Seat.objects.values_list("user__email", "role", "contract__name").order_by(
+                "user__email"
+            )
+        ),
+        list(User.objects.values_list("email", "password").order_by("email")),
+        AuditEntry.objects.count(),
+    )
+
+
+def test_the_demo_command_is_idempotent(capsys):
+    call_command("seed_demo")
+    first = _snapshot()
+    call_command("seed_demo")
+    assert _snapshot() == first
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_the_demo_has_every_role_and_known_passwords(client):
+    call_command("seed_demo", quiet_logins=True)
+    contoso = Contract.objects.get(name="Contoso Demo")
+    roles = set(contoso.seats.values_list("role", flat=True))
+    assert roles == {Role.ADMIN, Role.ADMIN_ONLY, Role.SEAT_HOLDER}
+    assert client.login(email="admin@contoso-demo.com", password="crm-demo-2026")
+    assert User.objects.get(email="staff@crm-sync.local").is_staff

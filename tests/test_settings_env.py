@@ -1,0 +1,116 @@
+"""Settings refuse malformed environment values with a message that names the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("yes", True), ("ON", True), ("0", False), ("off", False)]
+)
+def test_env_bool_reads_the_usual_spellings(monkeypatch, value, expected):
+    monkeypatch.setenv("X_FLAG", value)
+    assert env_bool("X_FLAG") is expected
+
+
+def test_env_bool_refuses_anything_else(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG='maybe' is not a boolean"):
+        env_bool("X_FLAG")
+
+
+def test_env_int_refuses_words_and_out_of_range(monkeypatch):
+    monkeypatch.setenv("X_NUM", "ten")
+    with pytest.raises(ImproperlyConfigured, match="X_NUM='ten' is not a whole number"):
+        env_int("X_NUM", 1)
+    monkeypatch.setenv("X_NUM", "0")
+    with pytest.raises(ImproperlyConfigured, match="minimum is 1"):
+        env_int("X_NUM", 1, minimum=1)
+
+
+def test_env_list_refuses_empty_items(monkeypatch):
+    monkeypatch.setenv("X_LIST", "a,,b")
+    with pytest.raises(ImproperlyConfigured, match="empty item"):
+        env_list("X_LIST")
+    monkeypatch.setenv("X_LIST", " a , b ")
+    assert env_list("X_LIST") == ["a", "b"]
+
+
+def test_env_url_checks_the_scheme(monkeypatch):
+    monkeypatch.setenv("X_URL", "mysql://db/x")
+    with pytest.raises(ImproperlyConfigured, match="must start with one of postgres://"):
+        env_url("X_URL", schemes=("postgres",))
+
+
+def _load_settings(**env):
+    """Import the real settings module in a fresh interpreter with exactly ``env`` changed."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "Q_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("REDIS_URL", None)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe' is not a boolean"),
+        ({}, "DJANGO_SECRET_KEY is not set"),
+        ({"DJANGO_SECRET_KEY": "k"}, "PORTAL_ENCRYPTION_KEY is not set"),
+        (
+            {"DJANGO_SECRET_KEY": "k", "PORTAL_ENCRYPTION_KEY": "short"},
+            "PORTAL_ENCRYPTION_KEY must be a Fernet key",
+        ),
+        ({"DJANGO_DEBUG": "1", "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL must start with"),
+        ({"DJANGO_DEBUG": "1", "Q_WORKERS": "lots"}, "Q_WORKERS='lots' is not a whole number"),
+        (
+            {"DJANGO_DEBUG": "1", "Q_TIMEOUT": "100", "Q_RETRY": "50"},
+            "Q_RETRY (50) must be larger than Q_TIMEOUT (100)",
+        ),
+        ({"DJANGO_DEBUG": "1", "DYNAMICS_CA_BUNDLE": "/nope.pem"}, "is not a file"),
+    ],
+)
+def test_settings_refuse_malformed_environment(env, message):
+    result = _load_settings(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_settings_load_with_safe_defaults_in_dev_mode(tmp_path):
+    result = _load_settings(DJANGO_DEBUG="1", PORTAL_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "dev-secret-key").exists()
+
+
+def test_database_and_redis_urls_switch_backends(tmp_path):
+    code = (
+        "import config.settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['CONN_MAX_AGE'],"
+        " 'redis' in s.Q_CLUSTER, 'orm' in s.Q_CLUSTER)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))}
+    env.update(
+        DJANGO_DEBUG="1",
+        PORTAL_VAR_DIR=str(tmp_path),
+        DATABASE_URL="postgres://u:p@127.0.0.1:5432/portal",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.split() == ["django.db.backends.postgresql", "60", "True", "False"]
