@@ -1,1 +1,146 @@
-"""Models arrive with the issue that builds this app."""
+"""A contract's link to Dynamics 365 and the choices its admins make on CRM Settings.
+
+``CrmSettings`` holds the admin's answers (seed guide, "Configure Your Sales Navigator CRM
+Settings" and "Enabling Activity Writeback"); they survive a disconnect. ``CrmConnection`` exists
+while the contract is connected: the environment, who signed in, what the pre-flight check found,
+and the encrypted token cache. Disconnecting deletes it, and with it the tokens.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from crm_settings.crypto import decrypt, encrypt
+from seats.models import Contract
+
+# The standard "Actual Revenue" column, used for won value when the admin answers *Not Sure*.
+DEFAULT_WON_VALUE_COLUMN = "actualvalue"
+
+
+class WritebackType(models.TextChoices):
+    INMAIL = "inmail", "InMails"
+    MESSAGE = "message", "Messages"
+    NOTE = "note", "Notes"
+
+
+class CrmSettings(models.Model):
+    contract = models.OneToOneField(Contract, on_delete=models.CASCADE, related_name="crm_settings")
+    auto_sync = models.BooleanField(
+        "Auto sync all seat holders with CRM?",
+        default=True,
+        help_text="With No, turn sync on per seat on Admin / Seat Management.",
+    )
+    # None means *Not Sure*: every open opportunity counts.
+    pipeline_stage = models.IntegerField(
+        "At which stage does your sales team consider an opportunity to enter your pipeline?",
+        null=True,
+        blank=True,
+    )
+    pipeline_stage_label = models.CharField(max_length=200, blank=True)
+    # The stage options in the CRM's order when the admin chose, so "at or beyond" is well defined
+    # even if the option values are not in pipeline order: [{"value": 0, "label": "Qualify"}, ...].
+    pipeline_stage_options = models.JSONField(default=list, blank=True)
+    # "" means *Not Sure*: the standard Actual Revenue column.
+    won_value_column = models.CharField(
+        "Where do you store the value for a won opportunity?", max_length=100, blank=True
+    )
+    won_value_label = models.CharField(max_length=200, blank=True)
+    sync_interval_minutes = models.PositiveIntegerField(
+        "Sync every (minutes)", default=15, help_text="How often the import runs on its own."
+    )
+    writeback_enabled = models.BooleanField(
+        "Enable Sales Navigator to sync back data to your CRM?", default=False
+    )
+    writeback_all = models.BooleanField("Sync back all data items (recommended)", default=True)
+    writeback_inmails = models.BooleanField("InMails", default=True)
+    writeback_messages = models.BooleanField("Messages", default=True)
+    writeback_notes = models.BooleanField("Notes", default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "CRM settings"
+        verbose_name_plural = "CRM settings"
+
+    def __str__(self):
+        return f"CRM settings of {self.contract}"
+
+    @property
+    def won_value_column_or_default(self) -> str:
+        return self.won_value_column or DEFAULT_WON_VALUE_COLUMN
+
+    def writeback_types(self) -> set[str]:
+        """The item types that are copied to the CRM now (empty when writeback is off)."""
+        if not self.writeback_enabled:
+            return set()
+        if self.writeback_all:
+            return set(WritebackType.values)
+        chosen = {
+            WritebackType.INMAIL: self.writeback_inmails,
+            WritebackType.MESSAGE: self.writeback_messages,
+            WritebackType.NOTE: self.writeback_notes,
+        }
+        return {kind.value for kind, on in chosen.items() if on}
+
+    def stage_rank(self, value: int | None) -> int | None:
+        """Position of a stage value in the pipeline order saved with the choice, else None."""
+        for rank, option in enumerate(self.pipeline_stage_options):
+            if option.get("value") == value:
+                return rank
+        return None
+
+
+class CrmConnection(models.Model):
+    """The live connection of one contract to one Dynamics 365 environment."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected to Microsoft Dynamics"
+        # Connected, but the last use failed (e.g. the refresh token was revoked).
+        ERROR = "error", "Connection error"
+
+    contract = models.OneToOneField(
+        Contract, on_delete=models.CASCADE, related_name="crm_connection"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
+    environment_url = models.URLField(
+        max_length=300, help_text="The Dynamics environment, e.g. https://contoso.crm.dynamics.com"
+    )
+    tenant = models.CharField(max_length=100, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connected_at = models.DateTimeField(auto_now_add=True)
+    # The Dynamics user who signed in; Dynamics lists them as creator of written-back activities.
+    crm_user_id = models.UUIDField(null=True, blank=True)
+    crm_user_name = models.CharField(max_length=200, blank=True)
+    crm_user_email = models.CharField(max_length=254, blank=True)
+    organization_id = models.UUIDField(null=True, blank=True)
+    # What the pre-flight check found: {"tables": {"account": {"readable": true,
+    # "change_tracking": true}, ...}, "checked_at": "..."}.
+    preflight = models.JSONField(default=dict, blank=True)
+    linkedin_solution_installed = models.BooleanField(default=False)
+    # Whether the connecting user may act on behalf of seat holders (CallerObjectId), so that
+    # they, not the connecting user, show as creator of their activities.
+    can_impersonate = models.BooleanField(default=False)
+    last_error_kind = models.CharField(max_length=20, blank=True)
+    last_error_detail = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # msal's serialized token cache, Fernet-encrypted with PORTAL_ENCRYPTION_KEY. Never shown.
+    token_cache_encrypted = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "CRM connection"
+
+    def __str__(self):
+        return f"{self.contract} → {self.environment_url}"
+
+    @property
+    def token_cache(self) -> str | None:
+        return decrypt(self.token_cache_encrypted) if self.token_cache_encrypted else None
+
+    @token_cache.setter
+    def token_cache(self, value: str | None) -> None:
+        self.token_cache_encrypted = encrypt(value) if value else ""
+
+    def record_url(self, logical_name: str, record_id) -> str:
+        """A link that opens the record in Dynamics."""
+        base = self.environment_url.rstrip("/")
+        return f"{base}/main.aspx?pagetype=entityrecord&etn={logical_name}&id={record_id}"
