@@ -6,4 +6,9 @@ app_name = "crm_settings"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("connect/", views.connect, name="connect"),
+    path("callback/", views.callback, name="callback"),
+    path("settings/", views.save_sync_settings, name="save_sync_settings"),
+    path("writeback/", views.save_writeback_settings, name="save_writeback_settings"),
+    path("disconnect/", views.disconnect, name="disconnect"),
 ]

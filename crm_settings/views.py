@@ -1,9 +1,210 @@
-from django.shortcuts import render
+"""Admin > Admin Settings > CRM Settings: connect, configure, writeback, disconnect."""
 
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
+from crm_settings.messages import admin_message, admin_message_for
+from crm_settings.selectors import crm_connection_get, crm_settings_get
+from crm_settings.services import (
+    PendingSignIn,
+    connection_complete,
+    connection_disconnect,
+    connection_start,
+    crm_choices_read,
+    sync_settings_update,
+    writeback_settings_update,
+)
+from dynamics import AuthError, DynamicsError
 from seats.access import admin_required
+
+# crm_settings sits below sync; the disconnect page reads and purges the import's rows through
+# these two entry points (DESIGN §3: "calls one service there from its view").
+from sync.purge import imported_data_counts, imported_data_purge
+
+logger = logging.getLogger(__name__)
+PENDING_KEY = "crm_settings.pending_sign_in"
+
+
+def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, status=200):
+    contract = request.contract
+    crm_settings = crm_settings_get(contract=contract)
+    connection = crm_connection_get(contract=contract)
+    context = {
+        "nav": "admin",
+        "crm_settings": crm_settings,
+        "connection": connection,
+        "connect_form": connect_form or ConnectForm(),
+    }
+    if connection is not None:
+        choices = crm_choices_read(connection=connection)
+        context["choices"] = choices
+        context["sync_form"] = sync_form or SyncSettingsForm(
+            crm_settings=crm_settings,
+            stage_options=choices.stage_options,
+            money_columns=choices.money_columns,
+        )
+        context["writeback_form"] = writeback_form or WritebackForm(crm_settings=crm_settings)
+        connection.refresh_from_db()
+        if connection.last_error_kind and choices.error is None:
+            context["connection_error"] = admin_message(
+                connection.last_error_kind, connection.last_error_detail
+            )
+    return render(request, "crm_settings/index.html", context, status=status)
 
 
 @admin_required
+@require_GET
 def index(request):
-    """Admin > Admin Settings > CRM Settings."""
-    return render(request, "crm_settings/index.html", {"nav": "admin"})
+    return _page(request)
+
+
+@admin_required
+@require_POST
+def connect(request):
+    """*Connect to CRM*: check the environment URL, then send the admin to Microsoft sign-in."""
+    form = ConnectForm(request.POST)
+    if not form.is_valid():
+        return _page(request, connect_form=form, status=400)
+    redirect_uri = request.build_absolute_uri(reverse("crm_settings:callback"))
+    try:
+        pending = connection_start(
+            environment_url=form.cleaned_data["environment_url"],
+            tenant=form.cleaned_data["tenant"],
+            redirect_uri=redirect_uri,
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _page(request, connect_form=form, status=400)
+    except DynamicsError as error:
+        _show_error(request, error)
+        return _page(request, connect_form=form, status=502)
+    request.session[PENDING_KEY] = pending.to_session()
+    return redirect(pending.flow["auth_uri"])
+
+
+@admin_required
+@require_GET
+def callback(request):
+    """Where Microsoft sign-in returns: finish the flow, check the org, save the connection."""
+    pending = PendingSignIn.from_session(request.session.pop(PENDING_KEY, None))
+    if pending is None:
+        messages.error(
+            request,
+            "This sign-in was not started from this page, or it expired. Select Connect to CRM "
+            "to start again.",
+        )
+        return redirect("crm_settings:index")
+    try:
+        connection_complete(
+            contract=request.contract, pending=pending, params=request.GET.dict(), by=request.user
+        )
+    except AuthError as error:
+        logger.info("CRM sign-in refused for contract %s: %s", request.contract.pk, error)
+        messages.error(request, error.message)
+        return redirect("crm_settings:index")
+    except DynamicsError as error:
+        logger.warning("CRM connect failed for contract %s: %s", request.contract.pk, error)
+        _show_error(request, error)
+        return redirect("crm_settings:index")
+    messages.success(request, "Successfully connected, sync in progress")
+    return redirect("crm_settings:index")
+
+
+def _show_error(request, error: DynamicsError):
+    admin_message = admin_message_for(error)
+    messages.error(
+        request,
+        f"{admin_message.message} Next step: {admin_message.next_step} "
+        f"(Details: {admin_message.detail})",
+    )
+
+
+@admin_required
+@require_POST
+def save_sync_settings(request):
+    contract = request.contract
+    connection = crm_connection_get(contract=contract)
+    if connection is None:
+        messages.error(request, "Connect to CRM before configuring the sync.")
+        return redirect("crm_settings:index")
+    choices = crm_choices_read(connection=connection)
+    form = SyncSettingsForm(
+        request.POST,
+        crm_settings=crm_settings_get(contract=contract),
+        stage_options=choices.stage_options,
+        money_columns=choices.money_columns,
+    )
+    if not form.is_valid():
+        return _page(request, sync_form=form, status=400)
+    sync_settings_update(
+        contract=contract,
+        values=form.values(),
+        stage_options=form.stage_options_json(),
+        by=request.user,
+    )
+    messages.success(request, "CRM settings saved.")
+    return redirect("crm_settings:index")
+
+
+@admin_required
+@require_POST
+def save_writeback_settings(request):
+    contract = request.contract
+    connection = crm_connection_get(contract=contract)
+    if connection is None:
+        messages.error(request, "Connect to CRM before enabling writeback.")
+        return redirect("crm_settings:index")
+    crm_settings = crm_settings_get(contract=contract)
+    form = WritebackForm(request.POST, crm_settings=crm_settings)
+    if not form.is_valid():
+        return _page(request, writeback_form=form, status=400)
+    # Re-check the org now: the admin may have just installed (or removed) the LinkedIn app.
+    choices = crm_choices_read(connection=connection)
+    installed = bool(choices.solution_installed)
+    try:
+        writeback_settings_update(
+            contract=contract,
+            values=form.cleaned_data,
+            solution_installed=installed,
+            by=request.user,
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _page(request, writeback_form=form, status=400)
+    messages.success(request, "Writeback settings saved.")
+    return redirect("crm_settings:index")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def disconnect(request):
+    """*Disconnect CRM Sync*, optionally with *Yes, clean up all previously imported CRM data*."""
+    contract = request.contract
+    connection = crm_connection_get(contract=contract)
+    counts = imported_data_counts(contract=contract)
+    form = DisconnectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            purged = imported_data_purge(contract=contract) if form.cleaned_data["purge"] else None
+            connection_disconnect(contract=contract, by=request.user, purged=purged)
+        if purged is not None:
+            removed = sum(purged.values())
+            messages.success(
+                request,
+                f"Disconnected from Microsoft Dynamics and cleaned up {removed} imported records.",
+            )
+        else:
+            messages.success(request, "Disconnected from Microsoft Dynamics. Imported data kept.")
+        return redirect("crm_settings:index")
+    return render(
+        request,
+        "crm_settings/disconnect.html",
+        {"nav": "admin", "connection": connection, "counts": counts, "form": form},
+    )

@@ -1,1 +1,249 @@
-"""Models arrive with the issue that builds this app."""
+"""The import's state: a mirror of the CRM rows it reads, its runs, cursors and problems.
+
+Mirror rows (``CrmUser``, ``CrmAccount``, ``CrmContact``, ``CrmOpportunity``) keep the columns
+the rules need, keyed by (contract, CRM id). They refer to each other by CRM id, not by foreign
+key, because Dynamics hands pages over in any order (a contact may arrive before its account).
+Matches to the prospecting network (``company``/``member``) are stored with how they matched.
+
+``SyncRun`` records one run: its trigger, state, progress and counts. At most one run per contract
+is queued or running, enforced by a partial unique index. ``SyncCursor`` remembers, per table,
+where the last read stopped (a nextLink to resume a killed run, and the deltaLink or watermark
+for the next incremental read).
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from network.models import Company, Member
+from seats.models import Contract, Seat
+
+
+class MirrorQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
+
+class _Mirror(models.Model):
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    crm_id = models.UUIDField()
+    modified_on = models.DateTimeField(null=True, blank=True)
+    # The run that last saw this row in a full read; rows a reconciled full read did not see are
+    # gone from the CRM and are removed.
+    seen_in_run = models.BigIntegerField(null=True, blank=True)
+
+    objects = MirrorQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class CrmUser(_Mirror):
+    """A Dynamics system user; seats map to them by email."""
+
+    full_name = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=254, blank=True, db_index=True)
+    domain_name = models.CharField(max_length=254, blank=True, db_index=True)
+    azure_object_id = models.UUIDField(null=True, blank=True)
+    is_disabled = models.BooleanField(default=False)
+    is_application_user = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_user_unique"),
+        ]
+        verbose_name = "CRM user"
+
+    def __str__(self):
+        return self.full_name or self.email or str(self.crm_id)
+
+
+class CrmAccount(_Mirror):
+    name = models.CharField(max_length=200, blank=True)
+    website = models.CharField(max_length=300, blank=True)
+    owner_id = models.UUIDField(null=True, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    match_method = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_account_unique"),
+        ]
+        verbose_name = "CRM account"
+
+    def __str__(self):
+        return self.name or str(self.crm_id)
+
+
+class CrmContact(_Mirror):
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    account_id = models.UUIDField(null=True, blank=True, db_index=True)
+    profile_url = models.CharField(max_length=300, blank=True)
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    match_method = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_contact_unique"),
+        ]
+        indexes = [models.Index(fields=["contract", "account_id"])]
+        verbose_name = "CRM contact"
+
+    def __str__(self):
+        return self.full_name or str(self.crm_id)
+
+
+class CrmOpportunity(_Mirror):
+    class State(models.IntegerChoices):
+        OPEN = 0, "Open"
+        WON = 1, "Won"
+        LOST = 2, "Lost"
+
+    name = models.CharField(max_length=300, blank=True)
+    owner_id = models.UUIDField(null=True, blank=True)
+    state = models.SmallIntegerField(choices=State.choices, default=State.OPEN)
+    sales_stage = models.IntegerField(null=True, blank=True)
+    account_id = models.UUIDField(null=True, blank=True)
+    contact_id = models.UUIDField(null=True, blank=True)
+    estimated_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    won_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_opportunity_unique"),
+        ]
+        indexes = [models.Index(fields=["contract", "owner_id", "state"])]
+        verbose_name = "CRM opportunity"
+        verbose_name_plural = "CRM opportunities"
+
+    def __str__(self):
+        return self.name or str(self.crm_id)
+
+
+class SeatCrmUser(models.Model):
+    """Which CRM user a seat maps to (by email), or why none: *Not Matched* with the reason."""
+
+    seat = models.OneToOneField(Seat, on_delete=models.CASCADE, related_name="crm_link")
+    crm_user = models.ForeignKey(
+        CrmUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="seat_links"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    matched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "seat to CRM user mapping"
+
+    def __str__(self):
+        return f"{self.seat_id} → {self.crm_user or 'Not Matched'}"
+
+
+class SyncRun(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Sync in progress"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        CONNECT = "connect", "First sync after connecting"
+        SCHEDULE = "schedule", "Scheduled"
+        MANUAL = "manual", "Sync now"
+        SETTINGS = "settings", "Settings changed"
+        SEATS = "seats", "Seat sync changed"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    full = models.BooleanField(default=False, help_text="Read every row instead of changes.")
+    # A trigger that arrived while this run was active: merged into it instead of a second run.
+    rerun_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    phase = models.CharField(max_length=40, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # {"contact": {"read": 0, "created": 0, "updated": 0, "removed": 0, "unmatched": 0,
+    #  "failed": 0}, ..., "saves": {...}}
+    counts = models.JSONField(default=dict, blank=True)
+    requests = models.PositiveIntegerField(default=0)
+    error_kind = models.CharField(max_length=20, blank=True)
+    error_detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract"],
+                condition=Q(state__in=["queued", "running"]),
+                name="one_active_sync_per_contract",
+            )
+        ]
+        indexes = [models.Index(fields=["contract", "-created_at"])]
+
+    def __str__(self):
+        return f"Sync {self.pk} of {self.contract_id} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class SyncProblem(models.Model):
+    """A CRM row the run could not use, and why (bad data never stops a run)."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="problems")
+    table = models.CharField(max_length=40)
+    crm_id = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.table} {self.crm_id}: {self.reason}"
+
+
+class SyncCursor(models.Model):
+    """Where reading one table stopped, and how the next read continues."""
+
+    class Mode(models.TextChoices):
+        DELTA = "delta", "Change tracking"
+        WATERMARK = "watermark", "Modified since"
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    table = models.CharField(max_length=40)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.DELTA)
+    # Set while a read is under way: the page to fetch next (a killed run resumes from here).
+    next_link = models.TextField(blank=True)
+    # The run the next_link belongs to, and whether that read is a full (reconciling) read.
+    next_link_run = models.BigIntegerField(null=True, blank=True)
+    next_link_full = models.BooleanField(default=False)
+    delta_link = models.TextField(blank=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    last_full_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "table"], name="sync_cursor_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.contract_id} {self.table} ({self.mode})"

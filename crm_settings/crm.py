@@ -1,0 +1,64 @@
+"""Building ``dynamics`` clients for a contract: the one place that knows the portal's settings.
+
+Every app that talks to Dynamics (the connect flow here, the import, the writeback) gets its
+client from ``open_client``: it is configured from settings (app registration, authority, CA
+bundle, page size), authenticates with the connection's stored token cache, and writes the cache
+back, encrypted, when msal refreshed a token.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+
+from crm_settings.models import CrmConnection
+from dynamics import DynamicsClient, MsalAuth, make_session
+
+
+def authority_for(tenant: str) -> str:
+    return f"{settings.DYNAMICS_AUTHORITY_HOST}/{tenant or settings.DYNAMICS_DEFAULT_TENANT}"
+
+
+def build_auth(*, environment_url: str, tenant: str, token_cache: str | None, session) -> MsalAuth:
+    return MsalAuth(
+        environment_url=environment_url,
+        client_id=settings.DYNAMICS_CLIENT_ID,
+        client_credential=settings.DYNAMICS_CLIENT_SECRET,
+        authority=authority_for(tenant),
+        session=session,
+        token_cache=token_cache,
+        mode="user",
+    )
+
+
+def new_session():
+    return make_session(ca_bundle=settings.DYNAMICS_CA_BUNDLE or None)
+
+
+def build_client(*, environment_url: str, auth: MsalAuth, session) -> DynamicsClient:
+    return DynamicsClient(
+        environment_url, auth, session=session, page_size=settings.DYNAMICS_PAGE_SIZE
+    )
+
+
+@contextmanager
+def open_client(connection: CrmConnection) -> Iterator[DynamicsClient]:
+    """A client for the contract's connection; the refreshed token cache is saved on exit."""
+    session = new_session()
+    auth = build_auth(
+        environment_url=connection.environment_url,
+        tenant=connection.tenant,
+        token_cache=connection.token_cache,
+        session=session,
+    )
+    client = build_client(environment_url=connection.environment_url, auth=auth, session=session)
+    try:
+        yield client
+    finally:
+        changed = auth.cache_state()
+        if changed is not None and CrmConnection.objects.filter(pk=connection.pk).exists():
+            connection.token_cache = changed
+            CrmConnection.objects.filter(pk=connection.pk).update(
+                token_cache_encrypted=connection.token_cache_encrypted
+            )
+        client.close()

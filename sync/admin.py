@@ -1,0 +1,92 @@
+from django.contrib import admin
+
+from sync.models import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmUser,
+    SeatCrmUser,
+    SyncCursor,
+    SyncProblem,
+    SyncRun,
+)
+
+
+class _MirrorAdmin(admin.ModelAdmin):
+    list_filter = ["contract"]
+    list_select_related = ["contract"]
+    readonly_fields = ["contract", "crm_id", "modified_on", "seen_in_run"]
+
+
+@admin.register(CrmUser)
+class CrmUserAdmin(_MirrorAdmin):
+    list_display = ["full_name", "email", "contract", "is_disabled", "is_application_user"]
+    list_filter = ["contract", "is_disabled", "is_application_user"]
+    search_fields = ["full_name", "email", "domain_name", "crm_id"]
+
+
+@admin.register(CrmAccount)
+class CrmAccountAdmin(_MirrorAdmin):
+    list_display = ["name", "website", "contract", "company", "match_method"]
+    list_filter = ["contract", "match_method"]
+    search_fields = ["name", "website", "crm_id"]
+    raw_id_fields = ["company"]
+
+
+@admin.register(CrmContact)
+class CrmContactAdmin(_MirrorAdmin):
+    list_display = ["full_name", "email", "contract", "member", "match_method"]
+    list_filter = ["contract", "match_method"]
+    search_fields = ["full_name", "email", "crm_id"]
+    raw_id_fields = ["member"]
+
+
+@admin.register(CrmOpportunity)
+class CrmOpportunityAdmin(_MirrorAdmin):
+    list_display = ["name", "contract", "state", "sales_stage", "estimated_value", "won_value"]
+    list_filter = ["contract", "state", "sales_stage"]
+    search_fields = ["name", "crm_id", "owner_id"]
+
+
+@admin.register(SeatCrmUser)
+class SeatCrmUserAdmin(admin.ModelAdmin):
+    list_display = ["seat", "crm_user", "reason", "matched_at"]
+    list_filter = ["seat__contract"]
+    search_fields = ["seat__user__email", "crm_user__email", "reason"]
+    list_select_related = ["seat__user", "crm_user"]
+    raw_id_fields = ["seat", "crm_user"]
+
+
+class SyncProblemInline(admin.TabularInline):
+    model = SyncProblem
+    extra = 0
+    can_delete = False
+    readonly_fields = ["table", "crm_id", "reason", "created_at"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "contract", "trigger", "state", "full", "started_at", "finished_at", "requests",
+    ]  # fmt: skip
+    list_filter = ["state", "trigger", "full", "contract"]
+    search_fields = ["contract__name", "error_detail"]
+    list_select_related = ["contract"]
+    date_hierarchy = "created_at"
+    inlines = [SyncProblemInline]
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+@admin.register(SyncProblem)
+class SyncProblemAdmin(admin.ModelAdmin):
+    list_display = ["run", "table", "crm_id", "reason", "created_at"]
+    list_filter = ["table"]
+    search_fields = ["crm_id", "reason"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(SyncCursor)
+class SyncCursorAdmin(admin.ModelAdmin):
+    list_display = ["contract", "table", "mode", "watermark", "last_full_read_at"]
+    list_filter = ["mode", "table"]
+    search_fields = ["contract__name", "table"]
