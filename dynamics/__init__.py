@@ -1,1 +1,55 @@
-"""placeholder"""
+"""Client for the Microsoft Dynamics 365 / Dataverse Web API.
+
+Plain Python (no Django): the portal's sync and writeback code use it, and it is the only code in
+the project that speaks HTTP to Dynamics.
+"""
+
+from .auth import MsalAuth, StaticTokenAuth
+from .batch import ChangeSet, Operation, OperationResult
+from .client import DynamicsClient
+from .errors import (
+    ApiError,
+    AuthError,
+    ChangeTrackingError,
+    ChangeTrackingUnsupported,
+    ConnectError,
+    DeltaTokenExpired,
+    DuplicateRecord,
+    DynamicsError,
+    MalformedResponse,
+    MissingObjectError,
+    NotFound,
+    PrivilegeError,
+    ValidationFailed,
+)
+from .http import RetryPolicy, Stats, make_session
+from .metadata import Column, Option
+from .pages import Page
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "ChangeSet",
+    "ChangeTrackingError",
+    "ChangeTrackingUnsupported",
+    "Column",
+    "ConnectError",
+    "DeltaTokenExpired",
+    "DuplicateRecord",
+    "DynamicsClient",
+    "DynamicsError",
+    "MalformedResponse",
+    "MissingObjectError",
+    "MsalAuth",
+    "NotFound",
+    "Operation",
+    "OperationResult",
+    "Option",
+    "Page",
+    "PrivilegeError",
+    "RetryPolicy",
+    "StaticTokenAuth",
+    "Stats",
+    "ValidationFailed",
+    "make_session",
+]

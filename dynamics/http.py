@@ -1,0 +1,377 @@
+"""HTTP plumbing: the session, the request loop with retries, counters and JSON parsing.
+
+`Transport.send()` is the one place where the client sends a request to the Web API. It adds the
+headers Dataverse documents for every request, gets a bearer token, retries what can get better
+(429 and 503 after Retry-After, other 5xx and connection failures with exponential backoff and full
+jitter, one 401 after a forced token refresh), never retries other 4xx, and counts requests,
+retries, throttled waits and bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
+
+import requests
+import urllib3
+
+from .errors import (
+    ConnectError,
+    DynamicsError,
+    MalformedResponse,
+    error_from_response,
+)
+
+DEFAULT_SESSION_TIMEOUT = (5, 60)
+
+
+class DynamicsSession(requests.Session):
+    """A requests session that keeps an explicit CA bundle and a default timeout.
+
+    requests lets the REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE environment variables override
+    `Session.verify` (psf/requests#3829): `merge_environment_settings()` replaces a request-level
+    `verify` of True/None with the variable *before* falling back to the session's value. This
+    machine (and CI) sets those variables, so a session with `verify="emulator-ca.pem"` would still
+    verify against the system bundle and fail. Passing `verify` explicitly on each request is the
+    one form the environment cannot override, so `request()` does that whenever a CA bundle was
+    given. Proxies from the environment keep working (we do not turn off `trust_env`).
+
+    msal also sends its requests through this session (it is passed as msal's `http_client`), and
+    msal sets no timeout when given a client, hence the default timeout.
+    """
+
+    def __init__(self, *, ca_bundle: str | None = None, default_timeout=DEFAULT_SESSION_TIMEOUT):
+        super().__init__()
+        self.ca_bundle = ca_bundle
+        self.default_timeout = default_timeout
+        if ca_bundle:
+            self.verify = ca_bundle
+
+    def request(self, method, url, *args, **kwargs):
+        if self.ca_bundle and kwargs.get("verify") in (None, True):
+            kwargs["verify"] = self.ca_bundle
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_session(*, ca_bundle: str | None = None, pool_size: int = 10) -> requests.Session:
+    """Return the session one client uses for the Web API and (through msal) for sign-in.
+
+    `ca_bundle` is a PEM file to trust instead of the system store (the emulator's CA);
+    `pool_size` is how many keep-alive connections per host the session holds.
+    """
+    session = DynamicsSession(ca_bundle=ca_bundle)
+    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try.
+
+    `max_attempts`: sends per call, the first included. `base_delay`/`max_delay`: exponential
+    backoff for 5xx and connection errors (full jitter: a random wait between 0 and
+    min(max_delay, base_delay * 2**retry)). `max_retry_after`: the longest single wait for a
+    429/503 Retry-After. `budget`: total seconds one call may spend, waits included; a retry
+    that would end past the budget is not attempted.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+    budget: float = 300.0
+
+
+@dataclass
+class Stats:
+    """Counters of one client: sends, re-sends, throttled waits and body bytes each way."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    bytes_received: int = 0
+    bytes_sent: int = 0
+
+    def reset(self) -> None:
+        for field in fields(self):
+            setattr(self, field.name, 0)
+
+
+class TokenSource(Protocol):
+    """What the transport needs from an auth object (MsalAuth, StaticTokenAuth)."""
+
+    def access_token(self, *, force_refresh: bool = False) -> str: ...
+
+
+@dataclass
+class Reply:
+    """A successful (or deliberately accepted) HTTP answer."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    url: str
+    attempts: int
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+
+# Headers the compose-http-requests doc asks for on every Web API request. "If-None-Match: null"
+# stops the browser-style cache from answering 304 when a request has no conditions of its own.
+BASE_HEADERS = {
+    "Accept": "application/json",
+    "OData-MaxVersion": "4.0",
+    "OData-Version": "4.0",
+    "If-None-Match": "null",
+}
+
+
+class Transport:
+    """Sends Web API requests with auth, retries and counters. One per DynamicsClient."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        auth: TokenSource,
+        timeout,
+        retry: RetryPolicy,
+        stats: Stats,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ):
+        self.session = session
+        self.auth = auth
+        self.timeout = timeout
+        self.retry = retry
+        self.stats = stats
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        table: str | None = None,
+        idempotent: bool = True,
+        accept: Callable[[requests.Response], bool] | None = None,
+        parse: Callable[[Reply], Any] | None = None,
+    ) -> Any:
+        """Send one request, retrying as the policy allows; return `parse(reply)` or the Reply.
+
+        `idempotent=False` (a POST that creates a row without a client-chosen id) is retried only
+        when the server certainly did not act on it: 429, or a connection that was never made.
+        `accept(response)` lets a caller take a non-2xx answer itself (a failed $batch still has a
+        multipart body). `parse` runs inside the loop so that a malformed answer to a GET is
+        retried like a 5xx; for other methods a malformed answer is raised at once.
+        """
+        request_headers = dict(BASE_HEADERS)
+        if body is not None:
+            request_headers["Content-Type"] = "application/json; charset=utf-8"
+        request_headers.update(headers or {})
+        started = self.clock()
+        attempt = 0
+        refreshed_after_401 = False
+        force_refresh = False
+        while True:
+            attempt += 1
+            error: DynamicsError
+            response = None
+            try:
+                token = self.auth.access_token(force_refresh=force_refresh)
+                force_refresh = False
+                request_headers["Authorization"] = f"Bearer {token}"
+                self.stats.requests += 1
+                self.stats.bytes_sent += len(body or b"")
+                response = self.session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=request_headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+                content = response.content
+            except requests.RequestException as exc:
+                error = connect_error(exc, url=url, method=method, table=table)
+                if not idempotent and not _never_sent(exc):
+                    error.retryable = False
+            except DynamicsError as exc:  # from the token source
+                error = exc
+            else:
+                self.stats.bytes_received += len(content)
+                if response.status_code == 401 and not refreshed_after_401:
+                    # An access token can expire or be revoked between our cache check and the
+                    # server's: refresh once and try again (not counted against max_attempts).
+                    refreshed_after_401 = True
+                    force_refresh = True
+                    attempt -= 1
+                    self.stats.retries += 1
+                    continue
+                if response.ok or (accept is not None and accept(response)):
+                    reply = Reply(
+                        status=response.status_code,
+                        headers=response.headers,
+                        content=content,
+                        url=url,
+                        attempts=attempt,
+                    )
+                    if parse is None:
+                        return reply
+                    try:
+                        return parse(reply)
+                    except MalformedResponse as exc:
+                        exc.method = exc.method or method
+                        exc.table = exc.table or table
+                        exc.attempts = attempt
+                        if method != "GET":
+                            raise
+                        error = exc
+                else:
+                    error = error_from_response(
+                        status=response.status_code,
+                        body=content,
+                        headers=response.headers,
+                        url=url,
+                        method=method,
+                        table=table,
+                        request_headers=request_headers,
+                    )
+                    if not idempotent and response.status_code != 429:
+                        error.retryable = False
+            error.attempts = attempt
+            if not error.retryable:
+                raise error
+            delay, throttled = self._delay(error, attempt)
+            if attempt >= self.retry.max_attempts:
+                raise error
+            if self.clock() - started + delay > self.retry.budget:
+                raise error
+            if throttled:
+                self.stats.throttled += 1
+            self.stats.retries += 1
+            self.sleep(delay)
+
+    def _delay(self, error: DynamicsError, attempt: int) -> tuple[float, bool]:
+        """Seconds to wait before the next attempt, and whether it is a throttling wait.
+
+        429 and 503 come with Retry-After (Dataverse's service protection limits): wait that long,
+        bounded by max_retry_after. Otherwise exponential backoff with full jitter, so that many
+        workers that failed together do not come back together.
+        """
+        if error.status in (429, 503) and error.retry_after is not None:
+            return min(error.retry_after, self.retry.max_retry_after), True
+        ceiling = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
+        return self.rng.uniform(0, ceiling), error.status == 429
+
+
+def connect_error(
+    exc: requests.RequestException, *, url: str, method: str | None = None, table=None
+) -> ConnectError:
+    """Map a requests exception to ConnectError; TLS verification failures are not retryable."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ConnectError(
+            f"TLS failure talking to Dynamics: {_first_line(exc)}",
+            url=url,
+            method=method,
+            table=table,
+            retryable=False,
+        )
+    if isinstance(exc, requests.Timeout):
+        what = "timed out"
+    elif isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError):
+        what = "connection failed"
+    else:
+        what = "request failed"
+    return ConnectError(
+        f"Dynamics {what}: {type(exc).__name__}: {_first_line(exc)}",
+        url=url,
+        method=method,
+        table=table,
+    )
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request certainly did not reach the server (so any method may be retried)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""
+
+
+def parse_json(reply: Reply, *, what: str = "response") -> Any:
+    """Decode a JSON body, raising MalformedResponse (naming the URL) when it is not JSON."""
+    content_type = reply.content_type.split(";", 1)[0].strip().lower()
+    if not reply.content:
+        raise MalformedResponse(
+            f"Dynamics sent an empty {what} where JSON was expected",
+            status=reply.status,
+            url=reply.url,
+        )
+    if content_type and "json" not in content_type:
+        raise MalformedResponse(
+            f"Dynamics sent {content_type} where JSON was expected "
+            f"({len(reply.content)} bytes, starting {_snippet(reply.content)!r})",
+            status=reply.status,
+            url=reply.url,
+        )
+    try:
+        return json.loads(reply.content)
+    except UnicodeDecodeError as exc:
+        raise MalformedResponse(
+            f"Dynamics sent a {what} that is not UTF-8: {exc}", status=reply.status, url=reply.url
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise MalformedResponse(
+            f"Dynamics sent invalid or truncated JSON ({exc.msg} at character {exc.pos} "
+            f"of {len(reply.content)})",
+            status=reply.status,
+            url=reply.url,
+        ) from None
+
+
+def parse_json_object(reply: Reply, *, what: str = "response") -> dict:
+    data = parse_json(reply, what=what)
+    if not isinstance(data, dict):
+        raise MalformedResponse(
+            f"Dynamics sent a JSON {type(data).__name__} where an object was expected",
+            status=reply.status,
+            url=reply.url,
+        )
+    return data
+
+
+def _snippet(content: bytes) -> str:
+    return " ".join(content[:60].decode("utf-8", "replace").split())
+
+
+__all__ = [
+    "DynamicsSession",
+    "RetryPolicy",
+    "Stats",
+    "Reply",
+    "Transport",
+    "make_session",
+    "parse_json",
+    "parse_json_object",
+]
