@@ -189,7 +189,7 @@ def disconnect(request):
     contract = request.contract
     connection = crm_connection_get(contract=contract)
     counts = imported_data_counts(contract=contract)
-    form = DisconnectForm(request.POST or None)
+    form = DisconnectForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             purged = imported_data_purge(contract=contract) if form.cleaned_data["purge"] else None

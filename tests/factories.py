@@ -90,3 +90,58 @@ class SavedLeadFactory(DjangoModelFactory):
 
     class Params:
         imported = factory.Trait(saved_by_hand=False, from_crm=True)
+
+
+# --- CRM side (crm_settings, sync) --------------------------------------------------------------
+
+
+class CrmConnectionFactory(DjangoModelFactory):
+    class Meta:
+        model = "crm_settings.CrmConnection"
+
+    contract = factory.SubFactory(ContractFactory)
+    environment_url = "https://contoso.crm.dynamics.com"
+    crm_user_id = factory.Faker("uuid4")
+    crm_user_name = "Integration User"
+    crm_user_email = "integration@contoso-demo.com"
+    linkedin_solution_installed = True
+
+
+class CrmUserFactory(DjangoModelFactory):
+    class Meta:
+        model = "sync.CrmUser"
+
+    contract = factory.SubFactory(ContractFactory)
+    crm_id = factory.Faker("uuid4")
+    full_name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"crm-user{n}@contoso.test")
+    domain_name = factory.SelfAttribute("email")
+
+
+class CrmAccountFactory(DjangoModelFactory):
+    class Meta:
+        model = "sync.CrmAccount"
+
+    contract = factory.SubFactory(ContractFactory)
+    crm_id = factory.Faker("uuid4")
+    name = factory.Sequence(lambda n: f"CRM Account {n}")
+
+
+class CrmContactFactory(DjangoModelFactory):
+    class Meta:
+        model = "sync.CrmContact"
+
+    contract = factory.SubFactory(ContractFactory)
+    crm_id = factory.Faker("uuid4")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    full_name = factory.LazyAttribute(lambda o: f"{o.first_name} {o.last_name}")
+
+
+class CrmOpportunityFactory(DjangoModelFactory):
+    class Meta:
+        model = "sync.CrmOpportunity"
+
+    contract = factory.SubFactory(ContractFactory)
+    crm_id = factory.Faker("uuid4")
+    name = factory.Sequence(lambda n: f"Opportunity {n}")

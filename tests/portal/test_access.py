@@ -8,11 +8,18 @@ the sign-in page. Later issues add their URLs here; object URLs of another contr
 import pytest
 from django.urls import reverse
 
-OK, FORBIDDEN, LOGIN, REDIRECT = 200, 403, "login", 302
+OK, FORBIDDEN, LOGIN, REDIRECT, NOT_ALLOWED = 200, 403, "login", 302, 405
 
 MATRIX = {
     # url name:                 anonymous, seat_holder, admin_only, admin, outsider
     "crm_settings:index":       (LOGIN, FORBIDDEN, OK, OK, OK),
+    "crm_settings:disconnect":  (LOGIN, FORBIDDEN, OK, OK, OK),
+    "crm_settings:callback":    (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT),
+    "crm_settings:connect":     (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+    "crm_settings:save_sync_settings": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+    "crm_settings:save_writeback_settings": (
+        LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
+    ),
     "seats:list":               (LOGIN, FORBIDDEN, OK, OK, OK),
     "network:accounts":         (LOGIN, OK, FORBIDDEN, OK, OK),
     "network:leads":            (LOGIN, OK, FORBIDDEN, OK, OK),
