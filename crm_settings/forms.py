@@ -2,8 +2,8 @@
 
 from django import forms
 
+from crm_settings.connect import environment_url_clean, tenant_clean
 from crm_settings.models import CrmSettings
-from crm_settings.services import environment_url_clean, tenant_clean
 
 NOT_SURE = "not_sure"
 YES_NO = [("yes", "Yes"), ("no", "No")]

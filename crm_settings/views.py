@@ -9,18 +9,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
-from crm_settings.messages import admin_message, admin_message_for
-from crm_settings.selectors import crm_connection_get, crm_settings_get
-from crm_settings.services import (
+from crm_settings.connect import (
     PendingSignIn,
     connection_complete,
     connection_disconnect,
     connection_start,
     crm_choices_read,
-    sync_settings_update,
-    writeback_settings_update,
 )
+from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
+from crm_settings.messages import admin_message, admin_message_for
+from crm_settings.selectors import crm_connection_get, crm_settings_get
+from crm_settings.services import sync_settings_update, writeback_settings_update
 from dynamics import AuthError, DynamicsError
 from seats.access import admin_required
 

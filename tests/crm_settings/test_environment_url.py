@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from crm_settings.services import environment_url_clean
+from crm_settings.connect import environment_url_clean
 
 
 @pytest.mark.parametrize(
