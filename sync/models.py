@@ -72,6 +72,7 @@ class CrmAccount(_Mirror):
         constraints = [
             models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_account_unique"),
         ]
+        indexes = [models.Index(fields=["contract", "company"])]
         verbose_name = "CRM account"
 
     def __str__(self):
@@ -96,7 +97,10 @@ class CrmContact(_Mirror):
         constraints = [
             models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_contact_unique"),
         ]
-        indexes = [models.Index(fields=["contract", "account_id"])]
+        indexes = [
+            models.Index(fields=["contract", "account_id"]),
+            models.Index(fields=["contract", "member"]),
+        ]
         verbose_name = "CRM contact"
 
     def __str__(self):
@@ -115,6 +119,8 @@ class CrmOpportunity(_Mirror):
     sales_stage = models.IntegerField(null=True, blank=True)
     account_id = models.UUIDField(null=True, blank=True)
     contact_id = models.UUIDField(null=True, blank=True)
+    # The customer (an account or a contact; Dynamics' customerid lookup may point at either).
+    customer_id = models.UUIDField(null=True, blank=True)
     estimated_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     won_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
 
@@ -123,7 +129,12 @@ class CrmOpportunity(_Mirror):
         constraints = [
             models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_opportunity_unique"),
         ]
-        indexes = [models.Index(fields=["contract", "owner_id", "state"])]
+        indexes = [
+            models.Index(fields=["contract", "owner_id", "state"]),
+            models.Index(fields=["contract", "account_id"]),
+            models.Index(fields=["contract", "contact_id"]),
+            models.Index(fields=["contract", "customer_id"]),
+        ]
         verbose_name = "CRM opportunity"
         verbose_name_plural = "CRM opportunities"
 
@@ -161,6 +172,7 @@ class SyncRun(models.Model):
         MANUAL = "manual", "Sync now"
         SETTINGS = "settings", "Settings changed"
         SEATS = "seats", "Seat sync changed"
+        RERUN = "rerun", "Follow-up of a request merged into the previous run"
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
@@ -174,6 +186,11 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A token naming the worker that claimed the run; its page writes only count while it still
+    # holds the claim (a worker that lost it to a takeover stops at its next page).
+    worker = models.CharField(max_length=36, blank=True)
+    # How many times a later worker took the run over after its worker died.
+    resumes = models.PositiveSmallIntegerField(default=0)
     phase = models.CharField(max_length=40, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -197,6 +214,10 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"Sync {self.pk} of {self.contract_id} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
 
     @property
     def percent(self) -> int:
@@ -237,6 +258,8 @@ class SyncCursor(models.Model):
     next_link_run = models.BigIntegerField(null=True, blank=True)
     next_link_full = models.BooleanField(default=False)
     delta_link = models.TextField(blank=True)
+    # The $select the links and watermark were made with; another column list needs a full read.
+    columns = models.TextField(blank=True)
     watermark = models.DateTimeField(null=True, blank=True)
     last_full_read_at = models.DateTimeField(null=True, blank=True)
 
