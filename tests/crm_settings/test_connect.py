@@ -145,3 +145,33 @@ def test_failures_show_the_guides_message_and_next_step(
     assert "Next step:" in shown
     assert detail in shown
     assert not CrmConnection.objects.filter(contract=contract).exists()
+
+
+def test_reconnecting_as_another_user_keeps_imported_data(connect_crm, admin, contract, client):
+    from sync.models import CrmAccount
+    from tests.factories import CrmAccountFactory
+
+    connect_crm(admin, as_email="admin@contoso-demo.com")
+    CrmAccountFactory.create_batch(2, contract=contract)
+    client.post(reverse("crm_settings:disconnect"), {})  # without clean-up
+    assert not CrmConnection.objects.filter(contract=contract).exists()
+    connect_crm(admin, as_email="integration@contoso-demo.com")
+    connection = CrmConnection.objects.get(contract=contract)
+    assert connection.crm_user_name == "Integration User"
+    assert CrmAccount.objects.filter(contract=contract).count() == 2
+    actions = list(
+        AuditEntry.objects.filter(contract=contract, action__startswith="crm.")
+        .order_by("created_at", "id")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["crm.connect", "crm.disconnect", "crm.connect"]
+
+
+def test_every_change_needs_the_csrf_token(admin, contract, dynamics):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin.user)
+    for name in ("crm_settings:connect", "crm_settings:save_sync_settings",
+                 "crm_settings:save_writeback_settings", "crm_settings:disconnect"):  # fmt: skip
+        assert client.post(reverse(name), {}).status_code == 403
