@@ -22,8 +22,10 @@ statements per kind bring the saves in line with it; each touches only rows that
    hand are never touched" beyond the import's own mark;
 4. delete imported-only saves that lost their last reason.
 
-It is plain SQL that PostgreSQL and SQLite both run (CTEs, ``INSERT ... SELECT ... ON CONFLICT DO
-NOTHING``), because the ORM cannot join mirror rows that refer to each other by CRM id.
+It is plain SQL that PostgreSQL and SQLite (3.35+) both run: CTEs, ``INSERT ... SELECT ... ON
+CONFLICT DO NOTHING``, and ``RETURNING`` to count the rows written (Python's sqlite3 reports no
+row count for a statement that starts with ``WITH``). The ORM cannot express it: mirror rows
+refer to each other by CRM id, not by foreign key.
 """
 
 from dataclasses import dataclass
@@ -156,10 +158,11 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
             SELECT d.seat_id, d.target_id, %s, %s, d.crm_record_id, %s, %s FROM desired d
             WHERE NOT EXISTS (SELECT 1 FROM {saved} x
                               WHERE x.{seat} = d.seat_id AND x.{target} = d.target_id)
-            ON CONFLICT ({seat}, {target}) DO NOTHING""",
+            ON CONFLICT ({seat}, {target}) DO NOTHING
+            RETURNING 1""",
             [*params, False, True, now, now],
         )
-        counts.added = cursor.rowcount
+        counts.added = len(cursor.fetchall())
         cursor.execute(
             f"""{desired}
             UPDATE {saved}
@@ -168,24 +171,25 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
             WHERE {of_contract}
               AND EXISTS (SELECT 1 FROM desired d WHERE {matches}
                           AND ({saved}.{from_crm} = %s OR {saved}.{record} IS NULL
-                               OR {saved}.{record} <> d.crm_record_id))""",
+                               OR {saved}.{record} <> d.crm_record_id))
+            RETURNING 1""",
             [*params, True, now, contract.pk, False],
         )
-        counts.updated = cursor.rowcount
+        counts.updated = len(cursor.fetchall())
         lost_reason = f"""{of_contract} AND {from_crm} = %s AND {by_hand} = %s
             AND NOT EXISTS (SELECT 1 FROM desired d WHERE {matches})"""
         cursor.execute(
             f"""{desired}
             UPDATE {saved} SET {from_crm} = %s, {record} = NULL, {imported_at} = NULL
-            WHERE {lost_reason}""",
+            WHERE {lost_reason} RETURNING 1""",
             [*params, False, contract.pk, True, True],
         )
-        counts.updated += cursor.rowcount
+        counts.updated += len(cursor.fetchall())
         cursor.execute(
-            f"{desired} DELETE FROM {saved} WHERE {lost_reason}",
+            f"{desired} DELETE FROM {saved} WHERE {lost_reason} RETURNING 1",
             [*params, contract.pk, True, False],
         )
-        counts.removed = cursor.rowcount
+        counts.removed = len(cursor.fetchall())
     return counts
 
 
