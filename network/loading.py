@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import connection, transaction
 
 from network.models import Company, Member
 from network.normalize import normalize_company, normalize_domain
@@ -249,6 +249,10 @@ def network_load(
     report = LoadReport()
     _load_companies(companies, report)
     _load_members(people, report)
+    if report.changed and connection.vendor == "postgresql":
+        # Fresh statistics, so matching against a network that just grew is planned well.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Company._meta.db_table}, {Member._meta.db_table}")
     return report
 
 

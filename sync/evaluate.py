@@ -12,20 +12,20 @@ Only the people on the deal become leads, not every contact of its account: an a
 hundreds of contacts who have nothing to do with the opportunity, and the seat holder prospects
 the deal's people.
 
-The whole desired set is one SQL query (``_desired_sql``), never loaded into Python, and four
-statements per kind bring the saves in line with it; each touches only rows that change:
+The desired set is computed by one SQL query into a temporary table (never loaded into Python),
+then four statements per kind bring the saves in line with it; each touches only rows that
+change:
 
 1. insert imported saves that are missing;
-2. mark hand-made saves that now also have a reason as from CRM (and refresh a save's CRM record
-   when the record it came from changed);
+2. mark hand-made saves that now also have a reason as from CRM (and relink a save whose CRM
+   record changed);
 3. clear the mark on hand-made saves that lost their last reason: "saves the seat holder made by
    hand are never touched" beyond the import's own mark;
 4. delete imported-only saves that lost their last reason.
 
-It is plain SQL that PostgreSQL and SQLite (3.35+) both run: CTEs, ``INSERT ... SELECT ... ON
-CONFLICT DO NOTHING``, and ``RETURNING`` to count the rows written (Python's sqlite3 reports no
-row count for a statement that starts with ``WITH``). The ORM cannot express it: mirror rows
-refer to each other by CRM id, not by foreign key.
+It is plain SQL that PostgreSQL and SQLite (3.33+) both run: CTEs, temporary tables,
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` and ``UPDATE ... FROM``. The ORM cannot express
+it: mirror rows refer to each other by CRM id, not by foreign key.
 """
 
 from dataclasses import dataclass
@@ -58,11 +58,12 @@ def sync_modes(crm_settings: CrmSettings) -> list[str]:
     return [CrmSync.ON, CrmSync.DEFAULT] if crm_settings.auto_sync else [CrmSync.ON]
 
 
-def _q(model, field: str | None = None) -> str:
-    """The quoted table (or column) name of a model, so the SQL follows the models."""
-    if field is None:
-        return connection.ops.quote_name(model._meta.db_table)
-    return connection.ops.quote_name(model._meta.get_field(field).column)
+# The desired saves of the kind being applied; a temporary table lives in this connection only.
+DESIRED = "sync_desired_saves"
+
+
+def _table(model) -> str:
+    return model._meta.db_table
 
 
 def _placeholders(values) -> str:
@@ -74,62 +75,62 @@ class _Kind:
     """Saved accounts or saved leads, as the SQL needs to see them."""
 
     saved: type  # SavedAccount / SavedLead
-    target: str  # the saved model's network field: "company" / "member"
+    target: str  # the saved model's network column: "company_id" / "member_id"
     mirror: type  # CrmAccount / CrmContact
-    mirror_target: str  # the mirror's network field: "company" / "member"
+    mirror_target: str  # the mirror's network column: "company_id" / "member_id"
     # The opportunity columns that name the mirror row: account, or contact and customer.
     links: tuple[str, ...]
 
 
-ACCOUNTS = _Kind(SavedAccount, "company", CrmAccount, "company", ("account_id",))
-LEADS = _Kind(SavedLead, "member", CrmContact, "member", ("contact_id", "customer_id"))
+ACCOUNTS = _Kind(SavedAccount, "company_id", CrmAccount, "company_id", ("account_id",))
+LEADS = _Kind(SavedLead, "member_id", CrmContact, "member_id", ("contact_id", "customer_id"))
 
 
-def _desired_sql(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings):
-    """``WITH desired(seat_id, target_id, crm_record_id) AS (...)`` and its parameters."""
-    params: list = [contract.pk, *SEAT_ROLES, *sync_modes(crm_settings)]
-    seat_owners = f"""
-        SELECT s.id AS seat_id, u.{_q(CrmUser, "crm_id")} AS owner_id
-        FROM {_q(Seat)} s
-        JOIN {_q(SeatCrmUser)} l ON l.{_q(SeatCrmUser, "seat")} = s.id
-        JOIN {_q(CrmUser)} u ON u.id = l.{_q(SeatCrmUser, "crm_user")}
-        WHERE s.{_q(Seat, "contract")} = %s
-          AND s.{_q(Seat, "role")} IN ({_placeholders(SEAT_ROLES)})
-          AND s.{_q(Seat, "crm_sync")} IN ({_placeholders(sync_modes(crm_settings))})"""
+def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings):
+    """``SELECT seat_id, target_id, crm_record_id`` of the saves the rules want, and parameters.
+
+    1. ``seat_owners``: the contract's seats with seat features and sync on, with the CRM id of
+       the user each maps to.
+    2. ``gated``: (owner, CRM record) of every open opportunity past the gate, for each link
+       (account; contact and customer). ``customerid`` names the opportunity's account on most
+       opportunities; only a customer that is not the account can be a contact.
+    3. ``grouped``: one row per (seat, network company or member) through the mirror rows'
+       matches; several CRM rows can match one network row, and the save links to one of them.
+    """
+    roles, modes = list(SEAT_ROLES), sync_modes(crm_settings)
     gate = stage_gate(crm_settings)
-    stage_sql = ""
-    if gate is not None:
-        stage_sql = f"AND o.{_q(CrmOpportunity, 'sales_stage')} IN ({_placeholders(gate)})"
-    links = []
+    stage_sql = f"AND o.sales_stage IN ({_placeholders(gate)})" if gate is not None else ""
+    links, link_params = [], []
     for link in kind.links:
+        not_the_account = "AND (o.account_id IS NULL OR o.customer_id <> o.account_id)"
         links.append(f"""
-            SELECT o.{_q(CrmOpportunity, "owner_id")} AS owner_id,
-                   o.{_q(CrmOpportunity, link)} AS record_id
-            FROM {_q(CrmOpportunity)} o
-            WHERE o.{_q(CrmOpportunity, "contract")} = %s
-              AND o.{_q(CrmOpportunity, "state")} = %s {stage_sql}
-              AND o.{_q(CrmOpportunity, link)} IS NOT NULL""")
-        params += [contract.pk, CrmOpportunity.State.OPEN, *(gate or [])]
-    target = _q(kind.mirror, kind.mirror_target)
-    # A network company or member can be matched by several CRM rows: the save links to one.
+            SELECT o.owner_id, o.{link} AS record_id
+            FROM {_table(CrmOpportunity)} o
+            WHERE o.contract_id = %s AND o.state = %s {stage_sql}
+              AND o.{link} IS NOT NULL {not_the_account if link == "customer_id" else ""}""")
+        link_params += [contract.pk, CrmOpportunity.State.OPEN, *(gate or [])]
+    target, mirror = kind.mirror_target, _table(kind.mirror)
     sql = f"""
-        WITH seat_owners AS ({seat_owners}),
-        gated AS ({" UNION ".join(links)}),
+        WITH seat_owners AS (
+            SELECT s.id AS seat_id, u.crm_id AS owner_id
+            FROM {_table(Seat)} s
+            JOIN {_table(SeatCrmUser)} l ON l.seat_id = s.id
+            JOIN {_table(CrmUser)} u ON u.id = l.crm_user_id
+            WHERE s.contract_id = %s AND s.role IN ({_placeholders(roles)})
+              AND s.crm_sync IN ({_placeholders(modes)})
+        ),
+        gated AS ({" UNION ALL ".join(links)}),
         grouped AS (
             SELECT so.seat_id, m.{target} AS target_id, MIN(m.id) AS mirror_pk
             FROM gated g
             JOIN seat_owners so ON so.owner_id = g.owner_id
-            JOIN {_q(kind.mirror)} m ON m.{_q(kind.mirror, "contract")} = %s
-                                   AND m.{_q(kind.mirror, "crm_id")} = g.record_id
+            JOIN {mirror} m ON m.contract_id = %s AND m.crm_id = g.record_id
             WHERE m.{target} IS NOT NULL
             GROUP BY so.seat_id, m.{target}
-        ),
-        desired AS (
-            SELECT gr.seat_id, gr.target_id, m.{_q(kind.mirror, "crm_id")} AS crm_record_id
-            FROM grouped gr JOIN {_q(kind.mirror)} m ON m.id = gr.mirror_pk
-        )"""
-    params.append(contract.pk)
-    return sql, params
+        )
+        SELECT gr.seat_id, gr.target_id, m.crm_id AS crm_record_id
+        FROM grouped gr JOIN {mirror} m ON m.id = gr.mirror_pk"""
+    return sql, [contract.pk, *roles, *modes, *link_params, contract.pk]
 
 
 @dataclass
@@ -140,56 +141,52 @@ class SaveCounts:
 
 
 def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -> SaveCounts:
-    """Run the four statements for one kind of save (see the module docstring)."""
-    desired, params = _desired_sql(kind, contract=contract, crm_settings=crm_settings)
-    saved = _q(kind.saved)
-    seat, target = _q(kind.saved, "seat"), _q(kind.saved, kind.target)
-    from_crm, by_hand = _q(kind.saved, "from_crm"), _q(kind.saved, "saved_by_hand")
-    record, imported_at = _q(kind.saved, "crm_record_id"), _q(kind.saved, "imported_at")
-    saved_at = _q(kind.saved, "saved_at")
-    of_contract = f"{seat} IN (SELECT id FROM {_q(Seat)} WHERE {_q(Seat, 'contract')} = %s)"
-    matches = f"d.seat_id = {saved}.{seat} AND d.target_id = {saved}.{target}"
+    """Compute the desired saves into a temporary table, then bring the saves in line with it."""
+    select, params = _desired_select(kind, contract=contract, crm_settings=crm_settings)
+    saved, target = _table(kind.saved), kind.target
+    of_contract = f"seat_id IN (SELECT id FROM {_table(Seat)} WHERE contract_id = %s)"
+    lost_reason = f"""{of_contract} AND from_crm = %s AND saved_by_hand = %s
+        AND NOT EXISTS (SELECT 1 FROM {DESIRED} d
+                        WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target})"""
     counts = SaveCounts()
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {DESIRED}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {DESIRED} AS {select}", params)
+        cursor.execute(f"CREATE UNIQUE INDEX {DESIRED}_key ON {DESIRED} (seat_id, target_id)")
+        # A new table has no statistics; without them PostgreSQL plans the joins below as if
+        # it held one row.
+        cursor.execute(f"ANALYZE {DESIRED}")
         cursor.execute(
-            f"""{desired}
-            INSERT INTO {saved} ({seat}, {target}, {by_hand}, {from_crm}, {record}, {saved_at},
-                                 {imported_at})
-            SELECT d.seat_id, d.target_id, %s, %s, d.crm_record_id, %s, %s FROM desired d
-            WHERE NOT EXISTS (SELECT 1 FROM {saved} x
-                              WHERE x.{seat} = d.seat_id AND x.{target} = d.target_id)
-            ON CONFLICT ({seat}, {target}) DO NOTHING
-            RETURNING 1""",
-            [*params, False, True, now, now],
+            f"""INSERT INTO {saved} (seat_id, {target}, saved_by_hand, from_crm, crm_record_id,
+                                     saved_at, imported_at)
+            SELECT d.seat_id, d.target_id, %s, %s, d.crm_record_id, %s, %s
+            FROM {DESIRED} d
+            LEFT JOIN {saved} x ON x.seat_id = d.seat_id AND x.{target} = d.target_id
+            WHERE x.id IS NULL
+            ON CONFLICT (seat_id, {target}) DO NOTHING""",
+            [False, True, now, now],
         )
-        counts.added = len(cursor.fetchall())
+        counts.added = cursor.rowcount
         cursor.execute(
-            f"""{desired}
-            UPDATE {saved}
-            SET {from_crm} = %s, {imported_at} = COALESCE({imported_at}, %s),
-                {record} = (SELECT d.crm_record_id FROM desired d WHERE {matches})
-            WHERE {of_contract}
-              AND EXISTS (SELECT 1 FROM desired d WHERE {matches}
-                          AND ({saved}.{from_crm} = %s OR {saved}.{record} IS NULL
-                               OR {saved}.{record} <> d.crm_record_id))
-            RETURNING 1""",
-            [*params, True, now, contract.pk, False],
+            f"""UPDATE {saved}
+            SET from_crm = %s, crm_record_id = d.crm_record_id,
+                imported_at = COALESCE({saved}.imported_at, %s)
+            FROM {DESIRED} d
+            WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target}
+              AND ({saved}.from_crm = %s OR {saved}.crm_record_id IS NULL
+                   OR {saved}.crm_record_id <> d.crm_record_id)""",
+            [True, now, False],
         )
-        counts.updated = len(cursor.fetchall())
-        lost_reason = f"""{of_contract} AND {from_crm} = %s AND {by_hand} = %s
-            AND NOT EXISTS (SELECT 1 FROM desired d WHERE {matches})"""
+        counts.updated = cursor.rowcount
         cursor.execute(
-            f"""{desired}
-            UPDATE {saved} SET {from_crm} = %s, {record} = NULL, {imported_at} = NULL
-            WHERE {lost_reason} RETURNING 1""",
-            [*params, False, contract.pk, True, True],
+            f"""UPDATE {saved} SET from_crm = %s, crm_record_id = NULL, imported_at = NULL
+            WHERE {lost_reason}""",
+            [False, contract.pk, True, True],
         )
-        counts.updated += len(cursor.fetchall())
-        cursor.execute(
-            f"{desired} DELETE FROM {saved} WHERE {lost_reason} RETURNING 1",
-            [*params, contract.pk, True, False],
-        )
-        counts.removed = len(cursor.fetchall())
+        counts.updated += cursor.rowcount
+        cursor.execute(f"DELETE FROM {saved} WHERE {lost_reason}", [contract.pk, True, False])
+        counts.removed = cursor.rowcount
+        cursor.execute(f"DROP TABLE {DESIRED}")
     return counts
 
 

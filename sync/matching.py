@@ -1,26 +1,27 @@
-"""Matching mirrored CRM contacts and accounts to the prospecting network, a page at a time.
+"""Matching CRM contacts and accounts to the prospecting network, set-wise in SQL.
 
-Keys, in order (the first that finds someone wins, and the row remembers which one it was):
+Keys, in order (the first that finds someone wins, and the row remembers which one it was in
+``match_method``):
 
 - contacts: ``email`` (the contact's email = the member's known email), then ``profile_url``
   (the admin's LinkedIn profile column on contact, when the org has one), then ``name_company``
-  (normalised first + last name and the normalised name of the contact's account);
+  (the normalised first and last name plus the normalised name of the contact's account, which is
+  how ``Member.name_key`` is built);
 - accounts: ``domain`` (the website's host = the company's domain), then ``name`` (normalised).
 
-An email or profile URL is an identity, so when two network rows share one the oldest wins. A
-name is not: when a name key finds several network rows the CRM row stays unmatched rather than
-being saved as the wrong person or company.
+An email, profile URL or domain is an identity, so when several network rows share one the
+oldest wins. A name is not: when a name finds several network rows the CRM row stays unmatched
+rather than being saved as the wrong person or company.
 
-Each function takes a whole page and makes one query per key kind, whatever the page holds.
-Unmatched rows are kept in the mirror (``match_method == ""``) and reported by the run and on the
-records page; they are never dropped.
+The keys are normalised in Python when a row is read (``sync.mirror``); the matching itself is a
+few UPDATE statements over the rows of a staging table: a page while reading, or the mirror's
+unmatched rows when the network grew (``mirror_rematch``). Each is one statement whatever the
+number of rows. Unmatched rows stay in the mirror with ``match_method = ''`` and are reported,
+never dropped.
 """
 
-from collections.abc import Iterable
-
 from network.models import Company, Member
-from network.normalize import normalize_company, normalize_domain, normalize_profile_url, person_key
-from sync.models import CrmAccount, CrmContact
+from sync.models import CrmAccount
 
 
 class MatchMethod:
@@ -31,85 +32,95 @@ class MatchMethod:
     NAME = "name"
     NONE = ""
 
-
-def _first_by_key(queryset, key_field: str, keys: set[str]) -> dict[str, int]:
-    """{key: id of the oldest row with that key}: one query."""
-    if not keys:
-        return {}
-    found: dict[str, int] = {}
-    rows = queryset.filter(**{f"{key_field}__in": keys}).values_list(key_field, "id")
-    for key, pk in rows.order_by("id"):
-        found.setdefault(key, pk)
-    return found
+    LABELS = {
+        EMAIL: "email",
+        PROFILE_URL: "LinkedIn profile URL",
+        NAME_COMPANY: "name and company",
+        DOMAIN: "website domain",
+        NAME: "name",
+        NONE: "not matched",
+    }
 
 
-def _unique_by_key(queryset, key_field: str, keys: set[str]) -> dict[str, int]:
-    """{key: id} for keys that exactly one row has: one query. Ambiguous keys are left out."""
-    if not keys:
-        return {}
-    seen: dict[str, int | None] = {}
-    for key, pk in queryset.filter(**{f"{key_field}__in": keys}).values_list(key_field, "id"):
-        seen[key] = None if key in seen else pk
-    return {key: pk for key, pk in seen.items() if pk is not None}
+def _match(*, stage: str, target: str, method: str, found: str, where: str = "") -> list[str]:
+    """Two UPDATEs that match the stage's unmatched rows by one key, then note how.
 
-
-def contacts_match(contacts: list[CrmContact], *, account_names: dict) -> None:
-    """Set ``member_id`` and ``match_method`` on each contact of the page (3 queries at most).
-
-    ``account_names`` maps account CRM ids to account names, for the name-and-company key.
+    ``found`` is a scalar subquery over the stage row ``s`` giving the network id or NULL. A
+    lookup per row walks the network's index for that key, so a page costs the same whether the
+    network holds thousands of rows or millions (a join would read the whole network table), and
+    the plan needs no statistics on the freshly filled stage.
     """
-    for contact in contacts:
-        contact.member_id, contact.match_method = None, MatchMethod.NONE
-    by_email = _first_by_key(Member.objects, "email", {c.email for c in contacts if c.email})
-    pending = []
-    for contact in contacts:
-        if contact.email in by_email:
-            contact.member_id, contact.match_method = by_email[contact.email], MatchMethod.EMAIL
-        else:
-            pending.append((contact, normalize_profile_url(contact.profile_url)))
-
-    by_profile = _first_by_key(Member.objects, "profile_key", {key for _, key in pending if key})
-    by_name_key = []
-    for contact, profile_key in pending:
-        if profile_key in by_profile:
-            contact.member_id = by_profile[profile_key]
-            contact.match_method = MatchMethod.PROFILE_URL
-        else:
-            company = account_names.get(contact.account_id, "")
-            by_name_key.append(
-                (contact, person_key(contact.first_name, contact.last_name, company))
-            )
-
-    by_name = _unique_by_key(Member.objects, "name_key", {key for _, key in by_name_key if key})
-    for contact, key in by_name_key:
-        if key in by_name:
-            contact.member_id, contact.match_method = by_name[key], MatchMethod.NAME_COMPANY
+    return [
+        f"UPDATE {stage} AS s SET {target} = {found} WHERE s.{target} IS NULL {where}",
+        f"UPDATE {stage} SET match_method = '{method}' "
+        f"WHERE {target} IS NOT NULL AND match_method = ''",
+    ]
 
 
-def accounts_match(accounts: list[CrmAccount]) -> None:
-    """Set ``company_id`` and ``match_method`` on each account of the page (2 queries at most)."""
-    keyed = [(account, normalize_domain(account.website)) for account in accounts]
-    by_domain = _first_by_key(Company.objects, "domain", {domain for _, domain in keyed if domain})
-    pending = []
-    for account, domain in keyed:
-        if domain in by_domain:
-            account.company_id, account.match_method = by_domain[domain], MatchMethod.DOMAIN
-        else:
-            account.company_id, account.match_method = None, MatchMethod.NONE
-            pending.append((account, normalize_company(account.name)))
-    by_name = _unique_by_key(Company.objects, "name_key", {key for _, key in pending if key})
-    for account, key in pending:
-        if key in by_name:
-            account.company_id, account.match_method = by_name[key], MatchMethod.NAME
+def _oldest(network: str, key: str, value: str) -> str:
+    """The oldest network row with this key: emails, profile URLs and domains are identities."""
+    return f"(SELECT MIN(id) FROM {network} WHERE {key} = {value})"
 
 
-def account_names_for(*, contract_id: int, account_ids: Iterable) -> dict:
-    """{account CRM id: name} from the mirror, for the contacts of one page (one query)."""
-    ids = {account_id for account_id in account_ids if account_id}
-    if not ids:
-        return {}
-    return dict(
-        CrmAccount.objects.filter(contract_id=contract_id, crm_id__in=ids).values_list(
-            "crm_id", "name"
-        )
+def _only(network: str, key: str, value: str) -> str:
+    """The one network row with this key, or NULL when there are several: names are not unique."""
+    return f"(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(id) END FROM {network} WHERE {key} = {value})"
+
+
+def contact_match_sql(stage: str) -> list[str]:
+    """Statements that match the unmatched contacts in ``stage``, in order.
+
+    The name-and-company statement takes the contract id as its parameter: the account names
+    come from the contract's account mirror.
+    """
+    member = Member._meta.db_table
+    account = CrmAccount._meta.db_table
+    account_name = (
+        f"(SELECT a.name_key FROM {account} a WHERE a.contract_id = %s AND a.crm_id = s.account_id)"
     )
+    return [
+        *_match(
+            stage=stage,
+            target="member_id",
+            method=MatchMethod.EMAIL,
+            found=_oldest(member, "email", "s.email"),
+            where="AND s.email <> ''",
+        ),
+        *_match(
+            stage=stage,
+            target="member_id",
+            method=MatchMethod.PROFILE_URL,
+            found=_oldest(member, "profile_key", "s.profile_key"),
+            where="AND s.profile_key <> ''",
+        ),
+        # Member.name_key is "<name>|<company>"; an account without a name key gives "<name>|",
+        # which no member has.
+        *_match(
+            stage=stage,
+            target="member_id",
+            method=MatchMethod.NAME_COMPANY,
+            found=_only(member, "name_key", f"s.name_key || '|' || {account_name}"),
+            where="AND s.name_key <> '' AND s.account_id IS NOT NULL",
+        ),
+    ]
+
+
+def account_match_sql(stage: str) -> list[str]:
+    """Statements that match the unmatched accounts in ``stage``, in order."""
+    company = Company._meta.db_table
+    return [
+        *_match(
+            stage=stage,
+            target="company_id",
+            method=MatchMethod.DOMAIN,
+            found=_oldest(company, "domain", "s.domain"),
+            where="AND s.domain <> ''",
+        ),
+        *_match(
+            stage=stage,
+            target="company_id",
+            method=MatchMethod.NAME,
+            found=_only(company, "name_key", "s.name_key"),
+            where="AND s.name_key <> ''",
+        ),
+    ]

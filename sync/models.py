@@ -24,7 +24,9 @@ class MirrorQuerySet(models.QuerySet):
 
 
 class _Mirror(models.Model):
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     crm_id = models.UUIDField()
     modified_on = models.DateTimeField(null=True, blank=True)
     # The run that last saw this row in a full read; rows a reconciled full read did not see are
@@ -61,9 +63,17 @@ class CrmUser(_Mirror):
 class CrmAccount(_Mirror):
     name = models.CharField(max_length=200, blank=True)
     website = models.CharField(max_length=300, blank=True)
+    # Matching keys (network.normalize): the website's host and the normalised name.
+    domain = models.CharField(max_length=255, blank=True)
+    name_key = models.CharField(max_length=255, blank=True)
     owner_id = models.UUIDField(null=True, blank=True)
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     match_method = models.CharField(max_length=20, blank=True)
 
@@ -72,7 +82,6 @@ class CrmAccount(_Mirror):
         constraints = [
             models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_account_unique"),
         ]
-        indexes = [models.Index(fields=["contract", "company"])]
         verbose_name = "CRM account"
 
     def __str__(self):
@@ -85,10 +94,19 @@ class CrmContact(_Mirror):
     full_name = models.CharField(max_length=200, blank=True)
     email = models.CharField(max_length=254, blank=True)
     job_title = models.CharField(max_length=200, blank=True)
-    account_id = models.UUIDField(null=True, blank=True, db_index=True)
+    account_id = models.UUIDField(null=True, blank=True)
     profile_url = models.CharField(max_length=300, blank=True)
+    # Matching keys (network.normalize): the profile URL and the normalised "first last" name;
+    # the name is matched together with the name key of the contact's account.
+    profile_key = models.CharField(max_length=300, blank=True)
+    name_key = models.CharField(max_length=200, blank=True)
     member = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Member,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     match_method = models.CharField(max_length=20, blank=True)
 
@@ -96,10 +114,6 @@ class CrmContact(_Mirror):
         ordering = ["last_name", "first_name"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_contact_unique"),
-        ]
-        indexes = [
-            models.Index(fields=["contract", "account_id"]),
-            models.Index(fields=["contract", "member"]),
         ]
         verbose_name = "CRM contact"
 

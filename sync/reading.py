@@ -23,10 +23,14 @@ has either written a page and its checkpoint or neither; the next run of the con
 from the saved next link with the same mark, so it ends exactly where an uninterrupted run would.
 """
 
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -35,9 +39,10 @@ from dynamics import (
     ChangeTrackingUnsupported,
     DeltaTokenExpired,
     DynamicsClient,
+    Page,
     ValidationFailed,
 )
-from sync.mirror import MirrorTable, ReadContext, mirror_page_write
+from sync.mirror import ConvertedPage, MirrorTable, ReadContext, mirror_page_write, page_convert
 from sync.models import SyncCursor, SyncRun
 from sync.runs import RunRecorder
 
@@ -157,19 +162,70 @@ def _pages(table: MirrorTable, cursor: SyncCursor, plan: _Plan, select: list[str
     )
 
 
+def _prefetched(pages: Iterator[Page], convert) -> Iterator[tuple[Page, ConvertedPage]]:
+    """The pages with their conversion, the next page downloaded and converted in a thread while
+    the current one is written.
+
+    Downloading (Dynamics' time), converting (Python's) and writing (the database's) then
+    overlap. Only the thread uses the client while the pages last. A page fetched but not yet
+    written when the process dies is simply read again: the checkpoint still points at it.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def fetch():
+        try:
+            for page in pages:
+                if stop.is_set():
+                    return
+                ready.put(("page", (page, convert(page))))
+        except BaseException as error:  # handed to the reader, which raises it
+            ready.put(("error", error))
+        else:
+            ready.put(("done", None))
+
+    thread = threading.Thread(target=fetch, name="sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "error":
+                raise item
+            if kind == "done":
+                return
+            yield item
+    finally:
+        stop.set()
+        # Unblock a fetcher waiting to hand over a page, then let it finish its request.
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.1)
+
+
 def _read(table, cursor, plan, select, *, run, client, context, recorder) -> None:
     """Read the planned pages; write each one with its checkpoint in one transaction."""
     signature = ",".join(select)
-    for page in _pages(table, cursor, plan, select, client):
+
+    def convert(page: Page) -> ConvertedPage:
+        return page_convert(
+            table=table,
+            context=context,
+            rows=page.rows,
+            deleted_ids=page.deleted_ids,
+            mark=plan.mark,
+        )
+
+    for page, converted in _prefetched(_pages(table, cursor, plan, select, client), convert):
         last = page.next_link is None
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Each page commits with its checkpoint, so a commit lost in a database crash
+                # loses the page and its checkpoint together and the next run reads it again:
+                # waiting for the disk at every page buys nothing.
+                with connection.cursor() as db:
+                    db.execute("SET LOCAL synchronous_commit TO OFF")
             counts = mirror_page_write(
-                table=table,
-                context=context,
-                rows=page.rows,
-                deleted_ids=page.deleted_ids,
-                mark=plan.mark,
-                run_id=run.pk,
+                table=table, page=converted, contract_id=context.contract_id, run_id=run.pk
             ).as_dict()
             cursor.columns = signature
             if last:
@@ -202,4 +258,9 @@ def _finish_read(table, cursor: SyncCursor, plan: _Plan, page, context: ReadCont
         seen_in_run=plan.mark
     )
     _, removed = gone.delete()
+    if connection.vendor == "postgresql":
+        # A full read may have written the whole table: give the planner statistics now rather
+        # than when autovacuum comes by, or the evaluation's joins are planned for an empty table.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table.model._meta.db_table)}")
     return removed.get(table.model._meta.label, 0)

@@ -90,7 +90,7 @@ def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> N
     for step, table in enumerate(TABLES):
         if table is not USERS:
             known = CrmUser.objects.filter(contract=contract).values_list("crm_id", flat=True)
-            context = replace(context, user_ids=frozenset(known))
+            context = replace(context, user_ids=frozenset(str(crm_id) for crm_id in known))
         table_read(table=table, run=run, client=client, context=context, recorder=recorder)
         recorder.checkpoint(progress_done=step + 1, progress_total=PROGRESS_STEPS)
 

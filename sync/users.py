@@ -22,9 +22,9 @@ def crm_users_refresh(*, contract: Contract, client: DynamicsClient) -> int:
     """
     context = ReadContext(contract_id=contract.pk)
     users = [
-        converted.obj
+        CrmUser(contract=contract, crm_id=converted.crm_id, **dict(zip(USERS.fields, values)))
         for row in client.iter_rows(USERS.entity_set, select=list(USERS.columns))
-        if (converted := USERS.convert(row, context)).obj is not None
+        if (values := (converted := USERS.convert(row, context)).values) is not None
     ]
     CrmUser.objects.bulk_create(
         users,
