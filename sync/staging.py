@@ -55,7 +55,10 @@ class Stage:
             return
         placeholders = ", ".join(["%s"] * len(self.columns))
         prepared = [
-            [field.get_db_prep_save(value, connection) for field, value in zip(self._fields, row)]
+            [
+                field.get_db_prep_save(value, connection)
+                for field, value in zip(self._fields, row, strict=True)
+            ]
             for row in rows
         ]
         cursor.executemany(

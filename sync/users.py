@@ -22,7 +22,11 @@ def crm_users_refresh(*, contract: Contract, client: DynamicsClient) -> int:
     """
     context = ReadContext(contract_id=contract.pk)
     users = [
-        CrmUser(contract=contract, crm_id=converted.crm_id, **dict(zip(USERS.fields, values)))
+        CrmUser(
+            contract=contract,
+            crm_id=converted.crm_id,
+            **dict(zip(USERS.fields, values, strict=True)),
+        )
         for row in client.iter_rows(USERS.entity_set, select=list(USERS.columns))
         if (values := (converted := USERS.convert(row, context)).values) is not None
     ]
