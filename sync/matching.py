@@ -21,25 +21,7 @@ never dropped.
 """
 
 from network.models import Company, Member
-from sync.models import CrmAccount
-
-
-class MatchMethod:
-    EMAIL = "email"
-    PROFILE_URL = "profile_url"
-    NAME_COMPANY = "name_company"
-    DOMAIN = "domain"
-    NAME = "name"
-    NONE = ""
-
-    LABELS = {
-        EMAIL: "email",
-        PROFILE_URL: "LinkedIn profile URL",
-        NAME_COMPANY: "name and company",
-        DOMAIN: "website domain",
-        NAME: "name",
-        NONE: "not matched",
-    }
+from sync.models import CrmAccount, MatchMethod
 
 
 def _match(*, stage: str, target: str, method: str, found: str, where: str = "") -> list[str]:

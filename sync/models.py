@@ -18,6 +18,17 @@ from network.models import Company, Member
 from seats.models import Contract, Seat
 
 
+class MatchMethod(models.TextChoices):
+    """How a CRM row matched the prospecting network (``sync.matching``); "" when it did not."""
+
+    EMAIL = "email", "Email"
+    PROFILE_URL = "profile_url", "LinkedIn profile URL"
+    NAME_COMPANY = "name_company", "Name and company"
+    DOMAIN = "domain", "Website domain"
+    NAME = "name", "Name"
+    NONE = "", "Not matched"
+
+
 class MirrorQuerySet(models.QuerySet):
     def for_contract(self, contract):
         return self.filter(contract=contract)
@@ -75,7 +86,7 @@ class CrmAccount(_Mirror):
         related_name="+",
         db_constraint=False,
     )
-    match_method = models.CharField(max_length=20, blank=True)
+    match_method = models.CharField(max_length=20, blank=True, choices=MatchMethod.choices)
 
     class Meta:
         ordering = ["name"]
@@ -108,7 +119,7 @@ class CrmContact(_Mirror):
         related_name="+",
         db_constraint=False,
     )
-    match_method = models.CharField(max_length=20, blank=True)
+    match_method = models.CharField(max_length=20, blank=True, choices=MatchMethod.choices)
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -229,9 +240,48 @@ class SyncRun(models.Model):
     def __str__(self):
         return f"Sync {self.pk} of {self.contract_id} ({self.state})"
 
+    # What a run is doing, by the phase it records (a table's logical name, then "saves").
+    PHASE_LABELS = {
+        "systemuser": "Reading CRM users",
+        "account": "Reading accounts",
+        "contact": "Reading contacts",
+        "opportunity": "Reading opportunities",
+        "saves": "Saving Accounts and Leads",
+    }
+    COUNTED_TABLES = {
+        "systemuser": "Users",
+        "account": "Accounts",
+        "contact": "Contacts",
+        "opportunity": "Opportunities",
+    }
+
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    @property
+    def phase_label(self) -> str:
+        if self.state == self.State.QUEUED:
+            return "Waiting for a worker"
+        return self.PHASE_LABELS.get(self.phase, "Starting")
+
+    @property
+    def rows_read(self) -> int:
+        return sum(self.counts.get(table, {}).get("read", 0) for table in self.COUNTED_TABLES)
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    def table_counts(self) -> list[tuple[str, dict]]:
+        """(label, counts) per table read, in reading order, for the run's page."""
+        return [
+            (label, self.counts[table])
+            for table, label in self.COUNTED_TABLES.items()
+            if table in self.counts
+        ]
 
     @property
     def percent(self) -> int:

@@ -1,15 +1,22 @@
-"""Reads of the import for pages, tasks and other apps (a fixed number of queries each)."""
+"""Reads of the import for pages, tasks and other apps (a fixed number of queries each).
+
+Other apps read the import's facts through here: the seat holder's Accounts and Leads pages ask
+``company_crm_records`` / ``member_crm_records`` and ``seat_import_status``; Seat Management can
+ask ``seat_import_status`` (or ``record_page`` with ``kind="seats"``) for a seat's *In CRM* state.
+"""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Max, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm_settings.messages import AdminMessage, admin_message
 from crm_settings.models import CrmSettings
-from seats.models import Contract
+from seats.models import Contract, Seat
+from sync.explain import Explanation, accounts_explain, contacts_explain, seats_explain
 from sync.models import CrmAccount, CrmContact, SyncProblem, SyncRun
 from sync.runs import stale_before
 
@@ -85,7 +92,8 @@ def sync_status(*, contract: Contract) -> SyncStatus:
 
 
 def sync_run_history(*, contract: Contract) -> QuerySet[SyncRun]:
-    return SyncRun.objects.filter(contract=contract).order_by("-created_at", "-id")
+    runs = SyncRun.objects.filter(contract=contract).annotate(problem_count=Count("problems"))
+    return runs.order_by("-created_at", "-id")
 
 
 def sync_run_problems(*, run: SyncRun) -> QuerySet[SyncProblem]:
@@ -112,11 +120,62 @@ def mirror_contacts(*, contract: Contract, search: str = "", unmatched: bool = F
     return contacts.order_by("last_name", "first_name", "pk")
 
 
-def network_company_records(*, contract: Contract, company_id: int) -> list[CrmAccount]:
-    """The contract's mirrored accounts matched to one network company."""
-    return list(CrmAccount.objects.filter(contract=contract, company_id=company_id))
+def _seats(*, contract: Contract, search: str = "", unmatched: bool = False):
+    seats = Seat.objects.filter(contract=contract).select_related("user", "crm_link__crm_user")
+    if search:
+        seats = seats.filter(
+            Q(user__email__icontains=search)
+            | Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+        )
+    if unmatched:
+        seats = seats.filter(Q(crm_link__isnull=True) | Q(crm_link__crm_user__isnull=True))
+    return seats.order_by("user__email", "pk")
 
 
-def network_member_records(*, contract: Contract, member_id: int) -> list[CrmContact]:
-    """The contract's mirrored contacts matched to one network member."""
-    return list(CrmContact.objects.filter(contract=contract, member_id=member_id))
+@dataclass
+class RecordRow:
+    """A CRM contact or account (or a seat) with the answer to *Why not imported?*."""
+
+    record: object
+    explanation: Explanation
+
+
+# kind: (label, rows, explain, the explain function's keyword)
+RECORD_KINDS = {
+    "contacts": ("Contacts", mirror_contacts, contacts_explain, "contacts"),
+    "accounts": ("Accounts", mirror_accounts, accounts_explain, "accounts"),
+    "seats": ("Seats", _seats, seats_explain, "seats"),
+}
+
+
+def record_page(
+    *, contract: Contract, kind: str, search: str, unmatched: bool, page_number, page_size: int
+) -> Page:
+    """One page of the records list, each row with its explanation (a fixed number of queries)."""
+    _, rows, explain, keyword = RECORD_KINDS[kind]
+    page = Paginator(rows(contract=contract, search=search, unmatched=unmatched), page_size)
+    page = page.get_page(page_number)
+    records = list(page.object_list)
+    explanations = explain(contract=contract, **{keyword: records})
+    page.object_list = [RecordRow(record, explanations[record.pk]) for record in records]
+    return page
+
+
+def company_crm_records(*, seat: Seat, company_id: int) -> list[RecordRow]:
+    """The seat's contract's CRM accounts matched to a network company, explained for the seat."""
+    accounts = list(CrmAccount.objects.filter(contract_id=seat.contract_id, company_id=company_id))
+    explanations = accounts_explain(contract=seat.contract, accounts=accounts, seat=seat)
+    return [RecordRow(account, explanations[account.pk]) for account in accounts]
+
+
+def member_crm_records(*, seat: Seat, member_id: int) -> list[RecordRow]:
+    """The seat's contract's CRM contacts matched to a network member, explained for the seat."""
+    contacts = list(CrmContact.objects.filter(contract_id=seat.contract_id, member_id=member_id))
+    explanations = contacts_explain(contract=seat.contract, contacts=contacts, seat=seat)
+    return [RecordRow(contact, explanations[contact.pk]) for contact in contacts]
+
+
+def seat_import_status(*, seat: Seat) -> Explanation:
+    """Whether the seat's CRM records are imported, and if not which rule keeps them out."""
+    return seats_explain(contract=seat.contract, seats=[seat])[seat.pk]

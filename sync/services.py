@@ -41,15 +41,17 @@ def sync_enqueue(*, contract: Contract, trigger: str, full: bool = False) -> Non
     )
 
 
-def sync_request(*, contract: Contract, trigger: str, full: bool = False) -> SyncRun:
-    """Ask for an import now (*Sync now*): a queued run shown at once, or the running one.
+def sync_request(*, contract: Contract, trigger: str, full: bool = False) -> tuple[SyncRun, bool]:
+    """Ask for an import now (*Sync now*): a queued run shown at once, or the active one.
 
     The run record exists before a worker picks it up, so CRM Settings shows it queued; a
-    request while a run is active is merged into that run (``sync.runs``).
+    request while a run is active is merged into that run (``sync.runs``). The task is enqueued
+    either way: when the active run's worker died, the task takes the run over. Returns (run,
+    created).
     """
-    run, _ = sync_run_request(contract=contract, trigger=trigger, full=full)
+    run, created = sync_run_request(contract=contract, trigger=trigger, full=full)
     sync_enqueue(contract=contract, trigger=trigger, full=full)
-    return run
+    return run, created
 
 
 class _Disconnected(Exception):
