@@ -191,7 +191,8 @@ def account_from_row(row: dict, context: ReadContext) -> Converted:
         website,
         normalize_domain(website),
         normalize_company(name),
-        _owner(reader, context),
+        # An account's own owner decides nothing (its opportunities' owners do): not checked.
+        reader.guid("_ownerid_value"),
         reader.moment("modifiedon"),
     )
     return Converted(crm_id, values, reader.problems)
