@@ -7,7 +7,8 @@ Keys, in order (the first that finds someone wins, and the row remembers which o
   (the admin's LinkedIn profile column on contact, when the org has one), then ``name_company``
   (the normalised first and last name plus the normalised name of the contact's account, which is
   how ``Member.name_key`` is built);
-- accounts: ``domain`` (the website's host = the company's domain), then ``name`` (normalised).
+- accounts: ``domain`` (the website's host = the company's domain), then ``name`` (normalised),
+  unless both have a website and they differ: then they are two companies of the same name.
 
 An email, profile URL or domain is an identity, so when several network rows share one the
 oldest wins. A name is not: when a name finds several network rows the CRM row stays unmatched
@@ -44,9 +45,12 @@ def _oldest(network: str, key: str, value: str) -> str:
     return f"(SELECT MIN(id) FROM {network} WHERE {key} = {value})"
 
 
-def _only(network: str, key: str, value: str) -> str:
+def _only(network: str, key: str, value: str, also: str = "") -> str:
     """The one network row with this key, or NULL when there are several: names are not unique."""
-    return f"(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(id) END FROM {network} WHERE {key} = {value})"
+    return (
+        f"(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(id) END FROM {network} "
+        f"WHERE {key} = {value} {also})"
+    )
 
 
 def contact_match_sql(stage: str) -> list[str]:
@@ -102,7 +106,8 @@ def account_match_sql(stage: str) -> list[str]:
             stage=stage,
             target="company_id",
             method=MatchMethod.NAME,
-            found=_only(company, "name_key", "s.name_key"),
+            # A company whose website is another one is another company of the same name.
+            found=_only(company, "name_key", "s.name_key", "AND (s.domain = '' OR domain = '')"),
             where="AND s.name_key <> ''",
         ),
     ]
