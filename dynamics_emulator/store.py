@@ -53,11 +53,12 @@ _IN_CHUNK = 500
 
 
 class Row(NamedTuple):
-    """One stored row: its id, current version and columns."""
+    """One stored row: its id, current version and columns (or, when a query asked for a
+    projection, the row's finished JSON text)."""
 
     id: str
     version: int
-    body: dict
+    body: dict | str
 
 
 class DuplicateKey(Exception):
@@ -267,15 +268,18 @@ class Store:
     # -- queries -------------------------------------------------------------------------------
 
     def page(self, entity: str, *, where: str, params: list, order: list[tuple[str, bool]],
-             after: list | None, limit: int) -> tuple[list[Row], list[list]]:
+             after: list | None, limit: int,
+             projection: str | None = None) -> tuple[list[Row], list[list]]:
         """Up to `limit` rows matching `where`, in `order`, after the key `after`.
 
         `order` is a list of (SQL expression, descending) ending with a unique column. Returns
         the rows and each row's key (its values of those expressions); the last key served is
         the next page's `after` (keyset paging: no OFFSET, so page 40 costs what page 1 costs).
+        With a `projection` (an SQL expression building the row's JSON), `Row.body` is that
+        text: SQLite then does the JSON work, several times faster than Python.
         """
         keys = ", ".join(expression for expression, _ in order)
-        sql = f"SELECT id, version, body, {keys} FROM rows WHERE entity = ?"
+        sql = f"SELECT id, version, {projection or 'body'}, {keys} FROM rows WHERE entity = ?"
         args: list = [entity]
         if where:
             sql += f" AND ({where})"
@@ -288,9 +292,9 @@ class Store:
         sql += f" ORDER BY {directions} LIMIT ?"
         args.append(limit)
         rows, row_keys = [], []
-        loads = json.loads
+        decode = (lambda text: text) if projection else json.loads
         for record in self.db.execute(sql, args):
-            rows.append(Row(record[0], record[1], loads(record[2])))
+            rows.append(Row(record[0], record[1], decode(record[2])))
             row_keys.append(list(record[3:]))
         return rows, row_keys
 
@@ -300,15 +304,16 @@ class Store:
             sql += f" AND ({where})"
         return self.db.execute(sql, [entity, *(params or [])]).fetchone()[0]
 
-    def changed_rows(self, entity: str, since: int, until: int, after: int,
-                     limit: int) -> list[Row]:
+    def changed_rows(self, entity: str, since: int, until: int, after: int, limit: int,
+                     projection: str | None = None) -> list[Row]:
         """Rows whose version is in (max(since, after), until], oldest change first."""
         records = self.db.execute(
-            "SELECT id, version, body FROM rows WHERE entity = ? AND version > ? AND version <= ?"
-            " ORDER BY version LIMIT ?",
+            f"SELECT id, version, {projection or 'body'} FROM rows WHERE entity = ? "
+            "AND version > ? AND version <= ? ORDER BY version LIMIT ?",
             (entity, max(since, after), until, limit),
         )
-        return [Row(row_id, version, json.loads(body)) for row_id, version, body in records]
+        decode = (lambda text: text) if projection else json.loads
+        return [Row(row_id, version, decode(body)) for row_id, version, body in records]
 
     def deleted_rows(self, entity: str, since: int, until: int, after: int,
                      limit: int) -> list[tuple[str, int]]:

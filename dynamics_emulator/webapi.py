@@ -34,7 +34,7 @@ from .wire import (
     DataverseError,
     Request,
     Response,
-    json_body,
+    json_page,
     json_response,
     odata_headers,
 )
@@ -353,7 +353,8 @@ class WebApi:
         if after is not None and len(after) != len(order):
             raise QueryError("The $skiptoken does not belong to this query.")
         rows, keys = self.store.page(table.logical_name, where=where, params=params, order=order,
-                                     after=after, limit=page_size + 1)
+                                     after=after, limit=page_size + 1,
+                                     projection=shaper.projection())
         more = len(rows) > page_size and top is None
         rows, keys = rows[:page_size], keys[:page_size]
 
@@ -368,16 +369,15 @@ class WebApi:
                 body[f"@{odata.TOTAL_COUNT}"] = min(total, COUNT_LIMIT)
             if prefer.wants(odata.TOTAL_COUNT_EXCEEDED):
                 body[f"@{odata.TOTAL_COUNT_EXCEEDED}"] = total > COUNT_LIMIT
-        body["value"] = shaper.shape(rows)
+        tail = {}
         if more and rows:
             next_state = odata.PageState(page=state.page + 1, last_id=rows[-1].id,
                                          first_id=rows[0].id,
                                          key=keys[-1] if len(order) > 1 else None)
-            body["@odata.nextLink"] = self._next_link(request, table, next_state)
-        return Response(200, json_body(body), [("Content-Type", "application/json; "
-                                                "odata.metadata=minimal"),
-                                               *_page_size_applied(prefer),
-                                               *_annotations_applied(prefer)])
+            tail["@odata.nextLink"] = self._next_link(request, table, next_state)
+        return Response(200, json_page(body, shaper.shape(rows), tail),
+                        [("Content-Type", "application/json; odata.metadata=minimal"),
+                         *_page_size_applied(prefer), *_annotations_applied(prefer)])
 
     def _next_link(self, request: Request, table: Table, state: odata.PageState) -> str:
         cookie = odata.encode_skiptoken(state, table.primary_id)
@@ -412,12 +412,14 @@ class WebApi:
                 "phase": "rows" if delta else "initial", "after": 0})
         tracking = state.tracking
 
-        values: list[dict] = []
+        values: list[dict | str] = []
         next_tracking = None
+        projection = shaper.projection()
         if tracking["phase"] == "initial":
             after = [state.last_id] if state.last_id else None
             rows, _ = self.store.page(table.logical_name, where="", params=[],
-                                      order=[("id", False)], after=after, limit=page_size + 1)
+                                      order=[("id", False)], after=after, limit=page_size + 1,
+                                      projection=projection)
             if len(rows) > page_size:
                 rows = rows[:page_size]
                 next_tracking = dict(tracking)
@@ -427,7 +429,8 @@ class WebApi:
             last_id = None
             if tracking["phase"] == "rows":
                 rows = self.store.changed_rows(table.logical_name, tracking["since"],
-                                               tracking["until"], tracking["after"], page_size + 1)
+                                               tracking["until"], tracking["after"], page_size + 1,
+                                               projection)
                 if len(rows) > page_size:
                     rows = rows[:page_size]
                     next_tracking = dict(tracking, after=rows[-1].version)
@@ -451,18 +454,17 @@ class WebApi:
                            for row_id, _ in deleted]
 
         suffix = "/$delta" if delta else ""
-        body = {"@odata.context": self.context_url(request, table, query, suffix),
-                "value": values}
+        head = {"@odata.context": self.context_url(request, table, query, suffix)}
         if next_tracking is not None:
             next_state = odata.PageState(page=state.page + 1, tracking=next_tracking,
                                          last_id=last_id, first_id=last_id)
-            body["@odata.nextLink"] = self._next_link(request, table, next_state)
+            tail = {"@odata.nextLink": self._next_link(request, table, next_state)}
         else:
-            body["@odata.deltaLink"] = self._delta_link(request, table, tracking["until"])
+            tail = {"@odata.deltaLink": self._delta_link(request, table, tracking["until"])}
         headers = [("Content-Type", "application/json; odata.metadata=minimal"),
                    ("Preference-Applied", "odata.track-changes"),
                    *_page_size_applied(prefer), *_annotations_applied(prefer)]
-        return Response(200, json_body(body), headers)
+        return Response(200, json_page(head, values, tail), headers)
 
     def _check_delta_token(self, table: Table, token: str) -> int:
         found = self.store.find_delta_token(table.logical_name, token)
