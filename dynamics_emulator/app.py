@@ -17,7 +17,7 @@ import demodata
 
 from .control import Control, Stats
 from .faults import Faults, malformed_body
-from .identity import Identity, identity_path, is_local_redirect
+from .identity import Identity, identity_path
 from .metadata import Catalog
 from .schema import TABLES_BY_NAME
 from .security import RateLimiter, Security
@@ -247,7 +247,7 @@ class Emulator:
         app = {"client_id": client_id, "client_secret": secret,
                "name": body.get("name") or client_id, "redirect_uris": uris, "user_id": user_id}
         self.store.save_app(client_id, app)
-        return app | {"local_redirects_allowed": is_local_redirect("http://127.0.0.1/")}
+        return app
 
     def reset(self) -> dict:
         """Back to the freshly seeded org: rows, privileges, solution, change tracking, faults
