@@ -92,7 +92,9 @@ class Emulator:
         if size and (size != self.org["size"] or seed != self.org["seed"]):
             self.log(f"note: {data_path} already holds a {self.org['size']} org (seed "
                      f"{self.org['seed']}); using it as is")
-        self.faults = Faults(faults, seed=fault_seed)
+        self.faults = Faults(seed=fault_seed)
+        if faults and self.faults.update(faults):
+            self.store.expire_delta_tokens()  # tokens kept in the data file from earlier runs
         self.stats = Stats()
         self.catalog = Catalog(self.store, self.faults)
         self.security = Security(self.store, self.org["roles"])
