@@ -161,7 +161,7 @@ class Emulator:
         if after == "drop" and response.status < 400:
             return drop()
         if after == "malformed" and response.status == 200:
-            is_collection = b'"value":[' in response.body[:4096] or b'"value":[' in response.body
+            is_collection = b'"value":[' in response.body
             body, content_type = malformed_body(self.faults.malformed_kind(is_collection),
                                                 response.body)
             headers = [(k, v) for k, v in response.headers if k.lower() != "content-type"]
