@@ -17,7 +17,7 @@ import demodata
 
 from .control import Control, Stats
 from .faults import Faults, malformed_body
-from .identity import Identity, identity_path, is_local_redirect
+from .identity import Identity, identity_path
 from .metadata import Catalog
 from .schema import TABLES_BY_NAME
 from .security import RateLimiter, Security
@@ -92,7 +92,9 @@ class Emulator:
         if size and (size != self.org["size"] or seed != self.org["seed"]):
             self.log(f"note: {data_path} already holds a {self.org['size']} org (seed "
                      f"{self.org['seed']}); using it as is")
-        self.faults = Faults(faults, seed=fault_seed)
+        self.faults = Faults(seed=fault_seed)
+        if faults and self.faults.update(faults):
+            self.store.expire_delta_tokens()  # tokens kept in the data file from earlier runs
         self.stats = Stats()
         self.catalog = Catalog(self.store, self.faults)
         self.security = Security(self.store, self.org["roles"])
@@ -159,7 +161,7 @@ class Emulator:
         if after == "drop" and response.status < 400:
             return drop()
         if after == "malformed" and response.status == 200:
-            is_collection = b'"value":[' in response.body[:4096] or b'"value":[' in response.body
+            is_collection = b'"value":[' in response.body
             body, content_type = malformed_body(self.faults.malformed_kind(is_collection),
                                                 response.body)
             headers = [(k, v) for k, v in response.headers if k.lower() != "content-type"]
@@ -247,7 +249,7 @@ class Emulator:
         app = {"client_id": client_id, "client_secret": secret,
                "name": body.get("name") or client_id, "redirect_uris": uris, "user_id": user_id}
         self.store.save_app(client_id, app)
-        return app | {"local_redirects_allowed": is_local_redirect("http://127.0.0.1/")}
+        return app
 
     def reset(self) -> dict:
         """Back to the freshly seeded org: rows, privileges, solution, change tracking, faults

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from demodata import words
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
-CHOICE_TYPES = frozenset({"Picklist", "State", "Status", "Boolean"})
 NUMBER_TYPES = frozenset({"Integer", "BigInt", "Decimal", "Double", "Money", "Picklist", "State",
                           "Status"})
 TEXT_TYPES = frozenset({"String", "Memo", "EntityName"})
@@ -426,8 +425,6 @@ LINKEDIN_TABLES = tuple(t.logical_name for t in TABLES if t.solution == "linkedi
 # Lookup targets that are not emulated as tables (their ids are still returned in reads).
 UNEMULATED_TARGETS = {"transactioncurrency": "Currency", "businessunit": "Business Unit"}
 
-# Parties of an activity: `partyid_<target>@odata.bind` in `<entity>_activity_parties`.
+# Parties of an activity: `partyid_<target>@odata.bind` in `<entity>_activity_parties`, with a
+# participationtypemask (1 From, 2 To, 3 CC, 4 BCC, 5 Required, 6 Optional, 7 Organizer...).
 PARTY_TARGETS = ("systemuser", "contact", "account", "lead")
-PARTICIPATION_TYPES = {1: "Sender", 2: "To Recipient", 3: "CC Recipient", 4: "BCC Recipient",
-                       5: "Required attendee", 6: "Optional attendee", 7: "Organizer",
-                       8: "Regarding", 9: "Owner", 11: "Customer"}

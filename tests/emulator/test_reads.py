@@ -110,6 +110,22 @@ def test_lookup_guid_and_boolean_filters(api, emulator):
     assert [u["fullname"] for u in users] == ["Chris Former"]
 
 
+def test_long_or_chains_work(api):
+    chain = " or ".join(f"salesstage eq {n % 4}" for n in range(150))
+    assert api.get(f"opportunities?$select=name&$filter={chain}&$top=5").status_code == 200
+
+
+def test_plus_in_a_query_string_is_a_space(api):
+    """requests encodes `params` spaces as '+', as ASP.NET (and Dataverse) decode them."""
+    response = api.session.get(api.url("accounts"), headers=api.headers(),
+                               params={"$select": "name", "$filter": "statecode eq 0",
+                                       "$top": "3"})
+    assert "statecode+eq+0" in response.url
+    assert response.status_code == 200 and len(response.json()["value"]) == 3
+    offset = api.get("accounts?$select=name&$filter=createdon gt 2024-01-01T00:00:00%2B02:00")
+    assert offset.status_code == 200
+
+
 def test_string_comparison_ignores_case_like_dataverse(api):
     first = api.get("accounts?$select=name&$top=1").json()["value"][0]
     quoted = first["name"].upper().replace("'", "''")
@@ -124,6 +140,9 @@ def test_string_comparison_ignores_case_like_dataverse(api):
     ("name eq 'unterminated", "Syntax error"),
     ("frobnicate(name,'x')", "unknown function"),
     ("(statecode eq 0", "expected"),
+    ("(" * 70 + "statecode eq 0" + ")" * 70, "nested more than"),
+    (" or ".join(["statecode eq 0"] * 201), "more than 200 conditions"),
+    ("numberofemployees gt 99999999999999999999999", "out of range"),
 ])
 def test_bad_filters_are_400_with_a_dataverse_error(api, expression, fragment):
     response = api.get(f"opportunities?$select=name&$filter={expression}")
