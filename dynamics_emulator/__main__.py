@@ -225,7 +225,7 @@ def serve_command(args) -> int:
         flush=True,
     )
 
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         pass
     print("stopping", file=sys.stderr, flush=True)
     started = time.monotonic()

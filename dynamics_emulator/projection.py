@@ -116,7 +116,22 @@ class Shaper:
 
     # -- shaping -------------------------------------------------------------------------------
 
-    def shape(self, rows: list[Row]) -> list[dict]:
+    def projection(self) -> str | None:
+        """SQL building each row's finished JSON inside SQLite, or None when annotations or
+        `$expand` need Python. Column order and values are the same as `shape` produces."""
+        if self.annotated or self.expands:
+            return None
+        parts = ["'@odata.etag'", "'W/\"' || version || '\"'"]
+        for attribute in self.columns:
+            wire = attribute.wire_name
+            value = "id" if attribute.name == self.table.primary_id else f"body -> '$.{wire}'"
+            parts += [f"'{wire}'", value]
+        return f"json_object({', '.join(parts)})"
+
+    def shape(self, rows: list[Row]) -> list[dict | str]:
+        """The JSON objects of these rows (rows read with `projection()` are already JSON)."""
+        if rows and isinstance(rows[0].body, str):
+            return [row.body for row in rows]
         if not self.annotated:
             wires = [attribute.wire_name for attribute in self.columns]
             shaped = []
