@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import select
 import subprocess
 import sys
 import time
@@ -99,7 +100,12 @@ def start_emulator(args: argparse.Namespace, data: Path) -> tuple[subprocess.Pop
     print(f"starting emulator: {' '.join(command[1:])}", flush=True)
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     started = time.monotonic()
-    line = process.stdout.readline()  # blocks until the emulator has seeded (if needed) and listens
+    # The ready line comes once the emulator has seeded the data file (first run only) and listens.
+    readable, _, _ = select.select([process.stdout], [], [], args.startup_timeout)
+    if not readable:
+        stop_emulator(process)
+        raise SystemExit(f"the emulator was not ready after {args.startup_timeout:.0f} s")
+    line = process.stdout.readline()
     if not line:
         process.wait(timeout=10)
         raise SystemExit(
