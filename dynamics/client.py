@@ -86,7 +86,7 @@ class DynamicsClient(MetadataQueries):
         entity_set: str,
         *,
         select: str | Sequence[str],
-        filter: str | None = None,  # noqa: A002 - named after OData's $filter
+        filter: str | None = None,
         expand: str | Sequence[str] | None = None,
         orderby: str | Sequence[str] | None = None,
         top: int | None = None,
@@ -134,7 +134,7 @@ class DynamicsClient(MetadataQueries):
             path, table=entity_set, prefer=FORMATTED_ANNOTATIONS if formatted else None
         )
 
-    def count(self, entity_set: str, filter: str | None = None) -> int:  # noqa: A002
+    def count(self, entity_set: str, filter: str | None = None) -> int:
         """Rows matching `filter`, from `$count=true`. Dataverse caps this count at 5,000."""
         url = self._url(with_query(entity_set, build_query(filter=filter, count=True)))
         page = self._transport.send(
