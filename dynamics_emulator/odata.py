@@ -1,7 +1,6 @@
 """OData query options as Dataverse understands them.
 
-- `parse_query_string` splits a URL query without turning `+` into a space (OData literals such
-  as `2024-01-01T00:00:00+01:00` contain plus signs).
+- `parse_query_string` splits a URL query; `+` is a space, as in Dataverse.
 - `parse_filter` turns `$filter` text into a small syntax tree. `filter_to_sql` compiles it
   against a table into a SQLite condition over the JSON row bodies; `evaluate` runs it in Python
   over plain dicts (metadata, where there is no table). Both follow SQL three-valued logic, as
@@ -31,13 +30,17 @@ class QueryError(ValueError):
 
 
 def parse_query_string(raw: str) -> dict[str, str]:
-    """`a=1&b=x%20y` -> {"a": "1", "b": "x y"}; `+` stays a plus sign."""
+    """`a=1&b=x+y%2B1` -> {"a": "1", "b": "x y+1"}.
+
+    A literal `+` means a space, as in Dataverse (ASP.NET decodes query strings that way and
+    requests encodes spaces in `params` as `+`); a plus sign must be sent as %2B.
+    """
     options: dict[str, str] = {}
     for part in raw.split("&"):
         if not part:
             continue
         name, _, value = part.partition("=")
-        options[urllib.parse.unquote(name)] = urllib.parse.unquote(value)
+        options[urllib.parse.unquote_plus(name)] = urllib.parse.unquote_plus(value)
     return options
 
 

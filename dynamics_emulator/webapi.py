@@ -436,12 +436,15 @@ class WebApi:
             else:
                 tomb_after = tracking["after"]
             room = page_size - len(values)
-            if next_tracking is None and room > 0:
+            if next_tracking is None:
+                # Deletions follow the changed rows; with no room left on this page, one probe
+                # tells whether another page is needed for them.
                 deleted = self.store.deleted_rows(table.logical_name, tracking["since"],
                                                   tracking["until"], tomb_after, room + 1)
                 if len(deleted) > room:
                     deleted = deleted[:room]
-                    next_tracking = dict(tracking, phase="deleted", after=deleted[-1][1])
+                    last = deleted[-1][1] if deleted else tomb_after
+                    next_tracking = dict(tracking, phase="deleted", after=last)
                 deleted_context = (f"{request.base_url}/api/data/v9.2/$metadata#"
                                    f"{table.entity_set}/$deletedEntity")
                 values += [{"@odata.context": deleted_context, "id": row_id, "reason": "deleted"}
