@@ -19,6 +19,7 @@ from .batch import (
     ChangeSet,
     Operation,
     OperationResult,
+    RolledBack,
     encode_batch,
     parse_batch_response,
     results_for,
@@ -338,7 +339,9 @@ class DynamicsClient(MetadataQueries):
             if (row.get("statecode"), row.get("statuscode")) != (statecode, statuscode):
                 self.update(entity_set, row_id, closing, caller_object_id=caller_object_id)
             return row_id
-        raise created.error or closed.error
+        # Raise the operation that failed, not the one rolled back because of it.
+        errors = [result.error for result in (created, closed) if result.error]
+        raise next((e for e in errors if not isinstance(e, RolledBack)), errors[0])
 
     # -- batch ----------------------------------------------------------------------------
 

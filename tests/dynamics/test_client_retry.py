@@ -2,7 +2,6 @@
 
 import pytest
 import requests
-from client_fakes import API, ORG, CountingAuth, FakeTime
 
 from dynamics import (
     ApiError,
@@ -15,6 +14,7 @@ from dynamics import (
     RetryPolicy,
     ValidationFailed,
 )
+from tests.dynamics.client_fakes import API, ORG, CountingAuth, FakeTime
 
 ROW = "0f8fad5b-d9cb-469f-a165-70867728950e"
 OK = {"value": [{"name": "A"}]}
