@@ -104,3 +104,15 @@ def test_an_unreachable_identity_provider_is_a_connect_error(emulator_clean):
     emulator_clean.set_faults(unreachable=True)
     with pytest.raises(ConnectError):
         auth.access_token(force_refresh=True)
+
+
+def test_sign_in_pages_on_a_plain_http_browser_port(emulator_factory):
+    # The person's browser never meets the self-signed certificate; msal still talks https to
+    # the token endpoint.
+    emulator = emulator_factory(size="demo", browser_port=0)
+    assert emulator.browser_url.startswith("http://")
+    flow = msal_auth(emulator, mode="user").start_sign_in(REDIRECT_URI)
+    assert flow["auth_uri"].startswith(f"{emulator.browser_url}/{emulator.tenant}/oauth2/v2.0/")
+    auth, client, claims = _signed_in(emulator)
+    assert claims["preferred_username"] == ADMIN
+    assert client.whoami()["UserId"] == emulator.user(ADMIN)["systemuserid"]
