@@ -92,7 +92,12 @@ class RetryPolicy:
 
 @dataclass
 class Stats:
-    """Counters of one client: sends, re-sends, throttled waits and body bytes each way."""
+    """Counters of one client.
+
+    `requests`: HTTP requests sent to the Web API (every attempt; msal's token requests are not
+    counted). `retries`: re-sends. `throttled`: waits for 429 / 503 Retry-After.
+    `bytes_received` / `bytes_sent`: body bytes (decompressed), headers not included.
+    """
 
     requests: int = 0
     retries: int = 0
