@@ -266,6 +266,8 @@ def error_from_response(
     content_type = headers.get("content-type", "")
     code, message = parse_error_body(body)
     code = code.lower() if code and code.lower().startswith("0x") else code
+    if message is None and status == 401:
+        message = "Dynamics refused the access token"  # Dataverse sends 401 with no body
     if message is None:
         message = f"HTTP {status} with {_describe_non_json(body, content_type)}"
     table = table or table_from_url(url)
