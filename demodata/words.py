@@ -102,7 +102,8 @@ CITIES = (
 INDUSTRIES = (
     (1, "Accounting"), (3, "Broadcasting Printing and Publishing"), (6, "Business Services"),
     (7, "Consulting"), (9, "Design, Direction and Creative Management"), (12, "Financial"),
-    (13, "Food and Tobacco Processing"), (17, "Inbound Repair and Services"), (19, "Legal Services"),
+    (13, "Food and Tobacco Processing"), (17, "Inbound Repair and Services"),
+    (19, "Legal Services"),
     (25, "Retail"), (27, "Social Services"), (28, "Specialty Realty"), (31, "Transportation"),
     (33, "Wholesale"),
 )

@@ -159,7 +159,7 @@ def serve_command(args) -> int:
         "pid": os.getpid(),
     }), flush=True)
 
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         pass
     print("stopping", file=sys.stderr, flush=True)
     started = time.monotonic()

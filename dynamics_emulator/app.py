@@ -259,6 +259,7 @@ class Emulator:
         self.security.reset(info["roles"])
         self.catalog.reset()
         self.faults.reset()
+        self.faults.reset_counts()
         self.stats.reset()
         return {"reset": True, "rows": info["rows"],
                 "seconds": round(time.monotonic() - started, 2)}

@@ -46,7 +46,8 @@ from .wire import INVALID_ARGUMENT, QUERY_ERROR, DataverseError, Request, Respon
 
 MAX_OPERATIONS = 1000
 _API_PATH = "/api/data/v9.2/"
-_REFERENCE = re.compile(r"^\$(\d+)(/.*)?$")
+# "$1", "$a": a Content-ID reference (OData allows any identifier; Dataverse's docs use numbers).
+_REFERENCE = re.compile(r"^\$(?!(?:batch|metadata|count|ref|value)\b)([A-Za-z0-9_.-]+)(/.*)?$")
 
 
 @dataclass

@@ -114,9 +114,10 @@ class Control:
         if route == "stats":
             if method == "DELETE":
                 self.emulator.stats.reset()
+                self.emulator.faults.reset_counts()
                 return Response(204)
             return _json(200, self.emulator.stats.snapshot() |
-                         {"faults_injected": dict(self.emulator.faults.injected)})
+                         {"faults_injected": self.emulator.faults.counts()})
         if route == "counts" and method == "GET":
             counts = self.store.counts()
             return _json(200, {table.entity_set: counts.get(table.logical_name, 0)

@@ -108,6 +108,14 @@ class Faults:
     def reset(self) -> None:
         with self._lock:
             self._settings = dict(DEFAULTS)
+
+    def counts(self) -> dict[str, int]:
+        """How many faults of each kind were injected since the last `reset_counts()`."""
+        with self._lock:
+            return dict(self.injected)
+
+    def reset_counts(self) -> None:
+        with self._lock:
             self.injected = {}
 
     def missing_tables(self) -> list[str]:

@@ -276,7 +276,7 @@ class Writer:
             return None, None
         if not isinstance(value, str):
             raise payload_error(table, f"The value of '{nav_name}@odata.bind' must be a URL.")
-        if re.fullmatch(r"\$\d+", value):
+        if re.fullmatch(r"\$[A-Za-z0-9_.-]+", value):
             raise DataverseError(400, INVALID_ARGUMENT,
                                  f"Content-ID Reference: '{value}' does not exist in the batch "
                                  "context.")

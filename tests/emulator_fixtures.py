@@ -416,6 +416,9 @@ def emulator_factory(tmp_path_factory):
         return running
 
     yield start
+    for running in started:  # signal them all first: they stop in parallel
+        if running.process.poll() is None:
+            running.process.send_signal(signal.SIGTERM)
     for running in started:
         with contextlib.suppress(Exception):
             running.stop()
