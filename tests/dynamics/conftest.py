@@ -5,13 +5,9 @@ import pytest
 import responses
 
 from dynamics import DynamicsClient, RetryPolicy
-from tests import emulator_fixtures
 from tests.dynamics.client_fakes import ORG, CountingAuth, FakeTime
 
-# The emulator fixtures (a real subprocess over HTTPS) for the contract tests.
-emulator = emulator_fixtures.emulator
-emulator_clean = emulator_fixtures.emulator_clean
-emulator_factory = emulator_fixtures.emulator_factory
+# The emulator fixtures (a real subprocess over HTTPS) come from tests/conftest.py's plugin.
 
 
 @pytest.fixture
