@@ -136,7 +136,7 @@ class Control:
         if route == "users":
             return self._users(request, method, parts[1:])
         if route == "change-tracking" and len(parts) == 2:
-            table = self._table_by_name(parts[1])
+            table = self._table(parts[1])
             if method == "PUT":
                 enabled = self._body(request).get("enabled")
                 if not isinstance(enabled, bool):
@@ -168,20 +168,18 @@ class Control:
 
     # -- rows ----------------------------------------------------------------------------------
 
-    def _table_by_set(self, name: str) -> Table:
+    def _table(self, name: str) -> Table:
+        """A table by entity set name ('opportunities') or logical name ('opportunity')."""
         table = TABLES_BY_SET.get(name) or TABLES_BY_NAME.get(name)
         if table is None:
             raise ControlError(404, f"no table {name!r}; use an entity set name like "
                                     "'opportunities'")
         return table
 
-    def _table_by_name(self, name: str) -> Table:
-        return self._table_by_set(name)
-
     def _rows(self, request: Request, method: str, rest: list[str]) -> Response:
         if not rest:
             raise ControlError(404, "use /_emulator/rows/<entityset>[/<id>]")
-        table = self._table_by_set(rest[0])
+        table = self._table(rest[0])
         if len(rest) == 1:
             if method == "GET":
                 return self._list(request, table)

@@ -394,7 +394,7 @@ class MetadataApi:
         cast = match.group("cast")
         if cast is not None and cast not in _CASTS:
             raise DataverseError(404, QUERY_ERROR, f"Resource not found for the segment '{cast}'.")
-        expand = [e.strip() for e in (query.get("$expand") or "").split(",") if e.strip()]
+        expand = odata.split_top_level(query.get("$expand") or "", ",")
         for name in expand:
             if name.split("(")[0] not in ("OptionSet", "GlobalOptionSet"):
                 raise DataverseError(

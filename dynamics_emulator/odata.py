@@ -114,11 +114,23 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+MAX_DEPTH = 64  # nesting of parentheses and `not`; SQLite refuses very deep expressions
+MAX_TERMS = 200  # comparisons and function calls in one expression
+_INT64 = 2**63
+
+
 class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.terms = 0
+
+    def nested(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"The $filter expression is nested more than {MAX_DEPTH} levels.")
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -166,10 +178,16 @@ class _Parser:
     def parse_not(self):
         if self.at_word("not"):
             self.take()
-            return Not(self.parse_not())
+            self.nested()
+            node = Not(self.parse_not())
+            self.depth -= 1
+            return node
         return self.parse_comparison()
 
     def parse_comparison(self):
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise QueryError(f"The $filter expression has more than {MAX_TERMS} conditions.")
         left = self.parse_operand()
         if self.at_word(*COMPARISONS):
             op = self.take()[1]
@@ -179,8 +197,10 @@ class _Parser:
     def parse_operand(self):
         kind, text = self.take()
         if text == "(":
+            self.nested()
             node = self.parse_or()
             self.expect(")")
+            self.depth -= 1
             return node
         if kind == "string":
             return Literal(text[1:-1].replace("''", "'"), "string")
@@ -193,6 +213,8 @@ class _Parser:
         if kind == "number":
             number = text.rstrip("mMdDfFlL")
             if re.fullmatch(r"-?\d+", number):
+                if not -_INT64 <= int(number) < _INT64:
+                    raise QueryError(f"The number '{text}' is out of range.")
                 return Literal(int(number), "int")
             return Literal(float(number), "decimal")
         if kind == "name":
@@ -216,11 +238,13 @@ class _Parser:
                     "property, which is not allowed."
                 )
             self.take()
+            self.nested()
             args = [self.parse_or()]
             while self.peek() and self.peek()[1] == ",":
                 self.take()
                 args.append(self.parse_or())
             self.expect(")")
+            self.depth -= 1
             if len(args) != 2:
                 raise QueryError(f"The function '{text}' takes two arguments.")
             return Call(text, tuple(args))
@@ -349,9 +373,21 @@ def filter_to_sql(node, table: Table) -> tuple[str, list]:
     def text_collate(attribute: Attribute) -> str:
         return " COLLATE NOCASE" if attribute.type in TEXT_TYPES else ""
 
+    def operands(node: Logical) -> list:
+        """`a or b or c` parses as ((a or b) or c); flatten it, or SQLite's parser overflows
+        on long chains."""
+        found = []
+        for side in (node.left, node.right):
+            if isinstance(side, Logical) and side.op == node.op:
+                found += operands(side)
+            else:
+                found.append(side)
+        return found
+
     def compile_node(node) -> str:
         if isinstance(node, Logical):
-            return f"({compile_node(node.left)} {node.op.upper()} {compile_node(node.right)})"
+            joined = f" {node.op.upper()} ".join(compile_node(n) for n in operands(node))
+            return f"({joined})"
         if isinstance(node, Not):
             return f"(NOT {compile_node(node.operand)})"
         if isinstance(node, Call):

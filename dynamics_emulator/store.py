@@ -51,6 +51,30 @@ CREATE TABLE IF NOT EXISTS privileges (user_id TEXT PRIMARY KEY, body TEXT NOT N
 # SQLite allows 999 host parameters in older builds; stay well below when chunking IN lists.
 _IN_CHUNK = 500
 
+# Columns rows are looked up by (a seat holder's opportunities, an account's contacts, a contact by
+# email). Expression indexes turn those $filters into index searches on a big org (282 ms ->
+# 1 ms on `huge`). Each expression must be the one odata.column_sql() builds, with NOCASE where
+# the filter compares text.
+INDEXED_COLUMNS = (
+    ("_ownerid_value", ""),
+    ("_parentcustomerid_value", ""),
+    ("_parentaccountid_value", ""),
+    ("_regardingobjectid_value", ""),
+    ("emailaddress1", " COLLATE NOCASE"),
+)
+
+
+def _column_indexes(create: bool) -> str:
+    statements = []
+    for column, collate in INDEXED_COLUMNS:
+        name = f"rows_by_{column.strip('_')}"
+        if create:
+            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON rows "
+                              f"(entity, json_extract(body, '$.{column}'){collate});")
+        else:
+            statements.append(f"DROP INDEX IF EXISTS {name};")
+    return "\n".join(statements)
+
 
 class Row(NamedTuple):
     """One stored row: its id, current version and columns (or, when a query asked for a
@@ -83,6 +107,7 @@ class Store:
             db.execute("PRAGMA page_size = 8192")
         db.execute("PRAGMA journal_mode = WAL")
         db.executescript(_SCHEMA)
+        db.executescript(_column_indexes(create=True))
         db.execute("INSERT OR IGNORE INTO counters VALUES ('version', 1000)")
 
     @property
@@ -177,7 +202,10 @@ class Store:
         db = self.db
         total = 0
         with self.write():
-            db.execute("DROP INDEX IF EXISTS rows_by_version")  # rebuilt once at the end
+            # Indexes are rebuilt once at the end: cheaper than keeping them up to date per row.
+            db.execute("DROP INDEX IF EXISTS rows_by_version")
+            for statement in _column_indexes(create=False).splitlines():
+                db.execute(statement)
             for entity, primary_id, rows in tables:
                 first = self.current_version() + 1
                 counter = [first - 1]
@@ -192,6 +220,8 @@ class Store:
                 db.execute("UPDATE counters SET value = ? WHERE name = 'version'", (counter[0],))
                 total += counter[0] - first + 1
             db.execute("CREATE INDEX rows_by_version ON rows (entity, version)")
+            for statement in _column_indexes(create=True).splitlines():
+                db.execute(statement)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('org', ?)", (dumps(org_info),))
         db.execute("ANALYZE")
         return total
