@@ -3,8 +3,10 @@
 import factory
 from factory.django import DjangoModelFactory
 
+from crm_settings.models import CrmConnection, CrmSettings
 from network.models import Company, Member, SavedAccount, SavedLead
 from seats.models import Contract, Role, Seat, User
+from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread, activity_id_for
 
 PASSWORD = "test-password"
 
@@ -90,3 +92,102 @@ class SavedLeadFactory(DjangoModelFactory):
 
     class Params:
         imported = factory.Trait(saved_by_hand=False, from_crm=True)
+
+
+# --- CRM side (crm_settings) ---------------------------------------------------------------------
+
+
+class CrmSettingsFactory(DjangoModelFactory):
+    class Meta:
+        model = CrmSettings
+
+    contract = factory.SubFactory(ContractFactory)
+
+    class Params:
+        # "Sync back all data items (recommended)".
+        writeback = factory.Trait(writeback_enabled=True, writeback_all=True)
+
+
+class CrmConnectionFactory(DjangoModelFactory):
+    class Meta:
+        model = CrmConnection
+
+    contract = factory.SubFactory(ContractFactory)
+    environment_url = "https://contoso.crm.dynamics.com"
+    crm_user_id = factory.Faker("uuid4")
+    crm_user_name = "Integration User"
+    crm_user_email = "integration@contoso-demo.com"
+    linkedin_solution_installed = True
+
+
+# --- Writeback ----------------------------------------------------------------------------------
+
+
+class ThreadFactory(DjangoModelFactory):
+    class Meta:
+        model = Thread
+
+    seat = factory.SubFactory(SeatFactory)
+    member = factory.SubFactory(MemberFactory)
+    kind = Thread.Kind.MESSAGE
+
+    class Params:
+        inmail = factory.Trait(kind=Thread.Kind.INMAIL, subject="Quick question")
+
+
+class MessageFactory(DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    thread = factory.SubFactory(ThreadFactory)
+    direction = Message.Direction.SENT
+    body = factory.Sequence(lambda n: f"Message number {n}")
+
+    class Params:
+        received = factory.Trait(direction=Message.Direction.RECEIVED)
+
+
+class NoteFactory(DjangoModelFactory):
+    class Meta:
+        model = Note
+
+    seat = factory.SubFactory(SeatFactory)
+    member = factory.SubFactory(MemberFactory)
+    body = factory.Sequence(lambda n: f"Note number {n}")
+
+    class Params:
+        on_account = factory.Trait(member=None, company=factory.SubFactory(CompanyFactory))
+
+
+class OutboxEntryFactory(DjangoModelFactory):
+    """An outbox entry for a ticked message, made directly (services make the real ones)."""
+
+    class Meta:
+        model = OutboxEntry
+
+    message = factory.SubFactory(MessageFactory, copy_to_crm=True)
+    seat = factory.SelfAttribute("message.thread.seat")
+    contract = factory.SelfAttribute("seat.contract")
+    item_type = factory.SelfAttribute("message.thread.kind")
+    activity_id = factory.LazyAttribute(
+        lambda o: activity_id_for(
+            contract_id=o.contract.pk, item_type=o.item_type, item_id=o.message.pk
+        )
+    )
+
+    class Params:
+        failed = factory.Trait(
+            state=OutboxState.FAILED,
+            attempts=8,
+            maybe_in_crm=True,
+            last_error_kind="privilege",
+            last_error_detail="The user does not hold the necessary privileges. [HTTP 403]",
+        )
+        sent = factory.Trait(
+            state=OutboxState.SENT,
+            attempts=1,
+            maybe_in_crm=True,
+            crm_entity_set="li_messages",
+            crm_url="https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord",
+            written_open=False,
+        )
