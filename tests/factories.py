@@ -160,22 +160,26 @@ class NoteFactory(DjangoModelFactory):
 
 
 class OutboxEntryFactory(DjangoModelFactory):
-    """An outbox entry for a ticked message, made directly (services make the real ones)."""
+    """An outbox entry for a ticked message (or note), made directly; services make real ones."""
 
     class Meta:
         model = OutboxEntry
 
     message = factory.SubFactory(MessageFactory, copy_to_crm=True)
-    seat = factory.SelfAttribute("message.thread.seat")
+    note = None
+    seat = factory.LazyAttribute(lambda o: o.message.thread.seat if o.message else o.note.seat)
     contract = factory.SelfAttribute("seat.contract")
-    item_type = factory.SelfAttribute("message.thread.kind")
+    item_type = factory.LazyAttribute(lambda o: o.message.thread.kind if o.message else "note")
     activity_id = factory.LazyAttribute(
         lambda o: activity_id_for(
-            contract_id=o.contract.pk, item_type=o.item_type, item_id=o.message.pk
+            contract_id=o.contract.pk, item_type=o.item_type, item_id=(o.message or o.note).pk
         )
     )
 
     class Params:
+        on_note = factory.Trait(
+            message=None, note=factory.SubFactory(NoteFactory, copy_to_crm=True)
+        )
         failed = factory.Trait(
             state=OutboxState.FAILED,
             attempts=8,

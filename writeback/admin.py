@@ -5,6 +5,7 @@ outbox in step. Staff can *Retry writeback* on failed outbox entries.
 """
 
 from django.contrib import admin, messages
+from django.db import models
 
 from writeback.models import CopyPreference, Message, Note, OutboxEntry, OutboxState, Thread
 from writeback.outbox import outbox_retry
@@ -69,6 +70,8 @@ class OutboxEntryAdmin(_ReadOnlyAdmin):
     list_select_related = ["seat__user", "seat__contract"]
     date_hierarchy = "created_at"
     actions = ["retry_writeback"]
+    # CRM links are https; saying so also answers Django 5's warning about the default scheme.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_retry_permission(self, request):
         return request.user.has_perm("writeback.change_outboxentry")

@@ -79,8 +79,10 @@ def _conversation(seat: Seat, member: Member, kind: str, subject: str, script) -
         return None
     now = timezone.now()
     thread = None
-    for days_ago, direction, text in script:
-        body, when = _fill(text, member), now - timedelta(days=days_ago, minutes=len(text))
+    for position, (days_ago, direction, text) in enumerate(script):
+        # Ten minutes apart, so two messages on the same day keep their order.
+        body = _fill(text, member)
+        when = now - timedelta(days=days_ago) + timedelta(minutes=10 * position)
         if thread is None and direction == "sent":
             first = (
                 inmail_send(seat=seat, member=member, subject=subject, body=body, copy_to_crm=True)
