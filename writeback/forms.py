@@ -21,10 +21,11 @@ class CopyForm(forms.Form):
 
     def __init__(self, *args, copy_shown: bool, copy_label: str = COPY_MESSAGE_LABEL, **kwargs):
         super().__init__(*args, **kwargs)
+        # Last, under what it copies: popping and re-adding moves it to the end of the form.
+        checkbox = self.fields.pop("copy_to_crm")
         if copy_shown:
-            self.fields["copy_to_crm"].label = copy_label
-        else:
-            del self.fields["copy_to_crm"]
+            checkbox.label = copy_label
+            self.fields["copy_to_crm"] = checkbox
 
     @property
     def wants_copy(self) -> bool:
@@ -67,7 +68,7 @@ class ComposeForm(CopyForm):
 
 class ReplyForm(CopyForm):
     body = forms.CharField(
-        label="Reply",
+        label="Message",
         max_length=MESSAGE_BODY_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Write your reply."},

@@ -240,11 +240,12 @@ def _wants_copy(request) -> bool:
 def message_copy(request, pk: int):
     """*Copy message to CRM* ticked or unticked."""
     message = _get_message(request, pk)
+    error = ""
     try:
         message_set_copy(message=message, copy_to_crm=_wants_copy(request))
-    except ValidationError as error:
-        return _copy_control(request, _get_message(request, pk), error=error.messages[0])
-    return _copy_control(request, _get_message(request, pk))
+    except ValidationError as exc:
+        error = exc.messages[0]
+    return _copy_control(request, _get_message(request, pk), error=error)
 
 
 @seat_holder_required
@@ -252,11 +253,12 @@ def message_copy(request, pk: int):
 def note_copy(request, pk: int):
     """*Copy to CRM* ticked or unticked on a note."""
     note = _get_note(request, pk)
+    error = ""
     try:
         note_set_copy(note=note, copy_to_crm=_wants_copy(request))
-    except ValidationError as error:
-        return _copy_control(request, _get_note(request, pk), error=error.messages[0])
-    return _copy_control(request, _get_note(request, pk))
+    except ValidationError as exc:
+        error = exc.messages[0]
+    return _copy_control(request, _get_note(request, pk), error=error)
 
 
 @seat_holder_required
