@@ -119,9 +119,12 @@ def writeback_demo_seed(*, seat: Seat, members: Sequence[Member]) -> list[str]:
             created.append(f"{thread} for {seat.user.email}")
     if members:
         lead = members[0]
-        if lead.company_id and not Note.objects.filter(
-            seat=seat, company=lead.company, body=_ACCOUNT_NOTE
-        ).exists():
+        if (
+            lead.company_id
+            and not Note.objects.filter(
+                seat=seat, company=lead.company, body=_ACCOUNT_NOTE
+            ).exists()
+        ):
             note_create(seat=seat, company=lead.company, body=_ACCOUNT_NOTE, copy_to_crm=False)
             created.append(f"note on {lead.company} for {seat.user.email}")
         body = _fill(_LEAD_NOTE, lead)

@@ -17,7 +17,8 @@ from network.models import Company, Member
 from network.selectors import member_search
 from seats.access import get_for_seat, seat_holder_required
 from seats.models import ApiToken
-from writeback.api.tokens import api_token_create, api_token_revoke
+from writeback.access import get_message, get_note, get_thread
+from writeback.api.tokens import api_token_create, api_token_list, api_token_revoke
 from writeback.forms import ApiTokenForm, ComposeForm, NoteForm, ReplyForm, add_service_error
 from writeback.models import Message, Note, OutboxEntry, Thread
 from writeback.outbox import outbox_retry
@@ -41,21 +42,6 @@ def _status(request, form) -> int:
     return 400 if form.errors and not request.htmx else 200
 
 
-def _get_thread(request, pk: int) -> Thread:
-    return get_for_seat(request, Thread.objects.select_related("seat", "member__company"), pk=pk)
-
-
-def _get_message(request, pk: int) -> Message:
-    messages_of_seat = Message.objects.filter(thread__seat=request.seat)
-    return get_object_or_404(messages_of_seat.select_related("thread", "delivery"), pk=pk)
-
-
-def _get_note(request, pk: int) -> Note:
-    return get_for_seat(
-        request, Note.objects.select_related("member", "company", "delivery"), pk=pk
-    )
-
-
 def _item_url(item: Message | Note) -> str:
     """The page an item is shown on."""
     if isinstance(item, Message):
@@ -77,7 +63,7 @@ def inbox(request):
 @require_http_methods(["GET", "POST"])
 def thread_detail(request, pk: int):
     """One thread: its messages with their copy checkboxes and delivery, and a reply form."""
-    thread = _get_thread(request, pk)
+    thread = get_thread(request, pk)
     choices = copy_choices_get(seat=request.seat)
     copy_shown = choices.shows(thread.kind)
     if request.method == "POST":
@@ -239,33 +225,33 @@ def _wants_copy(request) -> bool:
 @require_POST
 def message_copy(request, pk: int):
     """*Copy message to CRM* ticked or unticked."""
-    message = _get_message(request, pk)
+    message = get_message(request, pk)
     error = ""
     try:
         message_set_copy(message=message, copy_to_crm=_wants_copy(request))
     except ValidationError as exc:
         error = exc.messages[0]
-    return _copy_control(request, _get_message(request, pk), error=error)
+    return _copy_control(request, get_message(request, pk), error=error)
 
 
 @seat_holder_required
 @require_POST
 def note_copy(request, pk: int):
     """*Copy to CRM* ticked or unticked on a note."""
-    note = _get_note(request, pk)
+    note = get_note(request, pk)
     error = ""
     try:
         note_set_copy(note=note, copy_to_crm=_wants_copy(request))
     except ValidationError as exc:
         error = exc.messages[0]
-    return _copy_control(request, _get_note(request, pk), error=error)
+    return _copy_control(request, get_note(request, pk), error=error)
 
 
 @seat_holder_required
 @require_POST
 def thread_copy(request, pk: int):
     """*Copy thread to CRM*: answers with the whole list of messages, since all of them follow."""
-    thread = _get_thread(request, pk)
+    thread = get_thread(request, pk)
     error = ""
     try:
         thread = thread_set_copy(thread=thread, copy_to_crm=_wants_copy(request))
@@ -297,8 +283,8 @@ def retry(request, pk: int):
     except ValidationError as exc:
         error = exc.messages[0]
     if entry.message_id:
-        return _copy_control(request, _get_message(request, entry.message_id), error=error)
-    return _copy_control(request, _get_note(request, entry.note_id), error=error)
+        return _copy_control(request, get_message(request, entry.message_id), error=error)
+    return _copy_control(request, get_note(request, entry.note_id), error=error)
 
 
 @never_cache
@@ -318,7 +304,7 @@ def api_tokens(request):
     context = {
         "form": form,
         "new_token": new_token,
-        "tokens": ApiToken.objects.filter(user=request.user, revoked_at__isnull=True),
+        "tokens": api_token_list(user=request.user),
     }
     return render(request, "writeback/api_tokens.html", context, status=_status(request, form))
 

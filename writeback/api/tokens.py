@@ -35,6 +35,11 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     return token, raw
 
 
+def api_token_list(*, user: User):
+    """The user's tokens that still work, newest first."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
+
+
 def api_token_revoke(*, token: ApiToken) -> ApiToken:
     """Stop a token from working, for good; revoking twice keeps the first date."""
     if token.revoked_at is None:

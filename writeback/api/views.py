@@ -12,12 +12,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from network.models import Company, Member
 from network.selectors import member_search
-from seats.access import get_for_seat
+from writeback.access import get_message, get_note, get_thread
 from writeback.api.http import ApiError, endpoint, invalid_fields, json_body
 from writeback.api.payloads import member_payload, message_payload, note_payload, thread_payload
 from writeback.api.schema import openapi_document
 from writeback.forms import ComposeForm, NoteOnForm, ReplyForm
-from writeback.models import Message, Note, Thread
+from writeback.models import Thread
 from writeback.outbox import outbox_retry
 from writeback.selectors import copy_choices_get, note_list, thread_list, thread_messages
 from writeback.services import (
@@ -32,21 +32,6 @@ from writeback.services import (
 
 PAGE_SIZE = 25
 _COPY = {"copy_to_crm": bool}
-
-
-def _get_thread(request, pk: int) -> Thread:
-    return get_for_seat(request, Thread.objects.select_related("seat", "member__company"), pk=pk)
-
-
-def _get_message(request, pk: int) -> Message:
-    messages = Message.objects.filter(thread__seat=request.seat)
-    return get_object_or_404(messages.select_related("thread", "delivery"), pk=pk)
-
-
-def _get_note(request, pk: int) -> Note:
-    return get_for_seat(
-        request, Note.objects.select_related("member", "company", "delivery"), pk=pk
-    )
 
 
 def _copy_wanted(request) -> bool:
@@ -116,13 +101,13 @@ def _thread_start(request) -> JsonResponse:
         body=form.cleaned_data["body"],
         copy_to_crm=form.wants_copy,
     )
-    return _thread_answer(request, _get_thread(request, message.thread_id), status=201)
+    return _thread_answer(request, get_thread(request, message.thread_id), status=201)
 
 
 @endpoint("GET", "PATCH")
 def thread_detail(request, pk: int):
     """GET: a thread and its messages (marks it read). PATCH: its *Copy thread to CRM*."""
-    thread = _get_thread(request, pk)
+    thread = get_thread(request, pk)
     if request.method == "PATCH":
         thread = thread_set_copy(thread=thread, copy_to_crm=_copy_wanted(request))
     else:
@@ -133,7 +118,7 @@ def thread_detail(request, pk: int):
 @endpoint("POST")
 def thread_reply(request, pk: int):
     """A reply in the thread; ``copy_to_crm`` defaults to the thread's *Copy thread to CRM*."""
-    thread = _get_thread(request, pk)
+    thread = get_thread(request, pk)
     data = json_body(request, {"body": str, **_COPY})
     data.setdefault("copy_to_crm", thread.copy_to_crm)
     choices = copy_choices_get(seat=request.seat)
@@ -143,26 +128,26 @@ def thread_reply(request, pk: int):
     message = message_reply(
         thread=thread, body=form.cleaned_data["body"], copy_to_crm=form.wants_copy
     )
-    message = _get_message(request, message.pk)
+    message = get_message(request, message.pk)
     return JsonResponse(message_payload(message, choices), status=201)
 
 
 @endpoint("GET", "PATCH")
 def message_detail(request, pk: int):
     """GET: a message and its delivery. PATCH: its *Copy message to CRM*."""
-    message = _get_message(request, pk)
+    message = get_message(request, pk)
     if request.method == "PATCH":
         message_set_copy(message=message, copy_to_crm=_copy_wanted(request))
-        message = _get_message(request, pk)
+        message = get_message(request, pk)
     return JsonResponse(message_payload(message, copy_choices_get(seat=request.seat)))
 
 
 @endpoint("POST")
 def message_retry(request, pk: int):
     """*Retry* a message whose copy failed."""
-    message = _get_message(request, pk)
+    message = get_message(request, pk)
     _retry(getattr(message, "delivery", None))
-    message = _get_message(request, pk)
+    message = get_message(request, pk)
     return JsonResponse(message_payload(message, copy_choices_get(seat=request.seat)))
 
 
@@ -205,24 +190,24 @@ def notes(request):
         body=form.cleaned_data["body"],
         copy_to_crm=form.wants_copy,
     )
-    return JsonResponse(note_payload(_get_note(request, note.pk), choices), status=201)
+    return JsonResponse(note_payload(get_note(request, note.pk), choices), status=201)
 
 
 @endpoint("GET", "PATCH")
 def note_detail(request, pk: int):
     """GET: a note and its delivery. PATCH: its *Copy to CRM*."""
-    note = _get_note(request, pk)
+    note = get_note(request, pk)
     if request.method == "PATCH":
         note_set_copy(note=note, copy_to_crm=_copy_wanted(request))
-        note = _get_note(request, pk)
+        note = get_note(request, pk)
     return JsonResponse(note_payload(note, copy_choices_get(seat=request.seat)))
 
 
 @endpoint("POST")
 def note_retry(request, pk: int):
     """*Retry* a note whose copy failed."""
-    _retry(getattr(_get_note(request, pk), "delivery", None))
-    return JsonResponse(note_payload(_get_note(request, pk), copy_choices_get(seat=request.seat)))
+    _retry(getattr(get_note(request, pk), "delivery", None))
+    return JsonResponse(note_payload(get_note(request, pk), copy_choices_get(seat=request.seat)))
 
 
 @endpoint("GET")
