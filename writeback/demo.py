@@ -16,10 +16,10 @@ from network.models import Member
 from seats.models import Seat
 from writeback.models import Message, Note, Thread
 from writeback.services import (
-    inmail_send,
+    conversation_receive,
+    message_compose,
     message_receive,
     message_reply,
-    message_send,
     note_create,
 )
 
@@ -83,26 +83,30 @@ def _conversation(seat: Seat, member: Member, kind: str, subject: str, script) -
         # Ten minutes apart, so two messages on the same day keep their order.
         body = _fill(text, member)
         when = now - timedelta(days=days_ago) + timedelta(minutes=10 * position)
-        if thread is None and direction == "sent":
-            first = (
-                inmail_send(seat=seat, member=member, subject=subject, body=body, copy_to_crm=True)
-                if kind == Thread.Kind.INMAIL
-                else message_send(seat=seat, member=member, body=body, copy_to_crm=True)
+        if direction == "received":
+            message = (
+                message_receive(thread=thread, body=body, sent_at=when)
+                if thread
+                else conversation_receive(seat=seat, member=member, body=body, sent_at=when)
             )
-            thread = first.thread
-            _backdate(first, when)
-        elif thread is None:
-            thread, _ = Thread.objects.get_or_create(
-                seat=seat, member=member, kind=kind, defaults={"last_message_at": when}
-            )
-            message_receive(thread=thread, body=body, sent_at=when)
-        elif direction == "sent":
-            _backdate(message_reply(thread=thread, body=body, copy_to_crm=True), when)
+        elif thread:
+            message = message_reply(thread=thread, body=body, copy_to_crm=True)
         else:
-            message_receive(thread=thread, body=body, sent_at=when)
+            message = message_compose(
+                seat=seat, kind=kind, member=member, subject=subject, body=body, copy_to_crm=True
+            )
+        thread = message.thread
+        _backdate(message, when)
     last = thread.messages.aggregate(last=Max("sent_at"))["last"]
     Thread.objects.filter(pk=thread.pk).update(last_message_at=last)
     return thread
+
+
+def _note(seat: Seat, *, body: str, copy: bool, **on) -> Note | None:
+    """A note on ``member=`` or ``company=``, unless the seat already wrote it."""
+    if Note.objects.filter(seat=seat, body=body, **on).exists():
+        return None
+    return note_create(seat=seat, body=body, copy_to_crm=copy, **on)
 
 
 @transaction.atomic
@@ -119,16 +123,10 @@ def writeback_demo_seed(*, seat: Seat, members: Sequence[Member]) -> list[str]:
             created.append(f"{thread} for {seat.user.email}")
     if members:
         lead = members[0]
-        if (
-            lead.company_id
-            and not Note.objects.filter(
-                seat=seat, company=lead.company, body=_ACCOUNT_NOTE
-            ).exists()
-        ):
-            note_create(seat=seat, company=lead.company, body=_ACCOUNT_NOTE, copy_to_crm=False)
-            created.append(f"note on {lead.company} for {seat.user.email}")
-        body = _fill(_LEAD_NOTE, lead)
-        if not Note.objects.filter(seat=seat, member=lead, body=body).exists():
-            note_create(seat=seat, member=lead, body=body, copy_to_crm=True)
-            created.append(f"note on {lead} for {seat.user.email}")
+        notes = []
+        if lead.company_id:
+            # Written first, so the lead's note (ticked) is the seat's last choice for notes.
+            notes.append(_note(seat, company=lead.company, body=_ACCOUNT_NOTE, copy=False))
+        notes.append(_note(seat, member=lead, body=_fill(_LEAD_NOTE, lead), copy=True))
+        created += [f"{note} for {seat.user.email}" for note in notes if note]
     return created

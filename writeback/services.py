@@ -21,6 +21,7 @@ from network.models import Company, Member
 from seats.models import Seat
 from writeback.models import CopyPreference, Message, Note, Thread
 from writeback.outbox import outbox_follow
+from writeback.selectors import copy_choices_get
 
 NO_SEAT_FEATURES = "Admin only seats can configure, not prospect: they cannot write {what}."
 COPY_NOT_AVAILABLE = "Your admin has not turned on copying {types} to the CRM."
@@ -155,6 +156,26 @@ def message_receive(*, thread: Thread, body: str, sent_at: datetime | None = Non
         copy_to_crm=copy,
         sent_at=sent_at or timezone.now(),
     )
+
+
+@transaction.atomic
+def conversation_receive(
+    *, seat: Seat, member: Member, body: str, sent_at: datetime | None = None
+) -> Message:
+    """A member's message to the seat, in their conversation (started if needed).
+
+    A conversation the member starts gets the *Copy thread to CRM* a new message of the seat
+    holder's would: their last choice for messages, else ticked where the admin copies them.
+    """
+    sent_at = sent_at or timezone.now()
+    copy = copy_choices_get(seat=seat).default(WritebackType.MESSAGE)
+    thread, _ = Thread.objects.get_or_create(
+        seat=seat,
+        member=member,
+        kind=Thread.Kind.MESSAGE,
+        defaults={"copy_to_crm": copy, "last_message_at": sent_at},
+    )
+    return message_receive(thread=thread, body=body, sent_at=sent_at)
 
 
 @transaction.atomic

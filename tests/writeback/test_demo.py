@@ -29,9 +29,10 @@ def test_it_gives_a_seat_inmails_messages_and_notes(seat_holder, writeback_on):
     assert Message.objects.filter(thread__seat=seat_holder).count() == 8
     assert Note.objects.filter(seat=seat_holder, member=members[0]).exists()
     assert Note.objects.filter(seat=seat_holder, company=members[0].company).exists()
-    # The thread the member started is not copied; everything else the seed ticks is.
+    # Every message is copied (the member's own conversation follows the default, ticked); of
+    # the notes, the one on the lead.
     assert OutboxEntry.objects.filter(item_type="note").count() == 1
-    assert OutboxEntry.objects.exclude(item_type="note").count() == 7
+    assert OutboxEntry.objects.exclude(item_type="note").count() == 8
 
 
 def test_its_threads_read_like_a_past_week(seat_holder):

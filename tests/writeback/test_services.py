@@ -6,7 +6,13 @@ from django.db import transaction
 from django_q.models import Task
 
 from crm_settings.models import WritebackType
-from tests.factories import CompanyFactory, CrmSettingsFactory, MessageFactory, ThreadFactory
+from tests.factories import (
+    CompanyFactory,
+    CrmSettingsFactory,
+    MemberFactory,
+    MessageFactory,
+    ThreadFactory,
+)
 from writeback.models import (
     CopyPreference,
     Message,
@@ -19,6 +25,7 @@ from writeback.selectors import copy_choices_get
 from writeback.services import (
     COPY_NOT_AVAILABLE,
     NOTE_NEEDS_ONE_TARGET,
+    conversation_receive,
     inmail_send,
     message_receive,
     message_reply,
@@ -243,3 +250,16 @@ def test_unticking_is_allowed_after_the_admin_stopped_copying_the_type(
 def test_opening_a_thread_marks_it_read(seat_holder):
     thread = ThreadFactory(seat=seat_holder)
     assert thread_mark_read(thread=thread).read_at is not None
+
+
+def test_a_conversation_the_member_starts_follows_the_checkbox_default(
+    writeback_on, seat_holder, admin, member
+):
+    first = conversation_receive(seat=seat_holder, member=member, body="Hi there")
+    assert first.thread.copy_to_crm is True and _state(first) == OutboxState.QUEUED
+    again = conversation_receive(seat=seat_holder, member=member, body="Anyone?")
+    assert again.thread == first.thread
+
+    message_send(seat=admin, member=MemberFactory(), body="x", copy_to_crm=False)
+    declined = conversation_receive(seat=admin, member=member, body="Hello")
+    assert declined.thread.copy_to_crm is False and _state(declined) is None
