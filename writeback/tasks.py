@@ -29,8 +29,11 @@ def drain_outbox(contract_id: int) -> int:
 
 
 def drain_due_outboxes() -> int:
-    """Start a drain for every contract with due entries (retries whose time has come, and
-    items queued while a contract was not connected). Runs on a schedule; returns the count."""
+    """Start a drain for every connected contract with due entries; returns how many.
+
+    Runs every minute: it picks up retries whose time has come, entries whose worker died, and
+    items queued before their contract connected.
+    """
     contract_ids = outbox_due_contract_ids()
     for contract_id in contract_ids:
         async_task("writeback.tasks.drain_outbox", contract_id)

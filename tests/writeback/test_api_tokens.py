@@ -78,3 +78,9 @@ def test_an_inactive_users_token_does_not_work(seat_holder):
     seat_holder.user.is_active = False
     seat_holder.user.save()
     assert api_token_authenticate(raw=raw) is None
+
+
+def test_the_user_menu_offers_the_page_to_seat_holders_only(login, seat_holder, admin_only):
+    assert b"Mobile app tokens" in login(seat_holder).get(reverse("writeback:inbox")).content
+    page = login(admin_only).get(reverse("crm_settings:index")).content
+    assert b"Mobile app tokens" not in page
