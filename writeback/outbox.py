@@ -135,6 +135,8 @@ def _follow(item: Message | Note, now: datetime) -> bool:
     return state != OutboxState.WITHDRAWN
 
 
+# No savepoint: the caller's transaction is the unit (the item and its entry commit together).
+@transaction.atomic(savepoint=False)
 def outbox_follow(*, items: Iterable[Message | Note], contract_id: int) -> None:
     """Bring the items' outbox entries in line with their copy checkboxes.
 
