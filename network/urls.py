@@ -6,5 +6,7 @@ app_name = "network"
 
 urlpatterns = [
     path("accounts/", views.accounts, name="accounts"),
+    path("accounts/<int:company_id>/", views.account, name="account"),
     path("leads/", views.leads, name="leads"),
+    path("leads/<int:member_id>/", views.lead, name="lead"),
 ]

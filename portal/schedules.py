@@ -18,6 +18,8 @@ class ScheduleSpec:
 
 SCHEDULES = [
     ScheduleSpec("portal: worker heartbeat", "portal.tasks.heartbeat", minutes=1),
+    # Retries whose time has come, and items queued while their contract was not connected.
+    ScheduleSpec("writeback: drain due outboxes", "writeback.tasks.drain_due_outboxes", minutes=1),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.

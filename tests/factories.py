@@ -3,8 +3,10 @@
 import factory
 from factory.django import DjangoModelFactory
 
+from crm_settings.models import CrmConnection, CrmSettings
 from network.models import Company, Member, SavedAccount, SavedLead
 from seats.models import Contract, Role, Seat, User
+from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread, activity_id_for
 
 PASSWORD = "test-password"
 
@@ -95,9 +97,20 @@ class SavedLeadFactory(DjangoModelFactory):
 # --- CRM side (crm_settings, sync) --------------------------------------------------------------
 
 
+class CrmSettingsFactory(DjangoModelFactory):
+    class Meta:
+        model = CrmSettings
+
+    contract = factory.SubFactory(ContractFactory)
+
+    class Params:
+        # "Sync back all data items (recommended)".
+        writeback = factory.Trait(writeback_enabled=True, writeback_all=True)
+
+
 class CrmConnectionFactory(DjangoModelFactory):
     class Meta:
-        model = "crm_settings.CrmConnection"
+        model = CrmConnection
 
     contract = factory.SubFactory(ContractFactory)
     environment_url = "https://contoso.crm.dynamics.com"
@@ -145,3 +158,80 @@ class CrmOpportunityFactory(DjangoModelFactory):
     contract = factory.SubFactory(ContractFactory)
     crm_id = factory.Faker("uuid4")
     name = factory.Sequence(lambda n: f"Opportunity {n}")
+
+
+# --- Writeback ----------------------------------------------------------------------------------
+
+
+class ThreadFactory(DjangoModelFactory):
+    class Meta:
+        model = Thread
+
+    seat = factory.SubFactory(SeatFactory)
+    member = factory.SubFactory(MemberFactory)
+    kind = Thread.Kind.MESSAGE
+
+    class Params:
+        inmail = factory.Trait(kind=Thread.Kind.INMAIL, subject="Quick question")
+
+
+class MessageFactory(DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    thread = factory.SubFactory(ThreadFactory)
+    direction = Message.Direction.SENT
+    body = factory.Sequence(lambda n: f"Message number {n}")
+
+    class Params:
+        received = factory.Trait(direction=Message.Direction.RECEIVED)
+
+
+class NoteFactory(DjangoModelFactory):
+    class Meta:
+        model = Note
+
+    seat = factory.SubFactory(SeatFactory)
+    member = factory.SubFactory(MemberFactory)
+    body = factory.Sequence(lambda n: f"Note number {n}")
+
+    class Params:
+        on_account = factory.Trait(member=None, company=factory.SubFactory(CompanyFactory))
+
+
+class OutboxEntryFactory(DjangoModelFactory):
+    """An outbox entry for a ticked message (or note), made directly; services make real ones."""
+
+    class Meta:
+        model = OutboxEntry
+
+    message = factory.SubFactory(MessageFactory, copy_to_crm=True)
+    note = None
+    seat = factory.LazyAttribute(lambda o: o.message.thread.seat if o.message else o.note.seat)
+    contract = factory.SelfAttribute("seat.contract")
+    item_type = factory.LazyAttribute(lambda o: o.message.thread.kind if o.message else "note")
+    activity_id = factory.LazyAttribute(
+        lambda o: activity_id_for(
+            contract_id=o.contract.pk, item_type=o.item_type, item_id=(o.message or o.note).pk
+        )
+    )
+
+    class Params:
+        on_note = factory.Trait(
+            message=None, note=factory.SubFactory(NoteFactory, copy_to_crm=True)
+        )
+        failed = factory.Trait(
+            state=OutboxState.FAILED,
+            attempts=8,
+            maybe_in_crm=True,
+            last_error_kind="privilege",
+            last_error_detail="The user does not hold the necessary privileges. [HTTP 403]",
+        )
+        sent = factory.Trait(
+            state=OutboxState.SENT,
+            attempts=1,
+            maybe_in_crm=True,
+            crm_entity_set="li_messages",
+            crm_url="https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord",
+            written_open=False,
+        )
