@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_q.tasks import async_task
 
 from seats.models import ADMIN_ROLES, SEAT_ROLES, AuditEntry, Contract, Role, Seat, User
 
@@ -187,6 +186,8 @@ def seat_invitations_enqueue(
     after commit so nobody is invited to a seat that was rolled back. ``base_url`` is the portal's
     address for the links (the task has no request to ask).
     """
+    from django_q.tasks import async_task
+
     seats = list(seats)
     if not seats:
         return
