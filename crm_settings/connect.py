@@ -192,7 +192,9 @@ def connection_complete(
         token_cache=None,
         session=session,
     )
-    client = build_client(environment_url=pending.environment_url, auth=auth, session=session)
+    client = build_client(
+        environment_url=pending.environment_url, auth=auth, session=session, interactive=True
+    )
     try:
         claims = auth.finish_sign_in(pending.flow, params)
         who = client.whoami()
@@ -311,7 +313,7 @@ def crm_choices_read(*, connection: CrmConnection) -> CrmChoices:
     """
     choices = CrmChoices()
     try:
-        with open_client(connection) as client:
+        with open_client(connection, interactive=True) as client:
             choices.stage_options = client.picklist_options("opportunity", "salesstage")
             choices.money_columns = client.money_columns("opportunity")
             choices.solution_installed = connection_refresh_solution(

@@ -12,7 +12,13 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from crm_settings.models import CrmConnection
-from dynamics import DynamicsClient, MsalAuth, make_session
+from dynamics import DynamicsClient, MsalAuth, RetryPolicy, make_session
+
+# A person is waiting on pages: retry a hiccup once or twice, then show the error. Background
+# work (the import, writeback) keeps the client's patient default.
+INTERACTIVE_RETRY = RetryPolicy(
+    max_attempts=3, base_delay=0.25, max_delay=1, max_retry_after=3, budget=8
+)
 
 
 def authority_for(tenant: str) -> str:
@@ -35,15 +41,26 @@ def new_session():
     return make_session(ca_bundle=settings.DYNAMICS_CA_BUNDLE or None)
 
 
-def build_client(*, environment_url: str, auth: MsalAuth, session) -> DynamicsClient:
+def build_client(
+    *, environment_url: str, auth: MsalAuth, session, interactive: bool = False
+) -> DynamicsClient:
     return DynamicsClient(
-        environment_url, auth, session=session, page_size=settings.DYNAMICS_PAGE_SIZE
+        environment_url,
+        auth,
+        session=session,
+        page_size=settings.DYNAMICS_PAGE_SIZE,
+        retry=INTERACTIVE_RETRY if interactive else None,
     )
 
 
 @contextmanager
-def open_client(connection: CrmConnection) -> Iterator[DynamicsClient]:
-    """A client for the contract's connection; the refreshed token cache is saved on exit."""
+def open_client(
+    connection: CrmConnection, *, interactive: bool = False
+) -> Iterator[DynamicsClient]:
+    """A client for the contract's connection; the refreshed token cache is saved on exit.
+
+    ``interactive=True`` for code a person waits on (pages): fewer, shorter retries.
+    """
     session = new_session()
     auth = build_auth(
         environment_url=connection.environment_url,
@@ -51,7 +68,12 @@ def open_client(connection: CrmConnection) -> Iterator[DynamicsClient]:
         token_cache=connection.token_cache,
         session=session,
     )
-    client = build_client(environment_url=connection.environment_url, auth=auth, session=session)
+    client = build_client(
+        environment_url=connection.environment_url,
+        auth=auth,
+        session=session,
+        interactive=interactive,
+    )
     try:
         yield client
     finally:

@@ -403,13 +403,19 @@ class DynamicsClient(MetadataQueries):
             yield page
             next_url = page.next_link
 
-    def _get_json(self, path: str, *, table: str | None = None, prefer: str | None = None) -> dict:
+    def _get_json(
+        self,
+        path: str,
+        *,
+        table: str | None = None,
+        prefer: str | None = None,
+        caller_object_id: str | None = None,
+    ) -> dict:
+        headers = self._caller_headers(caller_object_id)
+        if prefer:
+            headers["Prefer"] = prefer
         return self._transport.send(
-            "GET",
-            self._url(path),
-            headers={"Prefer": prefer} if prefer else None,
-            table=table,
-            parse=parse_json_object,
+            "GET", self._url(path), headers=headers or None, table=table, parse=parse_json_object
         )
 
     @staticmethod

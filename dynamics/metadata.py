@@ -49,7 +49,14 @@ class MetadataQueries:
     """Metadata methods of DynamicsClient (kept here so client.py stays about rows)."""
 
     # Provided by DynamicsClient.
-    def _get_json(self, path: str, *, table: str | None = None, prefer: str | None = None) -> dict:
+    def _get_json(
+        self,
+        path: str,
+        *,
+        table: str | None = None,
+        prefer: str | None = None,
+        caller_object_id: str | None = None,
+    ) -> dict:
         raise NotImplementedError
 
     def _url(self, path: str) -> str:
@@ -120,9 +127,13 @@ class MetadataQueries:
         """True when the LinkedIn Sales Navigator activity tables (InMail and Message) exist."""
         return all(self.table_exists(name) for name in LINKEDIN_TABLES)
 
-    def whoami(self) -> dict:
-        """`{"UserId", "BusinessUnitId", "OrganizationId"}` of the caller: a connection test."""
-        data = self._get_json("WhoAmI")
+    def whoami(self, *, caller_object_id: str | None = None) -> dict:
+        """`{"UserId", "BusinessUnitId", "OrganizationId"}` of the caller: a connection test.
+
+        With `caller_object_id` the request impersonates that user (Entra object id); Dataverse
+        then answers with their UserId, or 403 when the caller may not act on behalf of others.
+        """
+        data = self._get_json("WhoAmI", caller_object_id=caller_object_id)
         if not isinstance(data.get("UserId"), str):
             raise MalformedResponse("WhoAmI answered without a UserId", url=self._url("WhoAmI"))
         return data

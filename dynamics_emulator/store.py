@@ -89,8 +89,9 @@ class Store:
         """This thread's connection (autocommit; `write()` opens transactions explicitly)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=30)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MB per connection
@@ -215,7 +216,7 @@ class Store:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, Row] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start:start + _IN_CHUNK]
+            chunk = wanted[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             for row_id, version, body in self.db.execute(
                 f"SELECT id, version, body FROM rows WHERE entity = ? AND id IN ({marks})",
@@ -229,8 +230,9 @@ class Store:
         version = self.next_version()
         body["versionnumber"] = version
         try:
-            self.db.execute("INSERT INTO rows VALUES (?, ?, ?, ?)",
-                            (entity, row_id, version, dumps(body)))
+            self.db.execute(
+                "INSERT INTO rows VALUES (?, ?, ?, ?)", (entity, row_id, version, dumps(body))
+            )
         except sqlite3.IntegrityError as error:
             raise DuplicateKey(f"{entity}({row_id})") from error
         # A re-created id is alive again: its old tombstone must not report it deleted.
@@ -241,17 +243,22 @@ class Store:
         """Replace a row's body (inside `write()`); returns the new version."""
         version = self.next_version()
         body["versionnumber"] = version
-        self.db.execute("UPDATE rows SET version = ?, body = ? WHERE entity = ? AND id = ?",
-                        (version, dumps(body), entity, row_id))
+        self.db.execute(
+            "UPDATE rows SET version = ?, body = ? WHERE entity = ? AND id = ?",
+            (version, dumps(body), entity, row_id),
+        )
         return version
 
     def delete_row(self, entity: str, row_id: str, *, tombstone: bool = True) -> bool:
         """Delete a row (inside `write()`), leaving a tombstone for change tracking."""
-        gone = self.db.execute("DELETE FROM rows WHERE entity = ? AND id = ?",
-                               (entity, row_id)).rowcount
+        gone = self.db.execute(
+            "DELETE FROM rows WHERE entity = ? AND id = ?", (entity, row_id)
+        ).rowcount
         if gone and tombstone:
-            self.db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)",
-                            (entity, row_id, self.next_version()))
+            self.db.execute(
+                "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)",
+                (entity, row_id, self.next_version()),
+            )
         return bool(gone)
 
     def delete_entity(self, entity: str) -> int:
@@ -266,8 +273,16 @@ class Store:
 
     # -- queries -------------------------------------------------------------------------------
 
-    def page(self, entity: str, *, where: str, params: list, order: list[tuple[str, bool]],
-             after: list | None, limit: int) -> tuple[list[Row], list[list]]:
+    def page(
+        self,
+        entity: str,
+        *,
+        where: str,
+        params: list,
+        order: list[tuple[str, bool]],
+        after: list | None,
+        limit: int,
+    ) -> tuple[list[Row], list[list]]:
         """Up to `limit` rows matching `where`, in `order`, after the key `after`.
 
         `order` is a list of (SQL expression, descending) ending with a unique column. Returns
@@ -300,8 +315,9 @@ class Store:
             sql += f" AND ({where})"
         return self.db.execute(sql, [entity, *(params or [])]).fetchone()[0]
 
-    def changed_rows(self, entity: str, since: int, until: int, after: int,
-                     limit: int) -> list[Row]:
+    def changed_rows(
+        self, entity: str, since: int, until: int, after: int, limit: int
+    ) -> list[Row]:
         """Rows whose version is in (max(since, after), until], oldest change first."""
         records = self.db.execute(
             "SELECT id, version, body FROM rows WHERE entity = ? AND version > ? AND version <= ?"
@@ -310,8 +326,9 @@ class Store:
         )
         return [Row(row_id, version, json.loads(body)) for row_id, version, body in records]
 
-    def deleted_rows(self, entity: str, since: int, until: int, after: int,
-                     limit: int) -> list[tuple[str, int]]:
+    def deleted_rows(
+        self, entity: str, since: int, until: int, after: int, limit: int
+    ) -> list[tuple[str, int]]:
         """(id, version) of tombstones in (max(since, after), until], oldest first."""
         return self.db.execute(
             "SELECT id, version FROM tombstones WHERE entity = ? AND version > ?"
@@ -323,8 +340,10 @@ class Store:
 
     def save_delta_token(self, entity: str, token: str, version: int) -> None:
         with self.write():
-            self.db.execute("INSERT OR REPLACE INTO delta_tokens VALUES (?, ?, ?, ?, 0)",
-                            (entity, token, version, time.time()))
+            self.db.execute(
+                "INSERT OR REPLACE INTO delta_tokens VALUES (?, ?, ?, ?, 0)",
+                (entity, token, version, time.time()),
+            )
 
     def find_delta_token(self, entity: str, token: str) -> tuple[int, float, bool] | None:
         """(version, issued_at, expired) of a token issued for this table, or None."""
@@ -340,11 +359,14 @@ class Store:
 
     # -- identity ------------------------------------------------------------------------------
 
-    def save_access_token(self, token: str, user_id: str, client_id: str, resource: str,
-                          expires_at: float) -> None:
+    def save_access_token(
+        self, token: str, user_id: str, client_id: str, resource: str, expires_at: float
+    ) -> None:
         with self.write():
-            self.db.execute("INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
-                            (token, user_id, client_id, resource, expires_at))
+            self.db.execute(
+                "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
+                (token, user_id, client_id, resource, expires_at),
+            )
 
     def find_access_token(self, token: str) -> tuple[str, str, str, float] | None:
         """(user_id, client_id, resource, expires_at) of an issued access token."""
@@ -355,20 +377,25 @@ class Store:
 
     def expire_access_tokens(self, now: float) -> int:
         with self.write():
-            return self.db.execute("UPDATE access_tokens SET expires_at = ? WHERE expires_at > ?",
-                                   (now, now)).rowcount
+            return self.db.execute(
+                "UPDATE access_tokens SET expires_at = ? WHERE expires_at > ?", (now, now)
+            ).rowcount
 
-    def save_refresh_token(self, token: str, user_id: str, client_id: str, scope: str,
-                           expires_at: float) -> None:
+    def save_refresh_token(
+        self, token: str, user_id: str, client_id: str, scope: str, expires_at: float
+    ) -> None:
         with self.write():
-            self.db.execute("INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, 0)",
-                            (token, user_id, client_id, scope, expires_at))
+            self.db.execute(
+                "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, 0)",
+                (token, user_id, client_id, scope, expires_at),
+            )
 
     def find_refresh_token(self, token: str) -> tuple[str, str, str, float, bool] | None:
         """(user_id, client_id, scope, expires_at, revoked) of an issued refresh token."""
         found = self.db.execute(
             "SELECT user_id, client_id, scope, expires_at, revoked FROM refresh_tokens"
-            " WHERE token = ?", (token,),
+            " WHERE token = ?",
+            (token,),
         ).fetchone()
         return (*found[:4], bool(found[4])) if found else None
 
@@ -378,8 +405,9 @@ class Store:
 
     def save_auth_code(self, code: str, body: dict, expires_at: float) -> None:
         with self.write():
-            self.db.execute("INSERT INTO auth_codes VALUES (?, ?, ?, 0)",
-                            (code, dumps(body), expires_at))
+            self.db.execute(
+                "INSERT INTO auth_codes VALUES (?, ?, ?, 0)", (code, dumps(body), expires_at)
+            )
 
     def redeem_auth_code(self, code: str) -> tuple[dict, float, bool] | None:
         """Mark a code used; returns (body, expires_at, was_already_used) or None if unknown."""
@@ -399,18 +427,22 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO apps VALUES (?, ?)", (client_id, dumps(body)))
 
     def find_app(self, client_id: str) -> dict | None:
-        found = self.db.execute("SELECT body FROM apps WHERE client_id = ?",
-                                (client_id,)).fetchone()
+        found = self.db.execute(
+            "SELECT body FROM apps WHERE client_id = ?", (client_id,)
+        ).fetchone()
         return json.loads(found[0]) if found else None
 
     def load_privileges(self) -> dict[str, dict]:
-        return {user_id: json.loads(body)
-                for user_id, body in self.db.execute("SELECT user_id, body FROM privileges")}
+        return {
+            user_id: json.loads(body)
+            for user_id, body in self.db.execute("SELECT user_id, body FROM privileges")
+        }
 
     def save_privileges(self, user_id: str, body: dict) -> None:
         with self.write():
-            self.db.execute("INSERT OR REPLACE INTO privileges VALUES (?, ?)",
-                            (user_id, dumps(body)))
+            self.db.execute(
+                "INSERT OR REPLACE INTO privileges VALUES (?, ?)", (user_id, dumps(body))
+            )
 
     def clear_privileges(self) -> None:
         with self.write():

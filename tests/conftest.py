@@ -9,9 +9,15 @@
 Each fixture is a Seat; ``seat.user`` signs in. ``login`` gives a client signed in as a seat.
 """
 
+from urllib.parse import urlsplit
+
 import pytest
+from django.urls import reverse
 
 from tests.factories import ContractFactory, SeatFactory
+
+# emulator, emulator_clean, emulator_factory: the Dynamics emulator as a real subprocess.
+pytest_plugins = ["tests.emulator_fixtures"]
 
 
 @pytest.fixture
@@ -52,3 +58,50 @@ def login(client):
         return client
 
     return _login
+
+
+# --- The Dynamics emulator -----------------------------------------------------------------------
+# The emulator runs as a real subprocess (tests/emulator_fixtures.py); these fixtures point the
+# portal at it and connect a contract through the real Microsoft-style sign-in.
+
+INTEGRATION_USER = "integration@contoso-demo.com"
+# The emulator, like Entra ID, only accepts registered redirect URIs: any 127.0.0.1 or localhost
+# port (as for an app registration used in development), not the test client's "testserver".
+PORTAL_HOST = "127.0.0.1:8000"
+
+
+def point_portal_at(settings, running_emulator):
+    """Configure the portal's Dynamics settings for ``running_emulator``."""
+    settings.DYNAMICS_AUTHORITY_HOST = running_emulator.base_url
+    settings.DYNAMICS_DEFAULT_TENANT = running_emulator.tenant
+    settings.DYNAMICS_CA_BUNDLE = running_emulator.ca_cert
+    settings.DYNAMICS_EXTRA_ALLOWED_HOSTS = [urlsplit(running_emulator.base_url).netloc]
+    settings.DYNAMICS_CLIENT_ID = running_emulator.client_id
+    settings.DYNAMICS_CLIENT_SECRET = running_emulator.client_secret
+    return running_emulator
+
+
+@pytest.fixture
+def dynamics(settings, emulator_clean):
+    """The shared emulator (faults reset), with the portal pointed at it."""
+    return point_portal_at(settings, emulator_clean)
+
+
+@pytest.fixture
+def connect_crm(client, dynamics):
+    """``connect_crm(admin_seat, as_email=...)`` connects the seat's contract to the emulator the
+    way an admin does: *Connect to CRM*, the emulator's sign-in page, then the callback. Returns
+    the callback's response."""
+
+    def _connect(seat, *, as_email=INTEGRATION_USER, environment_url=None):
+        client.force_login(seat.user)
+        started = client.post(
+            reverse("crm_settings:connect"),
+            {"environment_url": environment_url or dynamics.base_url, "tenant": ""},
+            headers={"host": PORTAL_HOST},
+        )
+        assert started.status_code == 302, started.content[:500]
+        params = dynamics.sign_in(started.url, as_email)
+        return client.get(reverse("crm_settings:callback"), params)
+
+    return _connect

@@ -29,19 +29,32 @@ class Api:
         return path if path.startswith("http") else self.base + path.lstrip("/")
 
     def headers(self, prefer: str | None = None, **extra) -> dict:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
-                   "OData-MaxVersion": "4.0", "OData-Version": "4.0", "If-None-Match": "null"}
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "OData-MaxVersion": "4.0",
+            "OData-Version": "4.0",
+            "If-None-Match": "null",
+        }
         if prefer:
             headers["Prefer"] = prefer
         headers.update({key.replace("_", "-"): value for key, value in extra.items()})
         return headers
 
-    def request(self, method: str, path: str, *, prefer: str | None = None,
-                headers: dict | None = None, **kwargs) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        prefer: str | None = None,
+        headers: dict | None = None,
+        **kwargs,
+    ) -> requests.Response:
         all_headers = self.headers(prefer)
         all_headers.update(headers or {})
-        return self.session.request(method, self.url(path), headers=all_headers, timeout=60,
-                                    **kwargs)
+        return self.session.request(
+            method, self.url(path), headers=all_headers, timeout=60, **kwargs
+        )
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -78,9 +91,11 @@ def api(emulator) -> Api:
 @pytest.fixture
 def api_as(emulator):
     """`api_as("alex.morgan@contoso-demo.com")`: the API as that user."""
+
     def make(email: str, running: RunningEmulator | None = None) -> Api:
         running = running or emulator
         return Api(running, running.token(email))
+
     return make
 
 
