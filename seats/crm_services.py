@@ -166,7 +166,8 @@ def crm_users_reload(*, contract: Contract, by: User | None) -> int:
     if connection is None:
         raise ValidationError("Connect to CRM on Admin Settings > CRM Settings first.")
     try:
-        with open_client(connection) as client:
+        # An admin waits on this page: few, short retries (open_client's interactive policy).
+        with open_client(connection, interactive=True) as client:
             count = crm_users_refresh(contract=contract, client=client)
     except DynamicsError as error:
         connection_record_error(connection=connection, error=error)

@@ -188,7 +188,7 @@ def test_refresh_shows_the_guides_message_when_dynamics_fails(login, admin, crm,
     assert admin.contract.crm_connection.last_error_kind == "connect"
 
 
-def _fake_open_client(connection):
+def _fake_open_client(connection, **options):
     from contextlib import nullcontext
 
     return nullcontext(object())
