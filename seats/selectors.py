@@ -8,12 +8,13 @@ the contract's size (DESIGN §3: pages read facts owned higher up through select
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateTimeField,
     Exists,
     F,
     Max,
@@ -24,7 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest, Lower
+from django.db.models.functions import Coalesce, Concat, Greatest, Lower, NullIf
 
 from crm_settings.models import CrmConnection, CrmSettings
 from network.models import SavedAccount, SavedLead
@@ -78,6 +79,8 @@ def _last_import(model) -> Subquery:
     """When the import last saved something for the outer seat (None if never)."""
     return Subquery(
         model.objects.filter(seat=OuterRef("pk"), from_crm=True)
+        # Without the model's default ordering, which would join the company or member.
+        .order_by()
         .values("seat")
         .annotate(last=Max("imported_at"))
         .values("last")
@@ -149,11 +152,16 @@ def seat_list(
     if sync_on is not None:
         seats = seats.filter(sync_on=sync_on)
     if sort.removeprefix("-") == "last_import":
+        # Greatest() of a NULL is NULL on SQLite but not on PostgreSQL: a side never imported
+        # counts as the epoch, and an epoch result is NULL again. Each subquery runs once a row.
+        never = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
         seats = seats.annotate(
-            # Greatest() is NULL on SQLite as soon as one side is: coalesce each with the other.
-            last_import=Greatest(
-                Coalesce(_last_import(SavedAccount), _last_import(SavedLead)),
-                Coalesce(_last_import(SavedLead), _last_import(SavedAccount)),
+            last_import=NullIf(
+                Greatest(
+                    Coalesce(_last_import(SavedAccount), never),
+                    Coalesce(_last_import(SavedLead), never),
+                ),
+                never,
             )
         )
     return seats.order_by(*_ordering(sort))
@@ -175,6 +183,7 @@ def seat_import_stats(*, seats: list[Seat]) -> dict[int, ImportStats]:
         found[kind] = {
             row["seat"]: row
             for row in model.objects.filter(seat__in=[seat.pk for seat in seats], from_crm=True)
+            .order_by()
             .values("seat")
             .annotate(count=Count("pk"), last=Max("imported_at"))
         }

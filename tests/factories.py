@@ -8,7 +8,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from network.models import Company, Member, SavedAccount, SavedLead
-from seats.models import Contract, Role, Seat, User
+from seats.models import Contract, CrmSync, Role, Seat, User
 from sync.models import CrmUser, SeatCrmUser
 
 PASSWORD = "test-password"
@@ -155,13 +155,20 @@ class CrmOpportunityFactory(DjangoModelFactory):
 # --- Many seats at once ---------------------------------------------------------------------------
 
 
+def _bulk_crm_sync(n: int) -> str:
+    if n % 7 == 0:
+        return CrmSync.OFF
+    return CrmSync.ON if n % 11 == 0 else CrmSync.DEFAULT
+
+
 def seats_bulk_create(contract: Contract, count: int, *, start: int = 0) -> list[Seat]:
     """``count`` Seat holder seats on ``contract`` in a handful of queries, for size tests.
 
     Every other seat maps to a CRM user of the contract, every third is *Not Matched* with a
-    reason, the rest were never checked; every fifth has imported Accounts and Leads plus one
-    saved by hand. Emails are ``holder<n>@<contract id>.test`` with n counting from ``start``; the
-    password is ``PASSWORD``.
+    reason, the rest were never checked; every seventh had CRM sync disabled and every eleventh
+    enabled by an admin; every fifth has imported Accounts and Leads plus one saved by hand.
+    Emails are ``holder<n>@<contract id>.test`` with n counting from ``start``; the password is
+    ``PASSWORD``.
     """
     password = make_password(PASSWORD)
     users = User.objects.bulk_create(
@@ -173,7 +180,10 @@ def seats_bulk_create(contract: Contract, count: int, *, start: int = 0) -> list
         )
         for n in range(start, start + count)
     )
-    seats = Seat.objects.bulk_create(Seat(contract=contract, user=user) for user in users)
+    seats = Seat.objects.bulk_create(
+        Seat(contract=contract, user=user, crm_sync=_bulk_crm_sync(n))
+        for n, user in enumerate(users, start=start)
+    )
     mapped = [seat for n, seat in enumerate(seats) if n % 2 == 0]
     crm_users = CrmUser.objects.bulk_create(
         CrmUser(

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm_settings.models import CrmSettings
+from seats.models import Seat
 from sync.models import SeatCrmUser
 from tests.factories import (
     CrmConnectionFactory,
@@ -100,6 +101,9 @@ def test_it_sorts_by_name_email_role_and_last_import(login, admin, team):
     assert newest_first[:2] == ["jordan@contoso.test", "lee@contoso.test"]
     oldest_first = _emails(client.get(URL, {"sort": "last_import"}))
     assert oldest_first[:2] == ["lee@contoso.test", "jordan@contoso.test"]
+    # A seat's last import is its latest imported save, account or lead.
+    SavedLeadFactory(seat=team["lee"], imported=True, imported_at=timezone.now())
+    assert _emails(client.get(URL, {"sort": "-last_import"}))[0] == "lee@contoso.test"
 
 
 def test_sort_headers_link_to_the_other_direction(login, admin, team):
@@ -139,8 +143,15 @@ def test_it_pages_fifty_seats_at_a_time(login, admin, contract):
 def test_in_crm_filter_pages_over_the_whole_contract(login, admin, contract):
     CrmConnectionFactory(contract=contract)
     seats_bulk_create(contract, 300)
+    # Auto sync is Yes (the default): every mapped seat an admin did not disable.
+    expected = (
+        Seat.objects.filter(contract=contract, crm_link__crm_user__isnull=False)
+        .exclude(crm_sync="off")
+        .count()
+    )
     response = login(admin).get(URL, {"crm": "yes", "page": 2})
-    assert response.context["page"].paginator.count == 150
+    assert response.context["page"].paginator.count == expected > 100
+    assert len(response.context["rows"]) == 50
     assert all(seat.in_crm for seat, _ in response.context["rows"])
 
 
