@@ -210,8 +210,12 @@ def seats_assign_from_crm(
     """
     Contract.objects.select_for_update().filter(pk=contract.pk).first()
     users = list(crm_users.filter(contract=contract).order_by("full_name", "email"))
-    usable = [u for u in users if u.email and not u.is_disabled and not u.is_application_user]
-    unusable = [u.full_name or str(u.crm_id) for u in users if u not in usable]
+    usable, unusable = [], []
+    for user in users:
+        if user.email and not user.is_disabled and not user.is_application_user:
+            usable.append(user)
+        else:
+            unusable.append(user.full_name or str(user.crm_id))
     addresses = {u.email for u in usable} | {u.domain_name for u in usable if u.domain_name}
     holders = set(
         Seat.objects.filter(user__email__in=addresses).values_list("user__email", flat=True)

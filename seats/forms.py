@@ -1,7 +1,7 @@
-"""Forms of Seat Management: the list's search and filters, editing a seat, picking seats."""
+"""Forms of Seat Management: the seat list's filters and sort, a seat's edit, CRM user search."""
 
 from django import forms
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 
 from seats.models import Role
 from seats.selectors import SEAT_SORTS
@@ -12,8 +12,8 @@ _YES_NO = {"yes": True, "no": False}
 class SeatFilterForm(forms.Form):
     """Search, filters and sort of the seat list, read from the query string.
 
-    A value that is not one of the choices is ignored rather than refused: the list then shows
-    everything that filter would have narrowed.
+    Bound to the query string and validated when created. A value that is not one of the choices
+    is ignored rather than refused: the list then shows everything that filter would have narrowed.
     """
 
     q = forms.CharField(
@@ -85,6 +85,8 @@ class SeatEditForm(forms.Form):
 
 
 class CrmUserSearchForm(forms.Form):
+    """The search of *Assign seats from CRM*, bound to the query string and validated at once."""
+
     q = forms.CharField(
         label="Search",
         required=False,
@@ -99,11 +101,3 @@ class CrmUserSearchForm(forms.Form):
     @property
     def search(self) -> str:
         return (self.cleaned_data.get("q") or "").strip()
-
-
-def selected_ids(data: QueryDict, name: str) -> list[int]:
-    """The ids ticked in a list's checkboxes called ``name``; 404 for anything but numbers."""
-    try:
-        return sorted({int(value) for value in data.getlist(name)})
-    except ValueError:
-        raise Http404("Not a selection.") from None

@@ -21,7 +21,7 @@ from dynamics import DynamicsError
 from network.imported import seats_imported_saves_count
 from seats import crm_services
 from seats.access import admin_required, get_for_contract
-from seats.forms import CrmUserSearchForm, SeatEditForm, SeatFilterForm, selected_ids
+from seats.forms import CrmUserSearchForm, SeatEditForm, SeatFilterForm
 from seats.models import SEAT_ROLES, Seat
 from seats.selectors import SEAT_SORTS, crm_users_assignable, seat_import_stats, seat_list
 from seats.services import seat_invitations_enqueue, seats_free, seats_in_use
@@ -92,6 +92,14 @@ def seat_management(request):
     )
 
 
+def _selected_ids(data, name: str) -> list[int]:
+    """The ids ticked in a list's checkboxes called ``name``; 404 for anything but numbers."""
+    try:
+        return sorted({int(value) for value in data.getlist(name)})
+    except ValueError:
+        raise Http404("Not a selection.") from None
+
+
 def _selected_seats(request) -> QuerySet[Seat]:
     """The seats a bulk or row action applies to, on the current contract.
 
@@ -102,7 +110,7 @@ def _selected_seats(request) -> QuerySet[Seat]:
     if data.get("scope") == "all":
         filters = SeatFilterForm(data)
         return seat_list(contract=request.contract, **filters.selector_kwargs())
-    ids = selected_ids(data, "seat")
+    ids = _selected_ids(data, "seat")
     seats = Seat.objects.filter(contract=request.contract, pk__in=ids)
     if seats.count() != len(ids):
         raise Http404("No such seat on this contract.")
@@ -258,7 +266,7 @@ def _selected_crm_users(request) -> QuerySet[CrmUser]:
     if request.POST.get("scope") == "all":
         search = CrmUserSearchForm(request.POST)
         return crm_users_assignable(contract=request.contract, search=search.search)
-    ids = selected_ids(request.POST, "crm_user")
+    ids = _selected_ids(request.POST, "crm_user")
     users = CrmUser.objects.filter(contract=request.contract, pk__in=ids)
     if users.count() != len(ids):
         raise Http404("No such CRM user on this contract.")
