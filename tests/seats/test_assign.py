@@ -203,3 +203,18 @@ def test_a_contract_without_crm_users_says_so(login, admin):
 def test_free_seats_count_the_contracts_own_seats_only(login, admin, crm):
     SeatFactory(contract=ContractFactory(purchased_seats=1))
     assert "24 free seats" in login(admin).get(PAGE).content.decode()
+
+
+def test_the_page_costs_the_same_queries_for_10_and_600_crm_users(
+    login, admin, contract, django_assert_num_queries
+):
+    CrmConnectionFactory(contract=contract)
+    client = login(admin)
+    CrmUserFactory.create_batch(10, contract=contract)
+    SeatFactory.create_batch(5, contract=contract)
+    with django_assert_num_queries(8):
+        assert client.get(PAGE).status_code == 200
+    CrmUserFactory.create_batch(590, contract=contract)
+    SeatFactory.create_batch(100, contract=contract)
+    with django_assert_num_queries(8):
+        assert len(client.get(PAGE, {"page": 3}).context["page"].object_list) == 50
