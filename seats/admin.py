@@ -8,15 +8,17 @@ from itertools import groupby
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 
+from crm_settings.messages import admin_message_for
+from dynamics import DynamicsError
 from network.imported import seats_imported_saves_count
 from seats import crm_services
 from seats.models import SEAT_ROLES, ApiToken, AuditEntry, Contract, Seat, User
 from seats.selectors import seats_with_crm_state
 from seats.services import seat_invitations_enqueue
-from sync.users import seat_mappings_refresh
 
 
 @admin.register(User)
@@ -48,7 +50,7 @@ class ContractAdmin(admin.ModelAdmin):
     list_display = ["name", "purchased_seats", "seats_in_use", "created_at"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
-    actions = ["remap_seats"]
+    actions = ["refresh_crm_users"]
 
     def get_queryset(self, request):
         return (
@@ -61,11 +63,22 @@ class ContractAdmin(admin.ModelAdmin):
     def seats_in_use(self, contract):
         return contract.in_use
 
-    @admin.action(description="Match their seats to CRM users again (by email)")
-    def remap_seats(self, request, queryset):
+    @admin.action(description="Refresh from CRM: read the CRM's users and match seats again")
+    def refresh_crm_users(self, request, queryset):
         for contract in queryset:
-            seat_mappings_refresh(contract=contract)
-        self.message_user(request, f"Matched the seats of {len(queryset)} contracts again.")
+            try:
+                count = crm_services.crm_users_reload(contract=contract, by=request.user)
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{contract}: {' '.join(error.messages)}", messages.ERROR
+                )
+            except DynamicsError as error:
+                problem = admin_message_for(error)
+                self.message_user(
+                    request, f"{contract}: {problem.message} ({problem.detail})", messages.ERROR
+                )
+            else:
+                self.message_user(request, f"{contract}: read {count} users from the CRM.")
 
 
 class InCrmFilter(admin.SimpleListFilter):

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from network.models import SavedAccount
 from seats.models import AuditEntry, CrmSync, Seat
-from sync.models import SeatCrmUser
+from sync.models import CrmUser, SeatCrmUser
 from tests.factories import (
     CrmConnectionFactory,
     CrmUserFactory,
@@ -80,7 +80,17 @@ def test_send_invitation_action_skips_people_with_a_password(
     assert "http://testserver/accounts/password/reset/key/" in mail.outbox[0].body
 
 
-def test_remap_seats_action(staff, contract, seat_holder):
-    crm_user = CrmUserFactory(contract=contract, email="rep@contoso.test")
-    staff.post(CONTRACTS, {"action": "remap_seats", ACTION_CHECKBOX_NAME: [contract.pk]})
-    assert SeatCrmUser.objects.get(seat=seat_holder).crm_user == crm_user
+def test_refresh_from_crm_action(crm_contract, staff, contract, outsider):
+    """Each contract's CRM users are read again; one that is not connected is reported.
+
+    Connecting (``crm_contract``) signs the test client in as the admin, so ``staff`` comes after.
+    """
+    staff.post(
+        CONTRACTS,
+        {"action": "refresh_crm_users", ACTION_CHECKBOX_NAME: [contract.pk, outsider.contract.pk]},
+    )
+    assert CrmUser.objects.filter(contract=contract, email="jordan.kim@contoso-demo.com").exists()
+    page = staff.get(CONTRACTS).content.decode()
+    assert "Contoso Test: read" in page
+    assert "Fabrikam Test: Connect to CRM on Admin Settings &gt; CRM Settings first." in page
+    assert AuditEntry.objects.filter(action="crm.users_refresh", contract=contract).exists()
