@@ -36,15 +36,6 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-class SeatInline(admin.TabularInline):
-    model = Seat
-    extra = 0
-    fields = ["user", "role", "crm_sync", "created_at"]
-    readonly_fields = ["created_at"]
-    raw_id_fields = ["user"]
-    show_change_link = True
-
-
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
     list_display = ["name", "purchased_seats", "seats_in_use", "created_at"]
