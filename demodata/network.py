@@ -98,17 +98,8 @@ class Network:
 
     # -- people --------------------------------------------------------------------------------
 
-    def _person(
-        self,
-        kind: str,
-        index: int,
-        first: str,
-        last: str,
-        title: str,
-        company: str,
-        email: str | None,
-        rng: random.Random,
-    ) -> dict:
+    def _person(self, kind: str, index: int, first: str, last: str, title: str, company: str,
+                email: str | None, rng: random.Random) -> dict:
         pattern = rng.choice(words.HEADLINE_PATTERNS)
         handle = f"{slug(first)}-{slug(last)}-{self._member_key(kind, index)}"
         return {
@@ -144,9 +135,8 @@ class Network:
                 first = words.NAME_VARIANTS[first]
             if match != "email" and rng.random() < 0.3:
                 company = _without_suffix(company)
-            person = self._person(
-                "contact", index, first, last, contact["jobtitle"], company, email, rng
-            )
+            person = self._person("contact", index, first, last, contact["jobtitle"], company,
+                                  email, rng)
             person["crm_contactid"] = contact["contactid"]
             person["match"] = match
             yield person
@@ -154,16 +144,8 @@ class Network:
         for index, lead in enumerate(self.org.leads):
             if rng.random() >= 0.5:
                 continue
-            person = self._person(
-                "lead",
-                index,
-                lead["firstname"],
-                lead["lastname"],
-                lead["jobtitle"],
-                lead["companyname"],
-                lead["emailaddress1"],
-                rng,
-            )
+            person = self._person("lead", index, lead["firstname"], lead["lastname"],
+                                  lead["jobtitle"], lead["companyname"], lead["emailaddress1"], rng)
             person["crm_leadid"] = lead["leadid"]
             person["match"] = "email"
             yield person

@@ -56,31 +56,19 @@ class DemoApp:
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser(
-        f"integration@{EMAIL_DOMAIN}",
-        "Integration User",
-        "integration",
-        False,
-        "Integration account",
-    ),
+    DemoUser(f"integration@{EMAIL_DOMAIN}", "Integration User", "integration", False,
+             "Integration account"),
     DemoUser(f"admin@{EMAIL_DOMAIN}", "Dana Admin", "admin", True, "Sales Operations Lead"),
     DemoUser(f"alex.morgan@{EMAIL_DOMAIN}", "Alex Morgan", "sales", True, "Account Executive"),
     DemoUser(f"priya.shah@{EMAIL_DOMAIN}", "Priya Shah", "sales", True, "Account Executive"),
     DemoUser(f"sam.lee@{EMAIL_DOMAIN}", "Sam Lee", "sales", True, "Sales Development Rep"),
-    DemoUser(
-        f"maria.garcia@{EMAIL_DOMAIN}", "Maria Garcia", "sales", True, "Senior Account Executive"
-    ),
+    DemoUser(f"maria.garcia@{EMAIL_DOMAIN}", "Maria Garcia", "sales", True,
+             "Senior Account Executive"),
     DemoUser(f"tom.becker@{EMAIL_DOMAIN}", "Tom Becker", "sales", True, "Regional Sales Manager"),
     DemoUser(f"jordan.kim@{EMAIL_DOMAIN}", "Jordan Kim", "sales", False, "Account Executive"),
     DemoUser(f"lee.chen@{EMAIL_DOMAIN}", "Lee Chen", "sales", False, "Sales Development Rep"),
-    DemoUser(
-        f"chris.former@{EMAIL_DOMAIN}",
-        "Chris Former",
-        "sales",
-        False,
-        "Account Executive (left)",
-        disabled=True,
-    ),
+    DemoUser(f"chris.former@{EMAIL_DOMAIN}", "Chris Former", "sales", False,
+             "Account Executive (left)", disabled=True),
     DemoUser(f"readonly@{EMAIL_DOMAIN}", "Riley Readonly", "readonly", False, "Finance Analyst"),
 )
 
@@ -106,15 +94,12 @@ class Size:
 SIZES: dict[str, Size] = {
     "demo": Size(extra_users=0, accounts=120, contacts=400, opportunities=250, leads=40),
     "small": Size(extra_users=0, accounts=500, contacts=2_000, opportunities=1_000, leads=100),
-    "medium": Size(
-        extra_users=90, accounts=5_000, contacts=20_000, opportunities=10_000, leads=1_000
-    ),
-    "large": Size(
-        extra_users=290, accounts=20_000, contacts=80_000, opportunities=40_000, leads=4_000
-    ),
-    "huge": Size(
-        extra_users=1_000, accounts=50_000, contacts=200_000, opportunities=100_000, leads=10_000
-    ),
+    "medium": Size(extra_users=90, accounts=5_000, contacts=20_000, opportunities=10_000,
+                   leads=1_000),
+    "large": Size(extra_users=290, accounts=20_000, contacts=80_000, opportunities=40_000,
+                  leads=4_000),
+    "huge": Size(extra_users=1_000, accounts=50_000, contacts=200_000, opportunities=100_000,
+                 leads=10_000),
 }
 
 SALES_STAGES = ((0, "Qualify"), (1, "Develop"), (2, "Propose"), (3, "Close"))
@@ -226,55 +211,50 @@ class Org:
                 email = email.replace("@", f"{index}@")
             seen.add(email)
             disabled = rng.random() < 0.03
-            people.append(
-                (first, last, email, rng.choice(words.JOB_TITLES[6:16]), disabled, "sales")
-            )
+            people.append((first, last, email, rng.choice(words.JOB_TITLES[6:16]), disabled,
+                           "sales"))
 
         users: list[dict] = []
         roles: dict[str, str] = {}
         for index, (first, last, email, title, disabled, role) in enumerate(people):
             user_id = self._id("systemuser", index)
             created = _EPOCH + dt.timedelta(days=rng.randrange(0, 60), seconds=index)
-            users.append(
-                {
-                    "systemuserid": user_id,
-                    "fullname": f"{first} {last}".strip(),
-                    "firstname": first,
-                    "lastname": last,
-                    "internalemailaddress": email,
-                    "domainname": email,
-                    "azureactivedirectoryobjectid": self._id("aad-object", index),
-                    "isdisabled": disabled,
-                    "applicationid": None,
-                    "accessmode": 0,
-                    "title": title,
-                    "_businessunitid_value": self.business_unit_id,
-                    "createdon": stamp(created),
-                    "modifiedon": stamp(created),
-                }
-            )
+            users.append({
+                "systemuserid": user_id,
+                "fullname": f"{first} {last}".strip(),
+                "firstname": first,
+                "lastname": last,
+                "internalemailaddress": email,
+                "domainname": email,
+                "azureactivedirectoryobjectid": self._id("aad-object", index),
+                "isdisabled": disabled,
+                "applicationid": None,
+                "accessmode": 0,
+                "title": title,
+                "_businessunitid_value": self.business_unit_id,
+                "createdon": stamp(created),
+                "modifiedon": stamp(created),
+            })
             roles[user_id] = role
 
         app_index = len(people)
         app_user_id = self._id("systemuser", app_index)
-        users.append(
-            {
-                "systemuserid": app_user_id,
-                "fullname": self.app.name,
-                "firstname": "",
-                "lastname": self.app.name,
-                "internalemailaddress": self.app.email,
-                "domainname": self.app.email,
-                "azureactivedirectoryobjectid": self._id("aad-object", app_index),
-                "isdisabled": False,
-                "applicationid": str(uuid.uuid5(_ID_NAMESPACE, f"app:{self.app.client_id}")),
-                "accessmode": 4,  # Non-interactive
-                "title": "Application user",
-                "_businessunitid_value": self.business_unit_id,
-                "createdon": stamp(_EPOCH),
-                "modifiedon": stamp(_EPOCH),
-            }
-        )
+        users.append({
+            "systemuserid": app_user_id,
+            "fullname": self.app.name,
+            "firstname": "",
+            "lastname": self.app.name,
+            "internalemailaddress": self.app.email,
+            "domainname": self.app.email,
+            "azureactivedirectoryobjectid": self._id("aad-object", app_index),
+            "isdisabled": False,
+            "applicationid": str(uuid.uuid5(_ID_NAMESPACE, f"app:{self.app.client_id}")),
+            "accessmode": 4,  # Non-interactive
+            "title": "Application user",
+            "_businessunitid_value": self.business_unit_id,
+            "createdon": stamp(_EPOCH),
+            "modifiedon": stamp(_EPOCH),
+        })
         roles[app_user_id] = "app"
         integration_id = users[0]["systemuserid"]
         for user in users:
@@ -535,20 +515,16 @@ class Org:
                 "actualvalue_base": actual,
                 "new_wonamount": won_amount,
                 "new_wonamount_base": won_amount,
-                "closeprobability": 100
-                if state == 1
-                else 0
-                if state == 2
-                else (10, 30, 60, 80)[stage],
+                "closeprobability": 100 if state == 1 else 0 if state == 2 else
+                (10, 30, 60, 80)[stage],
                 "estimatedclosedate": close_date.date().isoformat(),
                 "actualclosedate": close_date.date().isoformat() if state else None,
                 "msdyn_forecastcategory": forecast,
                 "_parentaccountid_value": account_id,
                 "_parentcontactid_value": contact_id,
                 "_customerid_value": customer,
-                "_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname": "contact"
-                if customer_is_contact
-                else "account",
+                "_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname":
+                    "contact" if customer_is_contact else "account",
                 "_transactioncurrencyid_value": self.currency_id,
                 "_ownerid_value": owner,
                 "_createdby_value": owner,

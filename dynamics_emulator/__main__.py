@@ -26,66 +26,34 @@ from .store import Store
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dynamics_emulator", description="A local Dynamics 365 / Dataverse org."
-    )
+    parser = argparse.ArgumentParser(prog="python -m dynamics_emulator",
+                                     description="A local Dynamics 365 / Dataverse org.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def org_options(command):
         command.add_argument("--data", required=True, help="SQLite file holding the org")
-        command.add_argument(
-            "--size",
-            choices=sorted(demodata.SIZES),
-            help="size of the org to seed when the file is empty",
-        )
-        command.add_argument(
-            "--seed",
-            choices=sorted(demodata.SIZES),
-            dest="seed_size",
-            help="same as --size (e.g. --seed demo)",
-        )
-        command.add_argument(
-            "--seed-number",
-            type=int,
-            default=42,
-            help="random seed of the generated org (default 42)",
-        )
+        command.add_argument("--size", choices=sorted(demodata.SIZES),
+                             help="size of the org to seed when the file is empty")
+        command.add_argument("--seed", choices=sorted(demodata.SIZES), dest="seed_size",
+                             help="same as --size (e.g. --seed demo)")
+        command.add_argument("--seed-number", type=int, default=42,
+                             help="random seed of the generated org (default 42)")
 
     serve = commands.add_parser("serve", help="serve an org (seeding it first if needed)")
     org_options(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=None,
-        help="0 picks a free port (default 8443 with --https, else 8080)",
-    )
+    serve.add_argument("--port", type=int, default=None,
+                       help="0 picks a free port (default 8443 with --https, else 8080)")
     serve.add_argument("--https", action="store_true", help="serve TLS (needed by msal)")
-    serve.add_argument(
-        "--browser-port",
-        type=int,
-        default=None,
-        help="also serve the sign-in pages over plain http on this port",
-    )
-    serve.add_argument(
-        "--rate-limit",
-        default=None,
-        metavar="N/SECONDS",
-        help="service protection, e.g. 6000/300 (off by default)",
-    )
-    serve.add_argument(
-        "--faults",
-        default=None,
-        metavar="JSON",
-        help="faults to start with, e.g. '{\"error_rate\": 0.2}'",
-    )
+    serve.add_argument("--browser-port", type=int, default=None,
+                       help="also serve the sign-in pages over plain http on this port")
+    serve.add_argument("--rate-limit", default=None, metavar="N/SECONDS",
+                       help="service protection, e.g. 6000/300 (off by default)")
+    serve.add_argument("--faults", default=None, metavar="JSON",
+                       help='faults to start with, e.g. \'{"error_rate": 0.2}\'')
     serve.add_argument("--fault-seed", default="0", help="seed of the fault random (default 0)")
-    serve.add_argument(
-        "--token-lifetime",
-        type=int,
-        default=3600,
-        help="access token lifetime in seconds (default 3600)",
-    )
+    serve.add_argument("--token-lifetime", type=int, default=3600,
+                       help="access token lifetime in seconds (default 3600)")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
     seed = commands.add_parser("seed", help="build an org data file, then exit")
@@ -106,35 +74,15 @@ def seed_command(args) -> int:
     size = _size(args) or "demo"
     if store.is_seeded() and not args.force:
         info = store.get_meta("org")
-        print(
-            json.dumps(
-                {
-                    "seeded": False,
-                    "reason": "already seeded",
-                    "size": info["size"],
-                    "seed": info["seed"],
-                    "rows": info.get("rows"),
-                }
-            ),
-            flush=True,
-        )
+        print(json.dumps({"seeded": False, "reason": "already seeded", "size": info["size"],
+                          "seed": info["seed"], "rows": info.get("rows")}), flush=True)
         return 0
     if store.is_seeded():
         store.clear_org()
     info = seed_store(store, size, args.seed_number)
-    print(
-        json.dumps(
-            {
-                "seeded": True,
-                "size": size,
-                "seed": args.seed_number,
-                "rows": info["rows"],
-                "seconds": info["seconds"],
-                "data": str(Path(args.data).resolve()),
-            }
-        ),
-        flush=True,
-    )
+    print(json.dumps({"seeded": True, "size": size, "seed": args.seed_number,
+                      "rows": info["rows"], "seconds": info["seconds"],
+                      "data": str(Path(args.data).resolve())}), flush=True)
     return 0
 
 
@@ -174,23 +122,14 @@ def serve_command(args) -> int:
 
     late = _Late()
     if args.browser_port is not None:
-        browser_server = EmulatorServer(
-            (args.host, args.browser_port), late, listener="browser", verbose=args.verbose
-        )
+        browser_server = EmulatorServer((args.host, args.browser_port), late, listener="browser",
+                                        verbose=args.verbose)
         browser_url = browser_server.url
-    main_server = EmulatorServer(
-        (args.host, port), late, listener="main", tls=tls, verbose=args.verbose
-    )
-    emulator = Emulator(
-        data_path=args.data,
-        size=_size(args),
-        seed=args.seed_number,
-        token_lifetime=args.token_lifetime,
-        rate_limit=args.rate_limit,
-        faults=faults,
-        fault_seed=fault_seed,
-        browser_url=browser_url,
-    )
+    main_server = EmulatorServer((args.host, port), late, listener="main", tls=tls,
+                                 verbose=args.verbose)
+    emulator = Emulator(data_path=args.data, size=_size(args), seed=args.seed_number,
+                        token_lifetime=args.token_lifetime, rate_limit=args.rate_limit,
+                        faults=faults, fault_seed=fault_seed, browser_url=browser_url)
     emulator_holder["emulator"] = emulator
 
     stop = threading.Event()
@@ -202,28 +141,23 @@ def serve_command(args) -> int:
 
     base_url = main_server.url
     org = emulator.org
-    print(
-        json.dumps(
-            {
-                "ready": True,
-                "base_url": base_url,
-                "browser_url": browser_url or base_url,
-                "tenant": org["tenant_id"],
-                "ca_cert": str(cert_path) if cert_path else None,
-                "client_id": org["client_id"],
-                "client_secret": org["client_secret"],
-                "control_url": f"{base_url}/_emulator",
-                "api_url": f"{base_url}/api/data/v9.2/",
-                "authority": f"{base_url}/{org['tenant_id']}",
-                "org_name": org["org_name"],
-                "size": org["size"],
-                "seed": org["seed"],
-                "data": str(Path(args.data).resolve()),
-                "pid": os.getpid(),
-            }
-        ),
-        flush=True,
-    )
+    print(json.dumps({
+        "ready": True,
+        "base_url": base_url,
+        "browser_url": browser_url or base_url,
+        "tenant": org["tenant_id"],
+        "ca_cert": str(cert_path) if cert_path else None,
+        "client_id": org["client_id"],
+        "client_secret": org["client_secret"],
+        "control_url": f"{base_url}/_emulator",
+        "api_url": f"{base_url}/api/data/v9.2/",
+        "authority": f"{base_url}/{org['tenant_id']}",
+        "org_name": org["org_name"],
+        "size": org["size"],
+        "seed": org["seed"],
+        "data": str(Path(args.data).resolve()),
+        "pid": os.getpid(),
+    }), flush=True)
 
     while not stop.wait(0.1):
         pass

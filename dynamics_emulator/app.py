@@ -17,7 +17,7 @@ import demodata
 
 from .control import Control, Stats
 from .faults import Faults, malformed_body
-from .identity import Identity, identity_path, is_local_redirect
+from .identity import Identity, identity_path
 from .metadata import Catalog
 from .schema import TABLES_BY_NAME
 from .security import RateLimiter, Security
@@ -66,35 +66,20 @@ def seed_store(store: Store, size: str, seed: int) -> dict:
     info["rows"] = store.seed(tables, info)
     info["seconds"] = round(time.monotonic() - started, 2)
     store.set_meta("org", info)
-    store.save_app(
-        org.app.client_id,
-        {
-            "client_id": org.app.client_id,
-            "client_secret": org.app.client_secret,
-            "name": org.app.name,
-            "redirect_uris": [],
-            "user_id": app_user["systemuserid"],
-        },
-    )
+    store.save_app(org.app.client_id, {
+        "client_id": org.app.client_id, "client_secret": org.app.client_secret,
+        "name": org.app.name, "redirect_uris": [], "user_id": app_user["systemuserid"],
+    })
     return info
 
 
 class Emulator:
     """One emulated Dynamics 365 org behind one or two HTTP listeners."""
 
-    def __init__(
-        self,
-        *,
-        data_path: str,
-        size: str | None = None,
-        seed: int = 42,
-        token_lifetime: int = 3600,
-        rate_limit: str | None = None,
-        faults: dict | None = None,
-        fault_seed: int | str = 0,
-        browser_url: str | None = None,
-        log=None,
-    ):
+    def __init__(self, *, data_path: str, size: str | None = None, seed: int = 42,
+                 token_lifetime: int = 3600, rate_limit: str | None = None,
+                 faults: dict | None = None, fault_seed: int | str = 0,
+                 browser_url: str | None = None, log=None):
         self.data_path = data_path
         self.log = log or _log
         self.store = Store(data_path)
@@ -105,26 +90,19 @@ class Emulator:
             self.log(f"seeded {info['rows']} rows in {info['seconds']} s")
         self.org = self.store.get_meta("org")
         if size and (size != self.org["size"] or seed != self.org["seed"]):
-            self.log(
-                f"note: {data_path} already holds a {self.org['size']} org (seed "
-                f"{self.org['seed']}); using it as is"
-            )
-        self.faults = Faults(faults, seed=fault_seed)
+            self.log(f"note: {data_path} already holds a {self.org['size']} org (seed "
+                     f"{self.org['seed']}); using it as is")
+        self.faults = Faults(seed=fault_seed)
+        if faults and self.faults.update(faults):
+            self.store.expire_delta_tokens()  # tokens kept in the data file from earlier runs
         self.stats = Stats()
         self.catalog = Catalog(self.store, self.faults)
         self.security = Security(self.store, self.org["roles"])
         self.rate_limiter = RateLimiter.parse(rate_limit) if rate_limit else None
-        self.identity = Identity(
-            store=self.store, org=self.org, token_lifetime=token_lifetime, browser_url=browser_url
-        )
-        self.webapi = WebApi(
-            store=self.store,
-            catalog=self.catalog,
-            security=self.security,
-            faults=self.faults,
-            org=self.org,
-            rate_limiter=self.rate_limiter,
-        )
+        self.identity = Identity(store=self.store, org=self.org, token_lifetime=token_lifetime,
+                                 browser_url=browser_url)
+        self.webapi = WebApi(store=self.store, catalog=self.catalog, security=self.security,
+                             faults=self.faults, org=self.org, rate_limiter=self.rate_limiter)
         self.control = Control(self)
 
     # -- the entry point -----------------------------------------------------------------------
@@ -149,24 +127,16 @@ class Emulator:
         """Answer one request. `listener` is "browser" for the plain-http sign-in listener."""
         kind = self.classify(request.path)
         if listener == "browser" and kind != "authorize":
-            response = json_response(
-                404,
-                {
-                    "error": "This listener only serves the sign-in "
-                    "pages; use the main URL for everything else."
-                },
-            )
+            response = json_response(404, {"error": "This listener only serves the sign-in "
+                                           "pages; use the main URL for everything else."})
         else:
             try:
                 response = self._handle(request, kind)
             except Exception:  # noqa: BLE001 - a bug must not reach the client as a traceback
-                self.log(
-                    "unexpected error answering "
-                    f"{request.method} {request.path}:\n{traceback.format_exc()}"
-                )
-                response = DataverseError(
-                    500, UNEXPECTED, "An unexpected error occurred."
-                ).response()
+                self.log("unexpected error answering "
+                         f"{request.method} {request.path}:\n{traceback.format_exc()}")
+                response = DataverseError(500, UNEXPECTED, "An unexpected error occurred.") \
+                    .response()
         self.stats.record(kind, "dropped" if response.drop else response.status)
         return response
 
@@ -191,10 +161,9 @@ class Emulator:
         if after == "drop" and response.status < 400:
             return drop()
         if after == "malformed" and response.status == 200:
-            is_collection = b'"value":[' in response.body[:4096] or b'"value":[' in response.body
-            body, content_type = malformed_body(
-                self.faults.malformed_kind(is_collection), response.body
-            )
+            is_collection = b'"value":[' in response.body
+            body, content_type = malformed_body(self.faults.malformed_kind(is_collection),
+                                                response.body)
             headers = [(k, v) for k, v in response.headers if k.lower() != "content-type"]
             return Response(200, body, [("Content-Type", content_type), *headers])
         return response
@@ -203,56 +172,32 @@ class Emulator:
         status = self.faults.error_status()
         retry = [("Retry-After", str(self.faults.retry_after()))] if status == 503 else []
         if kind == "token":
-            return json_response(
-                status,
-                {
-                    "error": "temporarily_unavailable",
-                    "error_description": "AADSTS90033: A transient error "
-                    "has occurred. Please try again.",
-                },
-                retry,
-                content_type="application/json",
-            )
+            return json_response(status, {"error": "temporarily_unavailable",
+                                          "error_description": "AADSTS90033: A transient error "
+                                          "has occurred. Please try again."}, retry,
+                                 content_type="application/json")
         if status == 503:
-            return DataverseError(
-                503, "", "The service is temporarily unavailable. Please retry later.", retry
-            ).response()
+            return DataverseError(503, "", "The service is temporarily unavailable. Please "
+                                  "retry later.", retry).response()
         return DataverseError(500, UNEXPECTED, "An unexpected error occurred.").response()
 
     def _injected_throttle(self, kind: str) -> Response:
         retry = [("Retry-After", str(self.faults.retry_after()))]
         if kind == "token":
-            return json_response(
-                429,
-                {
-                    "error": "temporarily_unavailable",
-                    "error_description": "AADSTS50196: The server terminated "
-                    "an operation because it encountered a client request "
-                    "loop.",
-                },
-                retry,
-                content_type="application/json",
-            )
-        return DataverseError(
-            429,
-            THROTTLED_REQUESTS,
-            "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
-            retry,
-        ).response()
+            return json_response(429, {"error": "temporarily_unavailable",
+                                       "error_description": "AADSTS50196: The server terminated "
+                                       "an operation because it encountered a client request "
+                                       "loop."}, retry, content_type="application/json")
+        return DataverseError(429, THROTTLED_REQUESTS, "Number of requests exceeded the limit of "
+                              "6000 over time window of 300 seconds.", retry).response()
 
     def _other(self, request: Request) -> Response:
         if request.path in ("/", ""):
-            return json_response(
-                200, self.describe(request.base_url), content_type="application/json"
-            )
-        return json_response(
-            404,
-            {
-                "error": f"Nothing here: {request.path}. The Web API is under "
-                "/api/data/v9.2/, the control endpoint under /_emulator/."
-            },
-            content_type="application/json",
-        )
+            return json_response(200, self.describe(request.base_url),
+                                 content_type="application/json")
+        return json_response(404, {"error": f"Nothing here: {request.path}. The Web API is under "
+                                   "/api/data/v9.2/, the control endpoint under /_emulator/."},
+                             content_type="application/json")
 
     # -- control helpers -----------------------------------------------------------------------
 
@@ -260,14 +205,10 @@ class Emulator:
         org = self.org
         description = {
             "emulator": "Dynamics 365 / Dataverse",
-            "org_name": org["org_name"],
-            "size": org["size"],
-            "seed": org["seed"],
-            "tenant": org["tenant_id"],
-            "organization_id": org["organization_id"],
+            "org_name": org["org_name"], "size": org["size"], "seed": org["seed"],
+            "tenant": org["tenant_id"], "organization_id": org["organization_id"],
             "business_unit_id": org["business_unit_id"],
-            "client_id": org["client_id"],
-            "client_secret": org["client_secret"],
+            "client_id": org["client_id"], "client_secret": org["client_secret"],
             "integration_user_id": org["integration_user_id"],
             "app_user_id": org["app_user_id"],
             "linkedin_solution_installed": self.catalog.linkedin_installed,
@@ -292,46 +233,23 @@ class Emulator:
             user_id = str(uuid.uuid4())
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             with self.store.write():
-                self.store.insert_row(
-                    "systemuser",
-                    user_id,
-                    {
-                        "systemuserid": user_id,
-                        "fullname": name,
-                        "firstname": "",
-                        "lastname": name,
-                        "internalemailaddress": f"{client_id}@{self.org['email_domain']}".lower(),
-                        "domainname": f"{client_id}@{self.org['email_domain']}".lower(),
-                        "azureactivedirectoryobjectid": str(uuid.uuid4()),
-                        "isdisabled": False,
-                        "applicationid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
-                        "accessmode": 4,
-                        "title": "Application user",
-                        "_businessunitid_value": self.org["business_unit_id"],
-                        "createdon": now,
-                        "modifiedon": now,
-                    },
-                )
-            self.security.update(
-                user_id,
-                body.get("privileges")
-                or {
-                    "read": ["*"],
-                    "create": ["*"],
-                    "write": ["*"],
-                    "delete": ["*"],
-                    "delegate": True,
-                },
-            )
-        app = {
-            "client_id": client_id,
-            "client_secret": secret,
-            "name": body.get("name") or client_id,
-            "redirect_uris": uris,
-            "user_id": user_id,
-        }
+                self.store.insert_row("systemuser", user_id, {
+                    "systemuserid": user_id, "fullname": name, "firstname": "", "lastname": name,
+                    "internalemailaddress": f"{client_id}@{self.org['email_domain']}".lower(),
+                    "domainname": f"{client_id}@{self.org['email_domain']}".lower(),
+                    "azureactivedirectoryobjectid": str(uuid.uuid4()), "isdisabled": False,
+                    "applicationid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
+                    "accessmode": 4, "title": "Application user",
+                    "_businessunitid_value": self.org["business_unit_id"],
+                    "createdon": now, "modifiedon": now,
+                })
+            self.security.update(user_id, body.get("privileges") or
+                                 {"read": ["*"], "create": ["*"], "write": ["*"],
+                                  "delete": ["*"], "delegate": True})
+        app = {"client_id": client_id, "client_secret": secret,
+               "name": body.get("name") or client_id, "redirect_uris": uris, "user_id": user_id}
         self.store.save_app(client_id, app)
-        return app | {"local_redirects_allowed": is_local_redirect("http://127.0.0.1/")}
+        return app
 
     def reset(self) -> dict:
         """Back to the freshly seeded org: rows, privileges, solution, change tracking, faults
@@ -345,8 +263,5 @@ class Emulator:
         self.faults.reset()
         self.faults.reset_counts()
         self.stats.reset()
-        return {
-            "reset": True,
-            "rows": info["rows"],
-            "seconds": round(time.monotonic() - started, 2),
-        }
+        return {"reset": True, "rows": info["rows"],
+                "seconds": round(time.monotonic() - started, 2)}

@@ -80,7 +80,7 @@ def _split_head(text: str) -> tuple[str, str]:
     match = re.search(r"\r?\n\r?\n", text)
     if not match:
         return text, ""
-    return text[: match.start()], text[match.end() :]
+    return text[:match.start()], text[match.end():]
 
 
 def _headers(text: str) -> dict[str, list[str]]:
@@ -113,31 +113,25 @@ def _parts(text: str, boundary: str) -> list[tuple[dict[str, list[str]], str]]:
 def _operation(headers: dict[str, list[str]], content: str) -> Operation:
     content_type = (headers.get("content-type") or [""])[0].lower()
     if not content_type.startswith("application/http"):
-        raise _bad_batch(
-            f"A batch part must have Content-Type application/http, not '{content_type}'."
-        )
+        raise _bad_batch(f"A batch part must have Content-Type application/http, not "
+                         f"'{content_type}'.")
     head, body = _split_head(content.lstrip("\r\n"))
     lines = re.split(r"\r?\n", head)
     request_line = lines[0].split()
     if len(request_line) < 2:
-        raise _bad_batch(f"The batch part request line '{lines[0]}' is not 'METHOD URL HTTP/1.1'.")
+        raise _bad_batch(f"The batch part request line '{lines[0]}' is not 'METHOD URL "
+                         "HTTP/1.1'.")
     body = re.sub(r"\r?\n$", "", body)
     content_id = (headers.get("content-id") or [None])[0]
-    return Operation(
-        request_line[0].upper(),
-        request_line[1],
-        _headers("\n".join(lines[1:])),
-        body.encode("utf-8"),
-        content_id,
-    )
+    return Operation(request_line[0].upper(), request_line[1], _headers("\n".join(lines[1:])),
+                     body.encode("utf-8"), content_id)
 
 
 def parse_batch(body: bytes, content_type: str) -> list[Operation | ChangeSet]:
     boundary = _boundary(content_type)
     if not content_type.lower().startswith("multipart/mixed") or not boundary:
-        raise _bad_batch(
-            "The $batch request must have Content-Type multipart/mixed with a boundary."
-        )
+        raise _bad_batch("The $batch request must have Content-Type multipart/mixed with a "
+                         "boundary.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -156,9 +150,8 @@ def parse_batch(body: bytes, content_type: str) -> list[Operation | ChangeSet]:
                 if operation.method == "GET":
                     raise _bad_batch("GET requests are not allowed inside a change set.")
                 if operation.content_id in seen:
-                    raise _bad_batch(
-                        f"The Content-ID '{operation.content_id}' is used twice in one change set."
-                    )
+                    raise _bad_batch(f"The Content-ID '{operation.content_id}' is used twice "
+                                     "in one change set.")
                 if operation.content_id:
                     seen.add(operation.content_id)
                 change_set.operations.append(operation)
@@ -179,12 +172,8 @@ def _resolve_url(url: str, references: dict[str, str]) -> tuple[str, str]:
     reference = _REFERENCE.match(url)
     if reference:
         if reference.group(1) not in references:
-            raise DataverseError(
-                400,
-                INVALID_ARGUMENT,
-                f"Content-ID Reference: "
-                f"'${reference.group(1)}' does not exist in the batch context.",
-            )
+            raise DataverseError(400, INVALID_ARGUMENT, f"Content-ID Reference: "
+                                 f"'${reference.group(1)}' does not exist in the batch context.")
         url = references[reference.group(1)] + (reference.group(2) or "")
     split = urllib.parse.urlsplit(url)
     path = split.path
@@ -263,23 +252,19 @@ def run_batch(api, request: Request, caller) -> Response:
                         raise _ChangeSetFailed(operation, response)
                     done.append((operation, response))
                     if operation.content_id:
-                        references[operation.content_id] = _entity_path(
-                            operation, response, references
-                        )
+                        references[operation.content_id] = _entity_path(operation, response,
+                                                                        references)
         except _ChangeSetFailed as failed:
-            chunks.append(
-                _render_part(batch_boundary, failed.response, failed.operation.content_id)
-            )
+            chunks.append(_render_part(batch_boundary, failed.response,
+                                       failed.operation.content_id))
             if not continue_on_error:
                 status = failed.response.status
                 break
             continue
         change_boundary = f"changesetresponse_{uuid.uuid4()}"
         inner = "".join(_render_part(change_boundary, r, o.content_id) for o, r in done)
-        chunks.append(
-            f"--{batch_boundary}\r\nContent-Type: multipart/mixed; "
-            f"boundary={change_boundary}\r\n\r\n{inner}--{change_boundary}--\r\n"
-        )
+        chunks.append(f"--{batch_boundary}\r\nContent-Type: multipart/mixed; "
+                      f"boundary={change_boundary}\r\n\r\n{inner}--{change_boundary}--\r\n")
 
     body = "".join(chunks) + f"--{batch_boundary}--\r\n"
     headers = [("Content-Type", f"multipart/mixed; boundary={batch_boundary}")]
@@ -298,7 +283,8 @@ def _entity_path(operation: Operation, response: Response, references: dict[str,
 
 
 def _render_part(boundary: str, response: Response, content_id: str | None) -> str:
-    lines = [f"--{boundary}", "Content-Type: application/http", "Content-Transfer-Encoding: binary"]
+    lines = [f"--{boundary}", "Content-Type: application/http",
+             "Content-Transfer-Encoding: binary"]
     if content_id:
         lines.append(f"Content-ID: {content_id}")
     lines += ["", f"HTTP/1.1 {response.status} {response.reason}"]

@@ -50,13 +50,9 @@ class Stats:
             for statuses in self._by_status.values():
                 for status, count in statuses.items():
                     by_status[status] = by_status.get(status, 0) + count
-            return {
-                "since": self._since,
-                "requests": sum(self._by_kind.values()),
-                "by_kind": dict(self._by_kind),
-                "by_status": by_status,
-                "by_kind_status": {k: dict(v) for k, v in self._by_status.items()},
-            }
+            return {"since": self._since, "requests": sum(self._by_kind.values()),
+                    "by_kind": dict(self._by_kind), "by_status": by_status,
+                    "by_kind_status": {k: dict(v) for k, v in self._by_status.items()}}
 
 
 class ControlError(Exception):
@@ -124,13 +120,8 @@ class Control:
                          {"faults_injected": self.emulator.faults.counts()})
         if route == "counts" and method == "GET":
             counts = self.store.counts()
-            return _json(
-                200,
-                {
-                    table.entity_set: counts.get(table.logical_name, 0)
-                    for table in TABLES_BY_NAME.values()
-                },
-            )
+            return _json(200, {table.entity_set: counts.get(table.logical_name, 0)
+                               for table in TABLES_BY_NAME.values()})
         if route == "rows":
             return self._rows(request, method, parts[1:])
         if route == "opportunities" and method == "POST":
@@ -139,22 +130,20 @@ class Control:
             if method == "PUT":
                 installed = self._body(request).get("installed")
                 if not isinstance(installed, bool):
-                    raise ControlError(400, 'send {"installed": true|false}')
+                    raise ControlError(400, "send {\"installed\": true|false}")
                 self.catalog.set_linkedin_installed(installed)
             return _json(200, {"installed": self.catalog.linkedin_installed})
         if route == "users":
             return self._users(request, method, parts[1:])
         if route == "change-tracking" and len(parts) == 2:
-            table = self._table_by_name(parts[1])
+            table = self._table(parts[1])
             if method == "PUT":
                 enabled = self._body(request).get("enabled")
                 if not isinstance(enabled, bool):
-                    raise ControlError(400, 'send {"enabled": true|false}')
+                    raise ControlError(400, "send {\"enabled\": true|false}")
                 self.catalog.set_change_tracking(table.logical_name, enabled)
-            return _json(
-                200,
-                {"logical_name": table.logical_name, "enabled": self.catalog.tracks_changes(table)},
-            )
+            return _json(200, {"logical_name": table.logical_name,
+                               "enabled": self.catalog.tracks_changes(table)})
         if route == "tokens":
             return self._tokens(request, method, parts[1:])
         if route == "apps" and method == "POST":
@@ -179,21 +168,18 @@ class Control:
 
     # -- rows ----------------------------------------------------------------------------------
 
-    def _table_by_set(self, name: str) -> Table:
+    def _table(self, name: str) -> Table:
+        """A table by entity set name ('opportunities') or logical name ('opportunity')."""
         table = TABLES_BY_SET.get(name) or TABLES_BY_NAME.get(name)
         if table is None:
-            raise ControlError(
-                404, f"no table {name!r}; use an entity set name like 'opportunities'"
-            )
+            raise ControlError(404, f"no table {name!r}; use an entity set name like "
+                                    "'opportunities'")
         return table
-
-    def _table_by_name(self, name: str) -> Table:
-        return self._table_by_set(name)
 
     def _rows(self, request: Request, method: str, rest: list[str]) -> Response:
         if not rest:
             raise ControlError(404, "use /_emulator/rows/<entityset>[/<id>]")
-        table = self._table_by_set(rest[0])
+        table = self._table(rest[0])
         if len(rest) == 1:
             if method == "GET":
                 return self._list(request, table)
@@ -223,25 +209,16 @@ class Control:
         if text:
             where, params = odata.filter_to_sql(odata.parse_filter(text), table)
         top = int(query.get("top", 5000))
-        rows, _ = self.store.page(
-            table.logical_name,
-            where=where,
-            params=params,
-            order=[("id", False)],
-            after=None,
-            limit=top,
-        )
+        rows, _ = self.store.page(table.logical_name, where=where, params=params,
+                                  order=[("id", False)], after=None, limit=top)
         return _json(200, {"count": len(rows), "value": [_raw(row) for row in rows]})
 
     def _check_fields(self, table: Table, fields: dict) -> None:
         for key in fields:
             name = key.split("@")[0]
             if name not in table.by_wire and not key.startswith("__"):
-                raise ControlError(
-                    400,
-                    f"{table.logical_name} has no column {key!r} (use read "
-                    "names such as '_ownerid_value')",
-                )
+                raise ControlError(400, f"{table.logical_name} has no column {key!r} (use read "
+                                        "names such as '_ownerid_value')")
 
     def _create(self, table: Table, fields: dict) -> Response:
         self._check_fields(table, fields)
@@ -257,14 +234,9 @@ class Control:
         if table.is_activity:
             body["activitytypecode"] = table.logical_name
         if table.logical_name == "opportunity":
-            body.update(
-                name="New opportunity",
-                salesstage=0,
-                salesstagecode=1,
-                stepname="1-Qualify",
-                estimatedvalue=None,
-                _transactioncurrencyid_value=org["currency_id"],
-            )
+            body.update(name="New opportunity", salesstage=0, salesstagecode=1,
+                        stepname="1-Qualify", estimatedvalue=None,
+                        _transactioncurrencyid_value=org["currency_id"])
         body.update(fields)
         self._consistent(table, body, {}, fields)
         with self.store.write():
@@ -296,11 +268,9 @@ class Control:
             if attribute is not None and attribute.type == "Money" and not attribute.base_of:
                 body[f"{key}_base"] = body[key]
         if table.logical_name in ("contact", "lead", "systemuser") and (
-            "firstname" in fields or "lastname" in fields
-        ):
-            body["fullname"] = " ".join(
-                p for p in (body.get("firstname"), body.get("lastname")) if p
-            )
+                "firstname" in fields or "lastname" in fields):
+            body["fullname"] = " ".join(p for p in (body.get("firstname"),
+                                                    body.get("lastname")) if p)
         if table.logical_name != "opportunity":
             return
         if "salesstage" in fields and "stepname" not in fields and body["salesstage"] is not None:
@@ -316,7 +286,8 @@ class Control:
                 body["actualvalue"] = body["actualvalue_base"] = body.get("estimatedvalue")
         if state == 0 and previous in (1, 2) and "actualclosedate" not in fields:
             body["actualclosedate"] = None
-        if "_parentaccountid_value" in fields and "_customerid_value" not in fields and not before:
+        if "_parentaccountid_value" in fields and "_customerid_value" not in fields \
+                and not before:
             body["_customerid_value"] = body["_parentaccountid_value"]
             body["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] = "account"
 
@@ -331,30 +302,17 @@ class Control:
     def _users(self, request: Request, method: str, rest: list[str]) -> Response:
         security = self.emulator.security
         if not rest and method == "GET":
-            rows, _ = self.store.page(
-                "systemuser", where="", params=[], order=[("id", False)], after=None, limit=100_000
-            )
+            rows, _ = self.store.page("systemuser", where="", params=[], order=[("id", False)],
+                                      after=None, limit=100_000)
             roles = self.emulator.org["roles"]
-            return _json(
-                200,
-                {
-                    "value": [
-                        {
-                            "systemuserid": row.id,
-                            "fullname": row.body.get("fullname"),
-                            "email": row.body.get("internalemailaddress"),
-                            "azureactivedirectoryobjectid": row.body.get(
-                                "azureactivedirectoryobjectid"
-                            ),
-                            "isdisabled": row.body.get("isdisabled"),
-                            "application_user": row.body.get("applicationid") is not None,
-                            "role": roles.get(row.id),
-                            "privileges": security.privileges(row.id),
-                        }
-                        for row in rows
-                    ]
-                },
-            )
+            return _json(200, {"value": [
+                {"systemuserid": row.id, "fullname": row.body.get("fullname"),
+                 "email": row.body.get("internalemailaddress"),
+                 "azureactivedirectoryobjectid": row.body.get("azureactivedirectoryobjectid"),
+                 "isdisabled": row.body.get("isdisabled"),
+                 "application_user": row.body.get("applicationid") is not None,
+                 "role": roles.get(row.id), "privileges": security.privileges(row.id)}
+                for row in rows]})
         if len(rest) == 2 and rest[1] == "privileges":
             user = self._user_by_email(rest[0])
             if method == "PUT":
@@ -374,7 +332,8 @@ class Control:
             body = self._body(request)
             expired = self.store.expire_access_tokens(time.time())
             revoked = self.store.revoke_refresh_tokens() if body.get("refresh") else 0
-            return _json(200, {"expired_access_tokens": expired, "revoked_refresh_tokens": revoked})
+            return _json(200, {"expired_access_tokens": expired,
+                               "revoked_refresh_tokens": revoked})
         if not rest and method == "POST":
             body = self._body(request)
             email = body.get("email") or self.emulator.org["integration_email"]
@@ -382,20 +341,10 @@ class Control:
             client_id = body.get("client_id") or self.emulator.org["client_id"]
             lifetime = body.get("lifetime")
             token, seconds = self.emulator.identity.issue_access_token(
-                user["systemuserid"],
-                client_id,
-                request.base_url,
-                int(lifetime) if lifetime is not None else None,
-            )
-            return _json(
-                200,
-                {
-                    "access_token": token,
-                    "token_type": "Bearer",
-                    "expires_in": seconds,
-                    "systemuserid": user["systemuserid"],
-                },
-            )
+                user["systemuserid"], client_id, request.base_url,
+                int(lifetime) if lifetime is not None else None)
+            return _json(200, {"access_token": token, "token_type": "Bearer",
+                               "expires_in": seconds, "systemuserid": user["systemuserid"]})
         raise ControlError(404, "use POST /_emulator/tokens or POST /_emulator/tokens/expire")
 
 
@@ -405,3 +354,4 @@ def _raw(row) -> dict:
     body["@odata.etag"] = f'W/"{row.version}"'
     body["versionnumber"] = row.version
     return body
+

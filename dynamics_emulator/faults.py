@@ -17,20 +17,20 @@ import random
 import threading
 
 DEFAULTS: dict = {
-    "error_rate": 0.0,  # 500 or 503 (503 carries Retry-After)
-    "throttle_rate": 0.0,  # 429 + Retry-After, code 0x80072322
-    "drop_rate": 0.0,  # close the connection without answering
+    "error_rate": 0.0,            # 500 or 503 (503 carries Retry-After)
+    "throttle_rate": 0.0,         # 429 + Retry-After, code 0x80072322
+    "drop_rate": 0.0,             # close the connection without answering
     "drop_after_write_rate": 0.0,  # apply a write, then close without answering
-    "latency_ms": 0,  # added before every faultable request
-    "malformed_rate": 0.0,  # 200 with a broken body (reads and token answers)
+    "latency_ms": 0,              # added before every faultable request
+    "malformed_rate": 0.0,        # 200 with a broken body (reads and token answers)
     "malformed_kinds": ["html", "truncated", "no_value"],
-    "missing_tables": [],  # logical names that vanish from the API and metadata
+    "missing_tables": [],         # logical names that vanish from the API and metadata
     "expire_delta_tokens": False,  # an action: expire every outstanding delta token now
-    "unreachable": False,  # drop every API and token connection
-    "deny": {},  # {user email: [tables whose read is denied]}
-    "retry_after": 1,  # seconds, for injected 429 and 503
-    "scope": "all",  # which endpoints: "all", "api" or "token"
-    "fault_seed": None,  # reseeds the fault random when given
+    "unreachable": False,         # drop every API and token connection
+    "deny": {},                   # {user email: [tables whose read is denied]}
+    "retry_after": 1,             # seconds, for injected 429 and 503
+    "scope": "all",               # which endpoints: "all", "api" or "token"
+    "fault_seed": None,           # reseeds the fault random when given
 }
 
 _RATES = ("error_rate", "throttle_rate", "drop_rate", "drop_after_write_rate", "malformed_rate")
@@ -63,8 +63,8 @@ def validate(changes: dict) -> dict:
                 raise ValueError(f"malformed_kinds must be a non-empty list of {_KINDS}")
         elif key == "deny":
             if not isinstance(value, dict) or not all(
-                isinstance(v, list) and all(isinstance(t, str) for t in v) for v in value.values()
-            ):
+                    isinstance(v, list) and all(isinstance(t, str) for t in v)
+                    for v in value.values()):
                 raise ValueError("deny must map user emails to lists of table names")
             value = {email.lower(): tables for email, tables in value.items()}
         elif key == "scope":
@@ -192,16 +192,12 @@ class Faults:
 def malformed_body(kind: str, body: bytes) -> tuple[bytes, str]:
     """A broken 200 body of this kind, and its content type."""
     if kind == "html":
-        page = (
-            "<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
-            "<h1>Service Unavailable</h1><p>The service is temporarily unavailable. "
-            "Please try again later.</p></body></html>"
-        )
+        page = ("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
+                "<h1>Service Unavailable</h1><p>The service is temporarily unavailable. "
+                "Please try again later.</p></body></html>")
         return page.encode(), "text/html; charset=utf-8"
     if kind == "truncated":
         cut = max(1, len(body) // 2) if body else 1
         return (body or b"{")[:cut], "application/json; odata.metadata=minimal"
-    return (
-        b'{"@odata.context":"$metadata#unknown","values":"missing"}',
-        "application/json; odata.metadata=minimal",
-    )
+    return b'{"@odata.context":"$metadata#unknown","values":"missing"}', \
+        "application/json; odata.metadata=minimal"

@@ -91,17 +91,10 @@ class Catalog:
 
 def label(text: str, *parts: str) -> dict:
     """Dataverse's Label complex type with one en-US label."""
-    localized = {
-        "Label": text,
-        "LanguageCode": 1033,
-        "IsManaged": True,
-        "MetadataId": metadata_id("label", text, *parts),
-        "HasChanged": None,
-    }
-    return {
-        "LocalizedLabels": [localized] if text else [],
-        "UserLocalizedLabel": localized if text else None,
-    }
+    localized = {"Label": text, "LanguageCode": 1033, "IsManaged": True,
+                 "MetadataId": metadata_id("label", text, *parts), "HasChanged": None}
+    return {"LocalizedLabels": [localized] if text else [],
+            "UserLocalizedLabel": localized if text else None}
 
 
 def _schema_name(name: str) -> str:
@@ -157,9 +150,7 @@ _METADATA_TYPES = {
 }
 CAST_PREFIX = "Microsoft.Dynamics.CRM."
 _CASTS = {f"{CAST_PREFIX}{name}" for name, _ in _METADATA_TYPES.values()} | {
-    f"{CAST_PREFIX}AttributeMetadata",
-    f"{CAST_PREFIX}EnumAttributeMetadata",
-}
+    f"{CAST_PREFIX}AttributeMetadata", f"{CAST_PREFIX}EnumAttributeMetadata"}
 
 
 def _matches_cast(attribute: Attribute, cast: str | None) -> bool:
@@ -187,11 +178,8 @@ def attribute_json(table: Table, attribute: Attribute) -> dict:
         "IsValidForCreate": attribute.writable,
         "IsValidForUpdate": attribute.writable and attribute.name != table.primary_id,
         "IsValidForRead": True,
-        "RequiredLevel": {
-            "Value": "None",
-            "CanBeChanged": True,
-            "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings",
-        },
+        "RequiredLevel": {"Value": "None", "CanBeChanged": True,
+                          "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings"},
         "DisplayName": label(attribute.label, table.logical_name, attribute.name),
         "Description": label(attribute.description, table.logical_name, attribute.name, "d"),
     }
@@ -199,20 +187,14 @@ def attribute_json(table: Table, attribute: Attribute) -> dict:
         result["MaxLength"] = attribute.max_length
         result["Format"] = "Text" if attribute.type == "String" else "TextArea"
     elif attribute.type == "Money":
-        result.update(
-            Precision=2,
-            PrecisionSource=2,
-            IsBaseCurrency=attribute.base_of is not None,
-            MinValue=-922337203685477.0,
-            MaxValue=922337203685477.0,
-        )
+        result.update(Precision=2, PrecisionSource=2, IsBaseCurrency=attribute.base_of is not None,
+                      MinValue=-922337203685477.0, MaxValue=922337203685477.0)
     elif attribute.type == "Integer":
         result.update(MinValue=-2147483648, MaxValue=2147483647, Format="None")
     elif attribute.type == "DateTime":
-        result.update(
-            Format="DateOnly" if attribute.date_only else "DateAndTime",
-            DateTimeBehavior={"Value": "DateOnly" if attribute.date_only else "UserLocal"},
-        )
+        result.update(Format="DateOnly" if attribute.date_only else "DateAndTime",
+                      DateTimeBehavior={"Value": "DateOnly" if attribute.date_only
+                                        else "UserLocal"})
     elif attribute.is_lookup:
         result["Targets"] = list(attribute.targets)
     elif attribute.type in ("Picklist", "State", "Status"):
@@ -240,19 +222,10 @@ def option_set_json(table: Table, attribute: Attribute) -> dict | None:
     }
 
     def option(opt) -> dict:
-        result = {
-            "Value": opt.value,
-            "Color": None,
-            "IsManaged": True,
-            "ExternalValue": "",
-            "ParentValues": [],
-            "Tag": None,
-            "IsHidden": False,
-            "MetadataId": None,
-            "HasChanged": None,
-            "Label": label(opt.label, name, str(opt.value)),
-            "Description": label("", name, str(opt.value)),
-        }
+        result = {"Value": opt.value, "Color": None, "IsManaged": True, "ExternalValue": "",
+                  "ParentValues": [], "Tag": None, "IsHidden": False, "MetadataId": None,
+                  "HasChanged": None, "Label": label(opt.label, name, str(opt.value)),
+                  "Description": label("", name, str(opt.value))}
         if attribute.type == "State":
             result.update(DefaultStatus=opt.default_status, InvariantName=opt.label)
         if attribute.type == "Status":
@@ -260,9 +233,8 @@ def option_set_json(table: Table, attribute: Attribute) -> dict | None:
         return result
 
     if attribute.type == "Boolean":
-        base.update(
-            FalseOption=option(attribute.options[0]), TrueOption=option(attribute.options[1])
-        )
+        base.update(FalseOption=option(attribute.options[0]),
+                    TrueOption=option(attribute.options[1]))
     else:
         base["Options"] = [option(opt) for opt in attribute.options]
     return base
@@ -271,8 +243,10 @@ def option_set_json(table: Table, attribute: Attribute) -> dict | None:
 # -- the API --------------------------------------------------------------------------------------
 
 _KEY = re.compile(r"^(?:LogicalName='(?P<name>[^']*)'|(?P<id>[0-9a-fA-F-]{36}))$")
-_ENTITY_PATH = re.compile(r"^EntityDefinitions(?:\((?P<key>[^)]*)\))?(?:/(?P<rest>.*))?$")
-_ATTRIBUTE_PATH = re.compile(r"^Attributes(?:\((?P<key>[^)]*)\))?(?:/(?P<cast>[A-Za-z.]+))?$")
+_ENTITY_PATH = re.compile(
+    r"^EntityDefinitions(?:\((?P<key>[^)]*)\))?(?:/(?P<rest>.*))?$")
+_ATTRIBUTE_PATH = re.compile(
+    r"^Attributes(?:\((?P<key>[^)]*)\))?(?:/(?P<cast>[A-Za-z.]+))?$")
 
 
 def _not_found(message: str) -> DataverseError:
@@ -286,12 +260,8 @@ def _select(item: dict, select: str | None, type_name: str) -> dict:
     names = [name.strip() for name in select.split(",") if name.strip()]
     for name in names:
         if name not in item:
-            raise DataverseError(
-                400,
-                QUERY_ERROR,
-                f"Could not find a property named '{name}' on "
-                f"type 'Microsoft.Dynamics.CRM.{type_name}'.",
-            )
+            raise DataverseError(400, QUERY_ERROR, f"Could not find a property named '{name}' on "
+                                 f"type 'Microsoft.Dynamics.CRM.{type_name}'.")
     keep = {"@odata.type", "MetadataId", "Attributes", *names}
     return {key: value for key, value in item.items() if key in keep}
 
@@ -311,14 +281,8 @@ class MetadataApi:
             table = self.catalog.by_name(match.group("name"))
         else:
             wanted = match.group("id").lower()
-            table = next(
-                (
-                    t
-                    for t in self.catalog.tables()
-                    if metadata_id("entity", t.logical_name) == wanted
-                ),
-                None,
-            )
+            table = next((t for t in self.catalog.tables()
+                          if metadata_id("entity", t.logical_name) == wanted), None)
         if table is None:
             raise _not_found(f"Could not find an entity with specified key '{key}'.")
         return table
@@ -330,14 +294,12 @@ class MetadataApi:
             return self._global_option_set(relative, base)
         match = _ENTITY_PATH.match(relative)
         if not match:
-            raise DataverseError(
-                404, QUERY_ERROR, f"Resource not found for the segment '{relative}'."
-            )
+            raise DataverseError(404, QUERY_ERROR,
+                                 f"Resource not found for the segment '{relative}'.")
         if match.group("key") is None:
             if match.group("rest"):
-                raise DataverseError(
-                    400, QUERY_ERROR, f"A key is required before '{match.group('rest')}'."
-                )
+                raise DataverseError(400, QUERY_ERROR, "A key is required before "
+                                     f"'{match.group('rest')}'.")
             return self._entities(query, base)
         table = self._table(match.group("key"))
         rest = match.group("rest")
@@ -356,23 +318,17 @@ class MetadataApi:
         if expand:
             name, _, inner = expand.partition("(")
             if name.strip() != "Attributes":
-                raise DataverseError(
-                    400,
-                    QUERY_ERROR,
-                    f"Could not find a property named "
-                    f"'{name.strip()}' on type "
-                    "'Microsoft.Dynamics.CRM.EntityMetadata'.",
-                )
+                raise DataverseError(400, QUERY_ERROR, f"Could not find a property named "
+                                     f"'{name.strip()}' on type "
+                                     "'Microsoft.Dynamics.CRM.EntityMetadata'.")
             select = None
             if inner:
                 option = inner.rstrip(")")
                 key, _, value = option.partition("=")
                 if key.strip() == "$select":
                     select = value
-            item["Attributes"] = [
-                _select(attribute_json(table, a), select, "AttributeMetadata")
-                for a in table.attributes
-            ]
+            item["Attributes"] = [_select(attribute_json(table, a), select, "AttributeMetadata")
+                                  for a in table.attributes]
         return item
 
     def _entities(self, query: dict, base: str) -> Response:
@@ -394,16 +350,12 @@ class MetadataApi:
         cast = match.group("cast")
         if cast is not None and cast not in _CASTS:
             raise DataverseError(404, QUERY_ERROR, f"Resource not found for the segment '{cast}'.")
-        expand = [e.strip() for e in (query.get("$expand") or "").split(",") if e.strip()]
+        expand = odata.split_top_level(query.get("$expand") or "", ",")
         for name in expand:
             if name.split("(")[0] not in ("OptionSet", "GlobalOptionSet"):
-                raise DataverseError(
-                    400,
-                    QUERY_ERROR,
-                    "Could not find a property named "
-                    f"'{name}' on type "
-                    "'Microsoft.Dynamics.CRM.AttributeMetadata'.",
-                )
+                raise DataverseError(400, QUERY_ERROR, "Could not find a property named "
+                                     f"'{name}' on type "
+                                     "'Microsoft.Dynamics.CRM.AttributeMetadata'.")
 
         def render(attribute: Attribute) -> dict:
             item = attribute_json(table, attribute)
@@ -426,30 +378,22 @@ class MetadataApi:
             if not key_match:
                 raise DataverseError(400, QUERY_ERROR, f"Bad key in 'Attributes({key})'.")
             attribute = next(
-                (
-                    a
-                    for a in table.attributes
-                    if a.name == key_match.group(1)
-                    or metadata_id("attribute", table.logical_name, a.name)
-                    == (key_match.group(2) or "").lower()
-                ),
-                None,
-            )
+                (a for a in table.attributes
+                 if a.name == key_match.group(1) or
+                 metadata_id("attribute", table.logical_name, a.name) == (key_match.group(2) or
+                                                                        "").lower()), None)
             if attribute is None or not _matches_cast(attribute, cast):
-                raise _not_found(
-                    f"Could not find an attribute with specified key '{key}' on "
-                    f"entity '{table.logical_name}'."
-                )
-            return json_response(200, {"@odata.context": context + "/$entity", **render(attribute)})
+                raise _not_found(f"Could not find an attribute with specified key '{key}' on "
+                                 f"entity '{table.logical_name}'.")
+            return json_response(200, {"@odata.context": context + "/$entity",
+                                       **render(attribute)})
         tree = odata.parse_filter(query["$filter"]) if "$filter" in query else None
         items = []
         for attribute in table.attributes:
             if not _matches_cast(attribute, cast):
                 continue
-            if (
-                tree is not None
-                and odata.evaluate(tree, attribute_json(table, attribute)) is not True
-            ):
+            if tree is not None and odata.evaluate(tree, attribute_json(table, attribute)) \
+                    is not True:
                 continue
             items.append(render(attribute))
         return json_response(200, {"@odata.context": context, "value": items})
@@ -457,21 +401,15 @@ class MetadataApi:
     def _global_option_set(self, relative: str, base: str) -> Response:
         match = re.fullmatch(r"GlobalOptionSetDefinitions\(Name='([^']*)'\)", relative)
         if not match:
-            raise DataverseError(
-                404, QUERY_ERROR, f"Resource not found for the segment '{relative}'."
-            )
+            raise DataverseError(404, QUERY_ERROR,
+                                 f"Resource not found for the segment '{relative}'.")
         for table in self.catalog.tables():
             for attribute in table.attributes:
                 if attribute.global_option_set and attribute.option_set == match.group(1):
                     item = option_set_json(table, attribute)
-                    return json_response(
-                        200,
-                        {
-                            "@odata.context": f"{base}/$metadata#GlobalOptionSetDefinitions/$entity",
-                            "@odata.type": "#Microsoft.Dynamics.CRM.OptionSetMetadata",
-                            **item,
-                        },
-                    )
+                    return json_response(200, {
+                        "@odata.context": f"{base}/$metadata#GlobalOptionSetDefinitions/$entity",
+                        "@odata.type": "#Microsoft.Dynamics.CRM.OptionSetMetadata", **item})
         raise _not_found(f"Could not find optionset with name '{match.group(1)}'.")
 
     # -- CSDL ------------------------------------------------------------------------------------
@@ -484,25 +422,12 @@ class MetadataApi:
         return self._csdl_cache[key]
 
 
-_CSDL_TYPES = {
-    "String": "Edm.String",
-    "Memo": "Edm.String",
-    "EntityName": "Edm.String",
-    "Integer": "Edm.Int32",
-    "BigInt": "Edm.Int64",
-    "Decimal": "Edm.Decimal",
-    "Double": "Edm.Double",
-    "Money": "Edm.Decimal",
-    "Boolean": "Edm.Boolean",
-    "DateTime": "Edm.DateTimeOffset",
-    "Picklist": "Edm.Int32",
-    "State": "Edm.Int32",
-    "Status": "Edm.Int32",
-    "Uniqueidentifier": "Edm.Guid",
-    "Lookup": "Edm.Guid",
-    "Customer": "Edm.Guid",
-    "Owner": "Edm.Guid",
-}
+_CSDL_TYPES = {"String": "Edm.String", "Memo": "Edm.String", "EntityName": "Edm.String",
+               "Integer": "Edm.Int32", "BigInt": "Edm.Int64", "Decimal": "Edm.Decimal",
+               "Double": "Edm.Double", "Money": "Edm.Decimal", "Boolean": "Edm.Boolean",
+               "DateTime": "Edm.DateTimeOffset", "Picklist": "Edm.Int32", "State": "Edm.Int32",
+               "Status": "Edm.Int32", "Uniqueidentifier": "Edm.Guid", "Lookup": "Edm.Guid",
+               "Customer": "Edm.Guid", "Owner": "Edm.Guid"}
 
 
 def _render_csdl(tables: list[Table], tracking: dict[str, bool]) -> str:
@@ -522,29 +447,22 @@ def _render_csdl(tables: list[Table], tracking: dict[str, bool]) -> str:
         '<Property Name="_partyid_value" Type="Edm.Guid"/></EntityType>',
     ]
     for name, label_text in UNEMULATED_TARGETS.items():
-        lines.append(
-            f'<EntityType Name="{name}" BaseType="mscrm.crmbaseentity">'
-            f'<Key><PropertyRef Name="{name}id"/></Key>'
-            f'<Property Name="{name}id" Type="Edm.Guid"/></EntityType>'
-            f"<!-- {escape(label_text)}: not emulated as a table -->"
-        )
+        lines.append(f'<EntityType Name="{name}" BaseType="mscrm.crmbaseentity">'
+                     f'<Key><PropertyRef Name="{name}id"/></Key>'
+                     f'<Property Name="{name}id" Type="Edm.Guid"/></EntityType>'
+                     f"<!-- {escape(label_text)}: not emulated as a table -->")
     for table in tables:
         lines.append(f'<EntityType Name="{table.logical_name}" BaseType="mscrm.crmbaseentity">')
         lines.append(f'<Key><PropertyRef Name="{table.primary_id}"/></Key>')
         for attribute in table.attributes:
-            lines.append(
-                f"<Property Name={quoteattr(attribute.wire_name)} "
-                f'Type="{_CSDL_TYPES[attribute.type]}"/>'
-            )
+            lines.append(f"<Property Name={quoteattr(attribute.wire_name)} "
+                         f'Type="{_CSDL_TYPES[attribute.type]}"/>')
         for nav_name, nav in table.navigations.items():
-            lines.append(
-                f'<NavigationProperty Name="{nav_name}" Type="mscrm.{nav.target}" Nullable="true"/>'
-            )
+            lines.append(f'<NavigationProperty Name="{nav_name}" Type="mscrm.{nav.target}" '
+                         'Nullable="true"/>')
         if table.party_list:
-            lines.append(
-                f'<NavigationProperty Name="{table.party_list}" '
-                'Type="Collection(mscrm.activityparty)"/>'
-            )
+            lines.append(f'<NavigationProperty Name="{table.party_list}" '
+                         'Type="Collection(mscrm.activityparty)"/>')
         lines.append("</EntityType>")
     lines += [
         '<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" '
@@ -555,20 +473,12 @@ def _render_csdl(tables: list[Table], tracking: dict[str, bool]) -> str:
         '<EntityContainer Name="System">',
     ]
     for table in tables:
-        lines.append(
-            f'<EntitySet Name="{table.entity_set}" EntityType="mscrm.{table.logical_name}">'
-        )
+        lines.append(f'<EntitySet Name="{table.entity_set}" '
+                     f'EntityType="mscrm.{table.logical_name}">')
         if tracking.get(table.logical_name):
-            lines.append(
-                '<Annotation Term="Org.OData.Capabilities.V1.ChangeTracking"><Record>'
-                '<PropertyValue Property="Supported" Bool="true"/></Record></Annotation>'
-            )
+            lines.append('<Annotation Term="Org.OData.Capabilities.V1.ChangeTracking"><Record>'
+                         '<PropertyValue Property="Supported" Bool="true"/></Record></Annotation>')
         lines.append("</EntitySet>")
-    lines += [
-        '<FunctionImport Name="WhoAmI" Function="mscrm.WhoAmI"/>',
-        "</EntityContainer>",
-        "</Schema>",
-        "</edmx:DataServices>",
-        "</edmx:Edmx>",
-    ]
+    lines += ['<FunctionImport Name="WhoAmI" Function="mscrm.WhoAmI"/>', "</EntityContainer>",
+              "</Schema>", "</edmx:DataServices>", "</edmx:Edmx>"]
     return "\n".join(lines)

@@ -87,8 +87,7 @@ COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
 FUNCTIONS = ("contains", "startswith", "endswith")
 _MIRROR = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 
-_TOKEN = re.compile(
-    r"""
+_TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<string>'(?:[^']|'')*')
   | (?P<punct>[(),])
@@ -97,9 +96,7 @@ _TOKEN = re.compile(
   | (?P<date>\d{4}-\d{2}-\d{2}\b)
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?\b)
   | (?P<name>[A-Za-z_][A-Za-z0-9_.]*(?:/[A-Za-z_][A-Za-z0-9_]*)*)
-""",
-    re.VERBOSE,
-)
+""", re.VERBOSE)
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -114,11 +111,23 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+MAX_DEPTH = 64  # nesting of parentheses and `not`; SQLite refuses very deep expressions
+MAX_TERMS = 200  # comparisons and function calls in one expression
+_INT64 = 2**63
+
+
 class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.terms = 0
+
+    def nested(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"The $filter expression is nested more than {MAX_DEPTH} levels.")
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -133,11 +142,9 @@ class _Parser:
     def expect(self, value: str) -> None:
         token = self.take()
         if token[1] != value:
-            raise QueryError(
-                f"')' or ',' expected near '{token[1]}' in '{self.text}'."
-                if value in "),"
-                else f"'{value}' expected near '{token[1]}' in '{self.text}'."
-            )
+            raise QueryError(f"')' or ',' expected near '{token[1]}' in '{self.text}'."
+                             if value in "),"
+                             else f"'{value}' expected near '{token[1]}' in '{self.text}'.")
 
     def at_word(self, *words: str) -> bool:
         token = self.peek()
@@ -166,10 +173,16 @@ class _Parser:
     def parse_not(self):
         if self.at_word("not"):
             self.take()
-            return Not(self.parse_not())
+            self.nested()
+            node = Not(self.parse_not())
+            self.depth -= 1
+            return node
         return self.parse_comparison()
 
     def parse_comparison(self):
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise QueryError(f"The $filter expression has more than {MAX_TERMS} conditions.")
         left = self.parse_operand()
         if self.at_word(*COMPARISONS):
             op = self.take()[1]
@@ -179,8 +192,10 @@ class _Parser:
     def parse_operand(self):
         kind, text = self.take()
         if text == "(":
+            self.nested()
             node = self.parse_or()
             self.expect(")")
+            self.depth -= 1
             return node
         if kind == "string":
             return Literal(text[1:-1].replace("''", "'"), "string")
@@ -193,6 +208,8 @@ class _Parser:
         if kind == "number":
             number = text.rstrip("mMdDfFlL")
             if re.fullmatch(r"-?\d+", number):
+                if not -_INT64 <= int(number) < _INT64:
+                    raise QueryError(f"The number '{text}' is out of range.")
                 return Literal(int(number), "int")
             return Literal(float(number), "decimal")
         if kind == "name":
@@ -210,17 +227,17 @@ class _Parser:
             return Literal(self.take()[1][1:-1], "enum")
         if following and following[1] == "(":
             if text not in FUNCTIONS:
-                raise QueryError(
-                    f"An unknown function with name '{text}' was found. This may "
-                    "also be a function import or a key lookup on a navigation "
-                    "property, which is not allowed."
-                )
+                raise QueryError(f"An unknown function with name '{text}' was found. This may "
+                                 "also be a function import or a key lookup on a navigation "
+                                 "property, which is not allowed.")
             self.take()
+            self.nested()
             args = [self.parse_or()]
             while self.peek() and self.peek()[1] == ",":
                 self.take()
                 args.append(self.parse_or())
             self.expect(")")
+            self.depth -= 1
             if len(args) != 2:
                 raise QueryError(f"The function '{text}' takes two arguments.")
             return Call(text, tuple(args))
@@ -270,35 +287,15 @@ def resolve(table: Table, name: str) -> Attribute:
     return attribute
 
 
-_EDM = {
-    "String": "Edm.String",
-    "Memo": "Edm.String",
-    "EntityName": "Edm.String",
-    "Integer": "Edm.Int32",
-    "BigInt": "Edm.Int64",
-    "Decimal": "Edm.Decimal",
-    "Double": "Edm.Double",
-    "Money": "Edm.Decimal",
-    "Picklist": "Edm.Int32",
-    "State": "Edm.Int32",
-    "Status": "Edm.Int32",
-    "Boolean": "Edm.Boolean",
-    "DateTime": "Edm.DateTimeOffset",
-    "Uniqueidentifier": "Edm.Guid",
-    "Lookup": "Edm.Guid",
-    "Customer": "Edm.Guid",
-    "Owner": "Edm.Guid",
-}
-_LITERAL_EDM = {
-    "string": "Edm.String",
-    "int": "Edm.Int32",
-    "decimal": "Edm.Decimal",
-    "bool": "Edm.Boolean",
-    "guid": "Edm.Guid",
-    "datetime": "Edm.DateTimeOffset",
-    "date": "Edm.Date",
-    "enum": "Edm.Enum",
-}
+_EDM = {"String": "Edm.String", "Memo": "Edm.String", "EntityName": "Edm.String",
+        "Integer": "Edm.Int32", "BigInt": "Edm.Int64", "Decimal": "Edm.Decimal",
+        "Double": "Edm.Double", "Money": "Edm.Decimal", "Picklist": "Edm.Int32",
+        "State": "Edm.Int32", "Status": "Edm.Int32", "Boolean": "Edm.Boolean",
+        "DateTime": "Edm.DateTimeOffset", "Uniqueidentifier": "Edm.Guid", "Lookup": "Edm.Guid",
+        "Customer": "Edm.Guid", "Owner": "Edm.Guid"}
+_LITERAL_EDM = {"string": "Edm.String", "int": "Edm.Int32", "decimal": "Edm.Decimal",
+                "bool": "Edm.Boolean", "guid": "Edm.Guid", "datetime": "Edm.DateTimeOffset",
+                "date": "Edm.Date", "enum": "Edm.Enum"}
 
 
 def edm_type(attribute: Attribute) -> str:
@@ -320,8 +317,7 @@ def _coerce(attribute: Attribute, literal: Literal, op: str):
         raise QueryError(
             "A binary operator with incompatible types was detected. Found operand types "
             f"'{edm_type(attribute)}' and '{_LITERAL_EDM.get(kind, 'Edm.String')}' for operator "
-            f"kind '{op}'."
-        )
+            f"kind '{op}'.")
     if accepted["bool"]:
         return 1 if value else 0
     if accepted["guid"]:
@@ -349,31 +345,35 @@ def filter_to_sql(node, table: Table) -> tuple[str, list]:
     def text_collate(attribute: Attribute) -> str:
         return " COLLATE NOCASE" if attribute.type in TEXT_TYPES else ""
 
+    def operands(node: Logical) -> list:
+        """`a or b or c` parses as ((a or b) or c); flatten it, or SQLite's parser overflows
+        on long chains."""
+        found = []
+        for side in (node.left, node.right):
+            if isinstance(side, Logical) and side.op == node.op:
+                found += operands(side)
+            else:
+                found.append(side)
+        return found
+
     def compile_node(node) -> str:
         if isinstance(node, Logical):
-            return f"({compile_node(node.left)} {node.op.upper()} {compile_node(node.right)})"
+            joined = f" {node.op.upper()} ".join(compile_node(n) for n in operands(node))
+            return f"({joined})"
         if isinstance(node, Not):
             return f"(NOT {compile_node(node.operand)})"
         if isinstance(node, Call):
             prop, needle = node.args
-            if (
-                not isinstance(prop, Prop)
-                or not isinstance(needle, Literal)
-                or needle.kind != "string"
-            ):
+            if not isinstance(prop, Prop) or not isinstance(needle, Literal) \
+                    or needle.kind != "string":
                 raise QueryError(f"{node.name}() takes a property and a string literal.")
             attribute = resolve(table, prop.name)
             if attribute.type not in TEXT_TYPES:
-                raise QueryError(
-                    f"No function signature for the function with name "
-                    f"'{node.name}' matches the specified arguments."
-                )
+                raise QueryError(f"No function signature for the function with name "
+                                 f"'{node.name}' matches the specified arguments.")
             escaped = re.sub(r"([\\%_])", r"\\\1", needle.value)
-            pattern = {
-                "contains": f"%{escaped}%",
-                "startswith": f"{escaped}%",
-                "endswith": f"%{escaped}",
-            }[node.name]
+            pattern = {"contains": f"%{escaped}%", "startswith": f"{escaped}%",
+                       "endswith": f"%{escaped}"}[node.name]
             params.append(pattern)
             return f"({column_sql(table, attribute)} LIKE ? ESCAPE '\\')"
         if isinstance(node, Compare):
@@ -396,10 +396,8 @@ def filter_to_sql(node, table: Table) -> tuple[str, list]:
         if isinstance(node, Prop):
             attribute = resolve(table, node.name)
             if attribute.type != "Boolean":
-                raise QueryError(
-                    f"The $filter expression must evaluate to a single boolean "
-                    f"value; '{node.name}' is not boolean."
-                )
+                raise QueryError(f"The $filter expression must evaluate to a single boolean "
+                                 f"value; '{node.name}' is not boolean.")
             return f"({column_sql(table, attribute)} = 1)"
         raise QueryError("The $filter expression must evaluate to a single boolean value.")
 
@@ -428,11 +426,8 @@ def evaluate(node, item: dict) -> bool | None:
         if value is None or needle is None:
             return None
         value, needle = str(value).lower(), str(needle).lower()
-        return {
-            "contains": needle in value,
-            "startswith": value.startswith(needle),
-            "endswith": value.endswith(needle),
-        }[node.name]
+        return {"contains": needle in value, "startswith": value.startswith(needle),
+                "endswith": value.endswith(needle)}[node.name]
     if isinstance(node, Compare):
         left, right = _value(node.left, item), _value(node.right, item)
         if isinstance(node.right, Literal) and node.right.kind == "null":
@@ -442,14 +437,8 @@ def evaluate(node, item: dict) -> bool | None:
         if isinstance(left, str) and isinstance(right, str):
             left, right = left.lower(), right.lower()
         try:
-            return {
-                "eq": left == right,
-                "ne": left != right,
-                "gt": left > right,
-                "ge": left >= right,
-                "lt": left < right,
-                "le": left <= right,
-            }[node.op]
+            return {"eq": left == right, "ne": left != right, "gt": left > right,
+                    "ge": left >= right, "lt": left < right, "le": left <= right}[node.op]
         except TypeError:
             return False
     if isinstance(node, Prop):
@@ -484,10 +473,8 @@ def parse_select(text: str | None, table: Table) -> list[Attribute] | None:
     for name in names:
         if name not in table.by_wire:
             if name in table.navigations or name == table.party_list:
-                raise QueryError(
-                    f"Property '{name}' on type '{table.type_name}' is a "
-                    "navigation property; use $expand to read it."
-                )
+                raise QueryError(f"Property '{name}' on type '{table.type_name}' is a "
+                                 "navigation property; use $expand to read it.")
             raise _unknown_property(table, name)
         attribute = table.by_wire[name]
         if attribute not in attributes:
@@ -551,10 +538,8 @@ def parse_expand(text: str | None, table: Table) -> list[Expand]:
             for option in split_top_level(rest[:-1], ";"):
                 key, _, value = option.partition("=")
                 if key.strip() != "$select":
-                    raise QueryError(
-                        f"The query option '{key.strip()}' is not supported inside "
-                        "$expand by the emulator."
-                    )
+                    raise QueryError(f"The query option '{key.strip()}' is not supported inside "
+                                     "$expand by the emulator.")
                 select = value
         if name in table.navigations:
             nav = table.navigations[name]
@@ -562,9 +547,8 @@ def parse_expand(text: str | None, table: Table) -> list[Expand]:
         elif name == table.party_list:
             expands.append(Expand(name, "activityparty", None, select, collection=True))
         else:
-            raise QueryError(
-                f"Could not find a property named '{name}' on type '{table.type_name}'."
-            )
+            raise QueryError(f"Could not find a property named '{name}' on type "
+                             f"'{table.type_name}'.")
     return expands
 
 
@@ -630,11 +614,8 @@ class Prefer:
         for pattern in self.annotations:
             negate = pattern.startswith("-")
             pattern = pattern.lstrip("-")
-            if (
-                pattern == "*"
-                or pattern == annotation
-                or (pattern.endswith(".*") and annotation.startswith(pattern[:-1]))
-            ):
+            if pattern == "*" or pattern == annotation or (
+                    pattern.endswith(".*") and annotation.startswith(pattern[:-1])):
                 wanted = not negate
         return wanted
 
@@ -669,24 +650,16 @@ def encode_skiptoken(state: PageState, primary_id: str) -> str:
     """
     inner = ET.Element("cookie", page=str(state.page - 1))
     if state.last_id:
-        ET.SubElement(
-            inner,
-            primary_id,
-            last="{" + state.last_id.upper() + "}",
-            first="{" + (state.first_id or state.last_id).upper() + "}",
-        )
+        ET.SubElement(inner, primary_id, last="{" + state.last_id.upper() + "}",
+                      first="{" + (state.first_id or state.last_id).upper() + "}")
     if state.key is not None:
         encoded = base64.urlsafe_b64encode(json.dumps(state.key).encode()).decode()
         ET.SubElement(inner, "keyset", value=encoded)
     if state.tracking is not None:
         ET.SubElement(inner, "tracking", {k: str(v) for k, v in state.tracking.items()})
     inner_text = urllib.parse.quote(ET.tostring(inner, encoding="unicode"), safe="")
-    outer = ET.Element(
-        "cookie",
-        pagenumber=str(state.page),
-        pagingcookie=inner_text,
-        istracking=str(state.tracking is not None),
-    )
+    outer = ET.Element("cookie", pagenumber=str(state.page), pagingcookie=inner_text,
+                       istracking=str(state.tracking is not None))
     return ET.tostring(outer, encoding="unicode")
 
 
@@ -700,21 +673,15 @@ def decode_skiptoken(text: str) -> PageState:
                 state.key = json.loads(base64.urlsafe_b64decode(element.attrib["value"]))
             elif element.tag == "tracking":
                 tracking = dict(element.attrib)
-                state.tracking = {
-                    "since": int(tracking["since"]),
-                    "until": int(tracking["until"]),
-                    "phase": tracking["phase"],
-                    "after": int(tracking["after"]),
-                }
+                state.tracking = {"since": int(tracking["since"]), "until": int(tracking["until"]),
+                                  "phase": tracking["phase"], "after": int(tracking["after"])}
             elif "last" in element.attrib:
                 state.last_id = element.attrib["last"].strip("{}").lower()
                 state.first_id = element.attrib.get("first", "").strip("{}").lower() or None
         return state
     except (ET.ParseError, KeyError, ValueError, TypeError) as error:
-        raise QueryError(
-            "The $skiptoken value is not valid. Use the @odata.nextLink returned "
-            "by the previous page without changing it."
-        ) from error
+        raise QueryError("The $skiptoken value is not valid. Use the @odata.nextLink returned "
+                         "by the previous page without changing it.") from error
 
 
 def make_delta_token(version: int, moment: dt.datetime) -> str:

@@ -65,17 +65,9 @@ def format_value(attribute: Attribute, value) -> str | None:
 class Shaper:
     """Shapes pages of rows of one table for one request."""
 
-    def __init__(
-        self,
-        *,
-        store,
-        table: Table,
-        select: list[Attribute] | None,
-        expands: list[odata.Expand],
-        prefer: odata.Prefer,
-        org_name: str,
-        nested_selects: dict[str, list[Attribute] | None] | None = None,
-    ):
+    def __init__(self, *, store, table: Table, select: list[Attribute] | None,
+                 expands: list[odata.Expand], prefer: odata.Prefer, org_name: str,
+                 nested_selects: dict[str, list[Attribute] | None] | None = None):
         self.store = store
         self.table = table
         self.expands = expands
@@ -116,7 +108,22 @@ class Shaper:
 
     # -- shaping -------------------------------------------------------------------------------
 
-    def shape(self, rows: list[Row]) -> list[dict]:
+    def projection(self) -> str | None:
+        """SQL building each row's finished JSON inside SQLite, or None when annotations or
+        `$expand` need Python. Column order and values are the same as `shape` produces."""
+        if self.annotated or self.expands:
+            return None
+        parts = ["'@odata.etag'", "'W/\"' || version || '\"'"]
+        for attribute in self.columns:
+            wire = attribute.wire_name
+            value = "id" if attribute.name == self.table.primary_id else f"body -> '$.{wire}'"
+            parts += [f"'{wire}'", value]
+        return f"json_object({', '.join(parts)})"
+
+    def shape(self, rows: list[Row]) -> list[dict | str]:
+        """The JSON objects of these rows (rows read with `projection()` are already JSON)."""
+        if rows and isinstance(rows[0].body, str):
+            return [row.body for row in rows]
         if not self.annotated:
             wires = [attribute.wire_name for attribute in self.columns]
             shaped = []
@@ -145,9 +152,8 @@ class Shaper:
                     if self.formatted and names.get((target, value)) is not None:
                         item[f"{wire}@{FORMATTED}"] = names[(target, value)]
                     if self.navigation:
-                        item[f"{wire}@{NAVIGATION}"] = (
-                            self.table.nav_for(attribute.name, target) or attribute.name
-                        )
+                        item[f"{wire}@{NAVIGATION}"] = self.table.nav_for(attribute.name, target) \
+                            or attribute.name
                     if self.logical:
                         item[f"{wire}@{LOGICAL}"] = target
                 elif self.formatted:
@@ -160,29 +166,16 @@ class Shaper:
     def _expand(self, expand: odata.Expand, rows: list[Row], shaped: list[dict]) -> None:
         if expand.collection:
             for row, item in zip(rows, shaped, strict=True):
-                item[expand.name] = [
-                    self._party(row, party) for party in row.body.get(PARTIES_KEY, [])
-                ]
+                item[expand.name] = [self._party(row, party)
+                                     for party in row.body.get(PARTIES_KEY, [])]
             return
         target_table = TABLES_BY_NAME.get(expand.target)
-        ids = [
-            row.body.get(expand.attribute.wire_name)
-            for row in rows
-            if lookup_target(self.table, expand.attribute, row.body) == expand.target
-        ]
+        ids = [row.body.get(expand.attribute.wire_name) for row in rows
+               if lookup_target(self.table, expand.attribute, row.body) == expand.target]
         found = self.store.get_rows(expand.target, [i for i in ids if i]) if target_table else {}
-        nested = (
-            Shaper(
-                store=self.store,
-                table=target_table,
-                prefer=self.prefer,
-                select=self.nested_selects.get(expand.name),
-                expands=[],
-                org_name=self.org_name,
-            )
-            if target_table
-            else None
-        )
+        nested = Shaper(store=self.store, table=target_table, prefer=self.prefer,
+                        select=self.nested_selects.get(expand.name), expands=[],
+                        org_name=self.org_name) if target_table else None
         by_id = {}
         if nested and found:
             found_rows = list(found.values())
@@ -190,15 +183,12 @@ class Shaper:
                 by_id[found_row.id] = nested_item
         for row, item in zip(rows, shaped, strict=True):
             matches = lookup_target(self.table, expand.attribute, row.body) == expand.target
-            item[expand.name] = (
-                by_id.get(row.body.get(expand.attribute.wire_name)) if matches else None
-            )
+            item[expand.name] = by_id.get(row.body.get(expand.attribute.wire_name)) \
+                if matches else None
 
     def _party(self, row: Row, party: dict) -> dict:
-        item = {
-            "activitypartyid": party["activitypartyid"],
-            "participationtypemask": party["participationtypemask"],
-        }
+        item = {"activitypartyid": party["activitypartyid"],
+                "participationtypemask": party["participationtypemask"]}
         if self.logical:
             item[f"_partyid_value@{LOGICAL}"] = party[PARTY_TYPE_KEY]
         item["_partyid_value"] = party["_partyid_value"]

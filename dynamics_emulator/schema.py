@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from demodata import words
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
-CHOICE_TYPES = frozenset({"Picklist", "State", "Status", "Boolean"})
-NUMBER_TYPES = frozenset(
-    {"Integer", "BigInt", "Decimal", "Double", "Money", "Picklist", "State", "Status"}
-)
+NUMBER_TYPES = frozenset({"Integer", "BigInt", "Decimal", "Double", "Money", "Picklist", "State",
+                          "Status"})
 TEXT_TYPES = frozenset({"String", "Memo", "EntityName"})
 
 _METADATA_NAMESPACE = uuid.UUID("3a0f2d5c-71b4-4e8a-9c6d-2b1e0f4a7d93")
@@ -179,31 +177,23 @@ def _boolean(name, label, false_label="No", true_label="Yes", **kw) -> Attribute
 def _money(name, label, **kw) -> list[Attribute]:
     return [
         Attribute(name, "Money", label, **kw),
-        Attribute(
-            f"{name}_base",
-            "Money",
-            f"{label} (Base)",
-            writable=False,
-            base_of=name,
-            custom=kw.get("custom", False),
-        ),
+        Attribute(f"{name}_base", "Money", f"{label} (Base)", writable=False, base_of=name,
+                  custom=kw.get("custom", False)),
     ]
 
 
 def _state(entity, states) -> Attribute:
     """statecode options from (value, label, default status) triples."""
     options = tuple(Option(value, text, default_status=status) for value, text, status in states)
-    return Attribute(
-        "statecode", "State", "Status", options=options, option_set=f"{entity}_statecode"
-    )
+    return Attribute("statecode", "State", "Status", options=options,
+                     option_set=f"{entity}_statecode")
 
 
 def _status(entity, statuses) -> Attribute:
     """statuscode options from (value, label, state) triples."""
     options = tuple(Option(value, text, state=state) for value, text, state in statuses)
-    return Attribute(
-        "statuscode", "Status", "Status Reason", options=options, option_set=f"{entity}_statuscode"
-    )
+    return Attribute("statuscode", "Status", "Status Reason", options=options,
+                     option_set=f"{entity}_statuscode")
 
 
 def _id(name, label) -> Attribute:
@@ -239,16 +229,12 @@ _PRIORITY = ((0, "Low"), (1, "Normal"), (2, "High"))
 _REGARDING_TARGETS = ("account", "contact", "lead", "opportunity")
 
 
-def _activity(
-    entity, label, collection_label, otc, states, statuses, *, custom=False, solution="core"
-) -> Table:
+def _activity(entity, label, collection_label, otc, states, statuses, *, custom=False,
+              solution="core") -> Table:
     regarding = Attribute(
-        "regardingobjectid",
-        "Lookup",
-        "Regarding",
-        navs=tuple(
-            (f"regardingobjectid_{target}_{entity}", target) for target in _REGARDING_TARGETS
-        ),
+        "regardingobjectid", "Lookup", "Regarding",
+        navs=tuple((f"regardingobjectid_{target}_{entity}", target)
+                   for target in _REGARDING_TARGETS),
     )
     attributes = [
         _id("activityid", label),
@@ -267,30 +253,13 @@ def _activity(
         *_owned(),
         *_audit(),
     ]
-    return Table(
-        entity,
-        f"{entity}s",
-        "activityid",
-        "subject",
-        otc,
-        label,
-        collection_label,
-        attributes,
-        is_activity=True,
-        custom=custom,
-        solution=solution,
-    )
+    return Table(entity, f"{entity}s", "activityid", "subject", otc, label, collection_label,
+                 attributes, is_activity=True, custom=custom, solution=solution)
 
 
 def _build_tables() -> list[Table]:
     account = Table(
-        "account",
-        "accounts",
-        "accountid",
-        "name",
-        1,
-        "Account",
-        "Accounts",
+        "account", "accounts", "accountid", "name", 1, "Account", "Accounts",
         [
             _id("accountid", "Account"),
             _string("name", "Account Name", 160),
@@ -315,13 +284,7 @@ def _build_tables() -> list[Table]:
         change_tracking=True,
     )
     contact = Table(
-        "contact",
-        "contacts",
-        "contactid",
-        "fullname",
-        2,
-        "Contact",
-        "Contacts",
+        "contact", "contacts", "contactid", "fullname", 2, "Contact", "Contacts",
         [
             _id("contactid", "Contact"),
             _string("firstname", "First Name", 50),
@@ -341,13 +304,7 @@ def _build_tables() -> list[Table]:
         change_tracking=True,
     )
     lead = Table(
-        "lead",
-        "leads",
-        "leadid",
-        "fullname",
-        4,
-        "Lead",
-        "Leads",
+        "lead", "leads", "leadid", "fullname", 4, "Lead", "Leads",
         [
             _id("leadid", "Lead"),
             _string("subject", "Topic", 300),
@@ -362,100 +319,51 @@ def _build_tables() -> list[Table]:
             _lookup("parentaccountid", "Parent Account for lead", "account"),
             _lookup("parentcontactid", "Parent Contact for lead", "contact"),
             _state("lead", ((0, "Open", 1), (1, "Qualified", 3), (2, "Disqualified", 4))),
-            _status(
-                "lead",
-                (
-                    (1, "New", 0),
-                    (2, "Contacted", 0),
-                    (3, "Qualified", 1),
-                    (4, "Lost", 2),
-                    (5, "Cannot Contact", 2),
-                    (6, "No Longer Interested", 2),
-                    (7, "Canceled", 2),
-                ),
-            ),
+            _status("lead", ((1, "New", 0), (2, "Contacted", 0), (3, "Qualified", 1),
+                             (4, "Lost", 2), (5, "Cannot Contact", 2),
+                             (6, "No Longer Interested", 2), (7, "Canceled", 2))),
             *_owned(),
             *_audit(),
         ],
     )
     opportunity = Table(
-        "opportunity",
-        "opportunities",
-        "opportunityid",
-        "name",
-        3,
-        "Opportunity",
+        "opportunity", "opportunities", "opportunityid", "name", 3, "Opportunity",
         "Opportunities",
         [
             _id("opportunityid", "Opportunity"),
             _string("name", "Topic", 300),
             _memo("description", "Description", 2000),
-            _choice(
-                "salesstage",
-                "Sales Stage",
-                "opportunity_salesstage",
-                ((0, "Qualify"), (1, "Develop"), (2, "Propose"), (3, "Close")),
-                global_option_set=True,
-            ),
-            _choice(
-                "salesstagecode",
-                "Process Code",
-                "opportunity_salesstagecode",
-                ((1, "Default Value"),),
-            ),
-            _string(
-                "stepname",
-                "Pipeline Phase",
-                200,
-                description="Shows the current phase in the sales pipeline.",
-            ),
+            _choice("salesstage", "Sales Stage", "opportunity_salesstage",
+                    ((0, "Qualify"), (1, "Develop"), (2, "Propose"), (3, "Close")),
+                    global_option_set=True),
+            _choice("salesstagecode", "Process Code", "opportunity_salesstagecode",
+                    ((1, "Default Value"),)),
+            _string("stepname", "Pipeline Phase", 200,
+                    description="Shows the current phase in the sales pipeline."),
             *_money("estimatedvalue", "Est. Revenue"),
             *_money("actualvalue", "Actual Revenue"),
             *_money("new_wonamount", "Won Amount", custom=True),
             Attribute("closeprobability", "Integer", "Probability"),
             Attribute("estimatedclosedate", "DateTime", "Est. Close Date", date_only=True),
             Attribute("actualclosedate", "DateTime", "Actual Close Date", date_only=True),
-            _choice(
-                "msdyn_forecastcategory",
-                "Forecast Category",
-                "msdyn_opportunity_msdyn_forecastcategory",
-                (
-                    (100000001, "Pipeline"),
-                    (100000002, "Best case"),
-                    (100000003, "Committed"),
-                    (100000004, "Omitted"),
-                    (100000005, "Won"),
-                    (100000006, "Lost"),
-                ),
-            ),
+            _choice("msdyn_forecastcategory", "Forecast Category",
+                    "msdyn_opportunity_msdyn_forecastcategory",
+                    ((100000001, "Pipeline"), (100000002, "Best case"), (100000003, "Committed"),
+                     (100000004, "Omitted"), (100000005, "Won"), (100000006, "Lost"))),
             _customer("customerid", "Potential Customer"),
             _lookup("parentaccountid", "Account", "account"),
             _lookup("parentcontactid", "Contact", "contact"),
             _lookup("transactioncurrencyid", "Currency", "transactioncurrency"),
             _state("opportunity", ((0, "Open", 1), (1, "Won", 3), (2, "Lost", 4))),
-            _status(
-                "opportunity",
-                (
-                    (1, "In Progress", 0),
-                    (2, "On Hold", 0),
-                    (3, "Won", 1),
-                    (4, "Canceled", 2),
-                    (5, "Out-Sold", 2),
-                ),
-            ),
+            _status("opportunity", ((1, "In Progress", 0), (2, "On Hold", 0), (3, "Won", 1),
+                                    (4, "Canceled", 2), (5, "Out-Sold", 2))),
             *_owned(),
             *_audit(),
         ],
         change_tracking=True,
     )
     systemuser = Table(
-        "systemuser",
-        "systemusers",
-        "systemuserid",
-        "fullname",
-        8,
-        "User",
-        "Users",
+        "systemuser", "systemusers", "systemuserid", "fullname", 8, "User", "Users",
         [
             _id("systemuserid", "User"),
             _string("fullname", "Full Name", 200, writable=False),
@@ -467,19 +375,9 @@ def _build_tables() -> list[Table]:
             _id("azureactivedirectoryobjectid", "Azure AD Object ID"),
             _id("applicationid", "Application ID"),
             _boolean("isdisabled", "User Status", "Enabled", "Disabled", writable=False),
-            _choice(
-                "accessmode",
-                "Access Mode",
-                "systemuser_accessmode",
-                (
-                    (0, "Read-Write"),
-                    (1, "Administrative"),
-                    (2, "Read"),
-                    (3, "Support User"),
-                    (4, "Non-interactive"),
-                    (5, "Delegated Admin"),
-                ),
-            ),
+            _choice("accessmode", "Access Mode", "systemuser_accessmode",
+                    ((0, "Read-Write"), (1, "Administrative"), (2, "Read"), (3, "Support User"),
+                     (4, "Non-interactive"), (5, "Delegated Admin"))),
             _lookup("businessunitid", "Business Unit", "businessunit"),
             *_audit(),
         ],
@@ -487,50 +385,19 @@ def _build_tables() -> list[Table]:
         change_tracking=True,
     )
     task = _activity(
-        "task",
-        "Task",
-        "Tasks",
-        4212,
+        "task", "Task", "Tasks", 4212,
         ((0, "Open", 2), (1, "Completed", 5), (2, "Canceled", 6)),
-        (
-            (2, "Not Started", 0),
-            (3, "In Progress", 0),
-            (4, "Waiting on someone else", 0),
-            (7, "Deferred", 0),
-            (5, "Completed", 1),
-            (6, "Canceled", 2),
-        ),
+        ((2, "Not Started", 0), (3, "In Progress", 0), (4, "Waiting on someone else", 0),
+         (7, "Deferred", 0), (5, "Completed", 1), (6, "Canceled", 2)),
     )
     li_states = ((0, "Open", 1), (1, "Completed", 2), (2, "Canceled", 3), (3, "Scheduled", 4))
     li_statuses = ((1, "Open", 0), (2, "Completed", 1), (3, "Canceled", 2), (4, "Scheduled", 3))
-    li_inmail = _activity(
-        "li_inmail",
-        "inMail",
-        "inMails",
-        10200,
-        li_states,
-        li_statuses,
-        custom=True,
-        solution="linkedin",
-    )
-    li_message = _activity(
-        "li_message",
-        "Message",
-        "Messages",
-        10201,
-        li_states,
-        li_statuses,
-        custom=True,
-        solution="linkedin",
-    )
+    li_inmail = _activity("li_inmail", "inMail", "inMails", 10200, li_states, li_statuses,
+                          custom=True, solution="linkedin")
+    li_message = _activity("li_message", "Message", "Messages", 10201, li_states, li_statuses,
+                           custom=True, solution="linkedin")
     annotation = Table(
-        "annotation",
-        "annotations",
-        "annotationid",
-        "subject",
-        5,
-        "Note",
-        "Notes",
+        "annotation", "annotations", "annotationid", "subject", 5, "Note", "Notes",
         [
             _id("annotationid", "Note"),
             _string("subject", "Title", 500),
@@ -540,27 +407,14 @@ def _build_tables() -> list[Table]:
             _string("mimetype", "Mime Type", 256),
             _memo("documentbody", "Document", 1_073_741_823),
             Attribute("objecttypecode", "EntityName", "Object Type", writable=False),
-            Attribute(
-                "objectid",
-                "Lookup",
-                "Regarding",
-                navs=tuple((f"objectid_{target}", target) for target in _REGARDING_TARGETS),
-            ),
+            Attribute("objectid", "Lookup", "Regarding",
+                      navs=tuple((f"objectid_{target}", target) for target in _REGARDING_TARGETS)),
             *_owned(),
             *_audit(),
         ],
     )
-    return [
-        account,
-        contact,
-        lead,
-        opportunity,
-        systemuser,
-        task,
-        annotation,
-        li_inmail,
-        li_message,
-    ]
+    return [account, contact, lead, opportunity, systemuser, task, annotation, li_inmail,
+            li_message]
 
 
 TABLES: list[Table] = _build_tables()
@@ -571,17 +425,6 @@ LINKEDIN_TABLES = tuple(t.logical_name for t in TABLES if t.solution == "linkedi
 # Lookup targets that are not emulated as tables (their ids are still returned in reads).
 UNEMULATED_TARGETS = {"transactioncurrency": "Currency", "businessunit": "Business Unit"}
 
-# Parties of an activity: `partyid_<target>@odata.bind` in `<entity>_activity_parties`.
+# Parties of an activity: `partyid_<target>@odata.bind` in `<entity>_activity_parties`, with a
+# participationtypemask (1 From, 2 To, 3 CC, 4 BCC, 5 Required, 6 Optional, 7 Organizer...).
 PARTY_TARGETS = ("systemuser", "contact", "account", "lead")
-PARTICIPATION_TYPES = {
-    1: "Sender",
-    2: "To Recipient",
-    3: "CC Recipient",
-    4: "BCC Recipient",
-    5: "Required attendee",
-    6: "Optional attendee",
-    7: "Organizer",
-    8: "Regarding",
-    9: "Owner",
-    11: "Customer",
-}

@@ -20,42 +20,19 @@ from .schema import TABLES, TABLES_BY_NAME, TABLES_BY_SET
 from .wire import CANNOT_ACT_ON_BEHALF, PRIVILEGE_DENIED, THROTTLED_REQUESTS, DataverseError
 
 ACTIONS = ("read", "create", "write", "delete")
-_SALES_TABLES = [
-    "account",
-    "contact",
-    "lead",
-    "opportunity",
-    "task",
-    "annotation",
-    "li_inmail",
-    "li_message",
-]
+_SALES_TABLES = ["account", "contact", "lead", "opportunity", "task", "annotation", "li_inmail",
+                 "li_message"]
 _ACTIVITY_TABLES = ["task", "annotation", "li_inmail", "li_message"]
 
 ROLE_PRIVILEGES: dict[str, dict] = {
-    "integration": {
-        "read": ["*"],
-        "create": ["*"],
-        "write": ["*"],
-        "delete": ["*"],
-        "delegate": True,
-    },
+    "integration": {"read": ["*"], "create": ["*"], "write": ["*"], "delete": ["*"],
+                    "delegate": True},
     "app": {"read": ["*"], "create": ["*"], "write": ["*"], "delete": ["*"], "delegate": True},
     "admin": {"read": ["*"], "create": ["*"], "write": ["*"], "delete": ["*"], "delegate": False},
-    "sales": {
-        "read": ["*"],
-        "create": list(_SALES_TABLES),
-        "write": list(_SALES_TABLES),
-        "delete": list(_ACTIVITY_TABLES),
-        "delegate": False,
-    },
-    "readonly": {
-        "read": [t.logical_name for t in TABLES if t.logical_name != "opportunity"],
-        "create": [],
-        "write": [],
-        "delete": [],
-        "delegate": False,
-    },
+    "sales": {"read": ["*"], "create": list(_SALES_TABLES), "write": list(_SALES_TABLES),
+              "delete": list(_ACTIVITY_TABLES), "delegate": False},
+    "readonly": {"read": [t.logical_name for t in TABLES if t.logical_name != "opportunity"],
+                 "create": [], "write": [], "delete": [], "delegate": False},
 }
 
 # Dataverse names privileges after the table's schema name: prvReadOpportunity, prvReadNote...
@@ -83,7 +60,7 @@ def normalize_privileges(changes: dict) -> dict:
         if key not in ACTIONS:
             raise ValueError(f"unknown privilege {key!r}; use {', '.join(ACTIONS)} or delegate")
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f'{key!r} must be a list of table names (or ["*"])')
+            raise ValueError(f"{key!r} must be a list of table names (or [\"*\"])")
         names = []
         for name in value:
             if name in TABLES_BY_SET:
@@ -145,8 +122,7 @@ def privilege_denied(user_id: str, action: str, logical_name: str) -> DataverseE
     table = TABLES_BY_NAME.get(logical_name)
     code = table.object_type_code if table else 0
     return DataverseError(
-        403,
-        PRIVILEGE_DENIED,
+        403, PRIVILEGE_DENIED,
         f"Principal user (Id={user_id}, type=8, roleCount=1, accessMode=0), is missing "
         f"{privilege_name(action, logical_name)} privilege on OTC={code} for entity "
         f"'{logical_name}'. The user does not hold the necessary privileges.",
@@ -155,8 +131,7 @@ def privilege_denied(user_id: str, action: str, logical_name: str) -> DataverseE
 
 def cannot_impersonate(user_id: str) -> DataverseError:
     return DataverseError(
-        403,
-        CANNOT_ACT_ON_BEHALF,
+        403, CANNOT_ACT_ON_BEHALF,
         f"Principal user (Id={user_id}, type=8) is missing prvActOnBehalfOfAnotherUser "
         "privilege. User does not have the privilege to act on behalf another user.",
     )
@@ -194,8 +169,7 @@ class RateLimiter:
             if len(seen) >= self.limit:
                 retry_after = max(1, math.ceil(seen[0] + self.window - now))
                 raise DataverseError(
-                    429,
-                    THROTTLED_REQUESTS,
+                    429, THROTTLED_REQUESTS,
                     f"Number of requests exceeded the limit of {self.limit} over time window of "
                     f"{int(self.window)} seconds.",
                     [("Retry-After", str(retry_after))],

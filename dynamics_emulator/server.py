@@ -150,15 +150,8 @@ class EmulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(
-        self,
-        address: tuple[str, int],
-        emulator,
-        *,
-        listener: str = "main",
-        tls: ssl.SSLContext | None = None,
-        verbose: bool = False,
-    ):
+    def __init__(self, address: tuple[str, int], emulator, *, listener: str = "main",
+                 tls: ssl.SSLContext | None = None, verbose: bool = False):
         self.emulator = emulator
         self.listener = listener
         self.tls = tls
@@ -170,9 +163,8 @@ class EmulatorServer(ThreadingHTTPServer):
         connection, address = super().get_request()
         if self.tls is not None:
             # The handshake happens on first read, in the connection's thread.
-            connection = self.tls.wrap_socket(
-                connection, server_side=True, do_handshake_on_connect=False
-            )
+            connection = self.tls.wrap_socket(connection, server_side=True,
+                                              do_handshake_on_connect=False)
         return connection, address
 
     def handle_error(self, request, client_address) -> None:
@@ -223,12 +215,8 @@ def ensure_certificate(data_path: str) -> tuple[Path, Path]:
             pass  # unreadable: make a new one
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, "Dynamics 365 emulator"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "crm-sync-portal tests"),
-        ]
-    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dynamics 365 emulator"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "crm-sync-portal tests")])
     public = key.public_key()
     certificate = (
         x509.CertificateBuilder()
@@ -238,39 +226,25 @@ def ensure_certificate(data_path: str) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=90))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1")),
-                    x509.DNSName("localhost"),
-                ]
-            ),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName([
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.IPAddress(ipaddress.ip_address("::1")),
+            x509.DNSName("localhost"),
+        ]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public),
+                       critical=False)
         .sign(key, hashes.SHA256())
     )
-    key_bytes = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    key_bytes = key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
     descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(key_bytes)

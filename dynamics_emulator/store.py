@@ -51,13 +51,38 @@ CREATE TABLE IF NOT EXISTS privileges (user_id TEXT PRIMARY KEY, body TEXT NOT N
 # SQLite allows 999 host parameters in older builds; stay well below when chunking IN lists.
 _IN_CHUNK = 500
 
+# Columns rows are looked up by (a seat holder's opportunities, an account's contacts, a contact by
+# email). Expression indexes turn those $filters into index searches on a big org (282 ms ->
+# 1 ms on `huge`). Each expression must be the one odata.column_sql() builds, with NOCASE where
+# the filter compares text.
+INDEXED_COLUMNS = (
+    ("_ownerid_value", ""),
+    ("_parentcustomerid_value", ""),
+    ("_parentaccountid_value", ""),
+    ("_regardingobjectid_value", ""),
+    ("emailaddress1", " COLLATE NOCASE"),
+)
+
+
+def _column_indexes(create: bool) -> str:
+    statements = []
+    for column, collate in INDEXED_COLUMNS:
+        name = f"rows_by_{column.strip('_')}"
+        if create:
+            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON rows "
+                              f"(entity, json_extract(body, '$.{column}'){collate});")
+        else:
+            statements.append(f"DROP INDEX IF EXISTS {name};")
+    return "\n".join(statements)
+
 
 class Row(NamedTuple):
-    """One stored row: its id, current version and columns."""
+    """One stored row: its id, current version and columns (or, when a query asked for a
+    projection, the row's finished JSON text)."""
 
     id: str
     version: int
-    body: dict
+    body: dict | str
 
 
 class DuplicateKey(Exception):
@@ -82,6 +107,7 @@ class Store:
             db.execute("PRAGMA page_size = 8192")
         db.execute("PRAGMA journal_mode = WAL")
         db.executescript(_SCHEMA)
+        db.executescript(_column_indexes(create=True))
         db.execute("INSERT OR IGNORE INTO counters VALUES ('version', 1000)")
 
     @property
@@ -89,9 +115,8 @@ class Store:
         """This thread's connection (autocommit; `write()` opens transactions explicitly)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30
-            )
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=30)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MB per connection
@@ -177,7 +202,10 @@ class Store:
         db = self.db
         total = 0
         with self.write():
-            db.execute("DROP INDEX IF EXISTS rows_by_version")  # rebuilt once at the end
+            # Indexes are rebuilt once at the end: cheaper than keeping them up to date per row.
+            db.execute("DROP INDEX IF EXISTS rows_by_version")
+            for statement in _column_indexes(create=False).splitlines():
+                db.execute(statement)
             for entity, primary_id, rows in tables:
                 first = self.current_version() + 1
                 counter = [first - 1]
@@ -192,6 +220,8 @@ class Store:
                 db.execute("UPDATE counters SET value = ? WHERE name = 'version'", (counter[0],))
                 total += counter[0] - first + 1
             db.execute("CREATE INDEX rows_by_version ON rows (entity, version)")
+            for statement in _column_indexes(create=True).splitlines():
+                db.execute(statement)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('org', ?)", (dumps(org_info),))
         db.execute("ANALYZE")
         return total
@@ -216,7 +246,7 @@ class Store:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, Row] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start : start + _IN_CHUNK]
+            chunk = wanted[start:start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             for row_id, version, body in self.db.execute(
                 f"SELECT id, version, body FROM rows WHERE entity = ? AND id IN ({marks})",
@@ -230,9 +260,8 @@ class Store:
         version = self.next_version()
         body["versionnumber"] = version
         try:
-            self.db.execute(
-                "INSERT INTO rows VALUES (?, ?, ?, ?)", (entity, row_id, version, dumps(body))
-            )
+            self.db.execute("INSERT INTO rows VALUES (?, ?, ?, ?)",
+                            (entity, row_id, version, dumps(body)))
         except sqlite3.IntegrityError as error:
             raise DuplicateKey(f"{entity}({row_id})") from error
         # A re-created id is alive again: its old tombstone must not report it deleted.
@@ -243,22 +272,17 @@ class Store:
         """Replace a row's body (inside `write()`); returns the new version."""
         version = self.next_version()
         body["versionnumber"] = version
-        self.db.execute(
-            "UPDATE rows SET version = ?, body = ? WHERE entity = ? AND id = ?",
-            (version, dumps(body), entity, row_id),
-        )
+        self.db.execute("UPDATE rows SET version = ?, body = ? WHERE entity = ? AND id = ?",
+                        (version, dumps(body), entity, row_id))
         return version
 
     def delete_row(self, entity: str, row_id: str, *, tombstone: bool = True) -> bool:
         """Delete a row (inside `write()`), leaving a tombstone for change tracking."""
-        gone = self.db.execute(
-            "DELETE FROM rows WHERE entity = ? AND id = ?", (entity, row_id)
-        ).rowcount
+        gone = self.db.execute("DELETE FROM rows WHERE entity = ? AND id = ?",
+                               (entity, row_id)).rowcount
         if gone and tombstone:
-            self.db.execute(
-                "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)",
-                (entity, row_id, self.next_version()),
-            )
+            self.db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)",
+                            (entity, row_id, self.next_version()))
         return bool(gone)
 
     def delete_entity(self, entity: str) -> int:
@@ -273,24 +297,19 @@ class Store:
 
     # -- queries -------------------------------------------------------------------------------
 
-    def page(
-        self,
-        entity: str,
-        *,
-        where: str,
-        params: list,
-        order: list[tuple[str, bool]],
-        after: list | None,
-        limit: int,
-    ) -> tuple[list[Row], list[list]]:
+    def page(self, entity: str, *, where: str, params: list, order: list[tuple[str, bool]],
+             after: list | None, limit: int,
+             projection: str | None = None) -> tuple[list[Row], list[list]]:
         """Up to `limit` rows matching `where`, in `order`, after the key `after`.
 
         `order` is a list of (SQL expression, descending) ending with a unique column. Returns
         the rows and each row's key (its values of those expressions); the last key served is
         the next page's `after` (keyset paging: no OFFSET, so page 40 costs what page 1 costs).
+        With a `projection` (an SQL expression building the row's JSON), `Row.body` is that
+        text: SQLite then does the JSON work, several times faster than Python.
         """
         keys = ", ".join(expression for expression, _ in order)
-        sql = f"SELECT id, version, body, {keys} FROM rows WHERE entity = ?"
+        sql = f"SELECT id, version, {projection or 'body'}, {keys} FROM rows WHERE entity = ?"
         args: list = [entity]
         if where:
             sql += f" AND ({where})"
@@ -303,9 +322,9 @@ class Store:
         sql += f" ORDER BY {directions} LIMIT ?"
         args.append(limit)
         rows, row_keys = [], []
-        loads = json.loads
+        decode = (lambda text: text) if projection else json.loads
         for record in self.db.execute(sql, args):
-            rows.append(Row(record[0], record[1], loads(record[2])))
+            rows.append(Row(record[0], record[1], decode(record[2])))
             row_keys.append(list(record[3:]))
         return rows, row_keys
 
@@ -315,20 +334,19 @@ class Store:
             sql += f" AND ({where})"
         return self.db.execute(sql, [entity, *(params or [])]).fetchone()[0]
 
-    def changed_rows(
-        self, entity: str, since: int, until: int, after: int, limit: int
-    ) -> list[Row]:
+    def changed_rows(self, entity: str, since: int, until: int, after: int, limit: int,
+                     projection: str | None = None) -> list[Row]:
         """Rows whose version is in (max(since, after), until], oldest change first."""
         records = self.db.execute(
-            "SELECT id, version, body FROM rows WHERE entity = ? AND version > ? AND version <= ?"
-            " ORDER BY version LIMIT ?",
+            f"SELECT id, version, {projection or 'body'} FROM rows WHERE entity = ? "
+            "AND version > ? AND version <= ? ORDER BY version LIMIT ?",
             (entity, max(since, after), until, limit),
         )
-        return [Row(row_id, version, json.loads(body)) for row_id, version, body in records]
+        decode = (lambda text: text) if projection else json.loads
+        return [Row(row_id, version, decode(body)) for row_id, version, body in records]
 
-    def deleted_rows(
-        self, entity: str, since: int, until: int, after: int, limit: int
-    ) -> list[tuple[str, int]]:
+    def deleted_rows(self, entity: str, since: int, until: int, after: int,
+                     limit: int) -> list[tuple[str, int]]:
         """(id, version) of tombstones in (max(since, after), until], oldest first."""
         return self.db.execute(
             "SELECT id, version FROM tombstones WHERE entity = ? AND version > ?"
@@ -340,10 +358,8 @@ class Store:
 
     def save_delta_token(self, entity: str, token: str, version: int) -> None:
         with self.write():
-            self.db.execute(
-                "INSERT OR REPLACE INTO delta_tokens VALUES (?, ?, ?, ?, 0)",
-                (entity, token, version, time.time()),
-            )
+            self.db.execute("INSERT OR REPLACE INTO delta_tokens VALUES (?, ?, ?, ?, 0)",
+                            (entity, token, version, time.time()))
 
     def find_delta_token(self, entity: str, token: str) -> tuple[int, float, bool] | None:
         """(version, issued_at, expired) of a token issued for this table, or None."""
@@ -359,14 +375,11 @@ class Store:
 
     # -- identity ------------------------------------------------------------------------------
 
-    def save_access_token(
-        self, token: str, user_id: str, client_id: str, resource: str, expires_at: float
-    ) -> None:
+    def save_access_token(self, token: str, user_id: str, client_id: str, resource: str,
+                          expires_at: float) -> None:
         with self.write():
-            self.db.execute(
-                "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
-                (token, user_id, client_id, resource, expires_at),
-            )
+            self.db.execute("INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
+                            (token, user_id, client_id, resource, expires_at))
 
     def find_access_token(self, token: str) -> tuple[str, str, str, float] | None:
         """(user_id, client_id, resource, expires_at) of an issued access token."""
@@ -377,25 +390,20 @@ class Store:
 
     def expire_access_tokens(self, now: float) -> int:
         with self.write():
-            return self.db.execute(
-                "UPDATE access_tokens SET expires_at = ? WHERE expires_at > ?", (now, now)
-            ).rowcount
+            return self.db.execute("UPDATE access_tokens SET expires_at = ? WHERE expires_at > ?",
+                                   (now, now)).rowcount
 
-    def save_refresh_token(
-        self, token: str, user_id: str, client_id: str, scope: str, expires_at: float
-    ) -> None:
+    def save_refresh_token(self, token: str, user_id: str, client_id: str, scope: str,
+                           expires_at: float) -> None:
         with self.write():
-            self.db.execute(
-                "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, 0)",
-                (token, user_id, client_id, scope, expires_at),
-            )
+            self.db.execute("INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, 0)",
+                            (token, user_id, client_id, scope, expires_at))
 
     def find_refresh_token(self, token: str) -> tuple[str, str, str, float, bool] | None:
         """(user_id, client_id, scope, expires_at, revoked) of an issued refresh token."""
         found = self.db.execute(
             "SELECT user_id, client_id, scope, expires_at, revoked FROM refresh_tokens"
-            " WHERE token = ?",
-            (token,),
+            " WHERE token = ?", (token,),
         ).fetchone()
         return (*found[:4], bool(found[4])) if found else None
 
@@ -405,9 +413,8 @@ class Store:
 
     def save_auth_code(self, code: str, body: dict, expires_at: float) -> None:
         with self.write():
-            self.db.execute(
-                "INSERT INTO auth_codes VALUES (?, ?, ?, 0)", (code, dumps(body), expires_at)
-            )
+            self.db.execute("INSERT INTO auth_codes VALUES (?, ?, ?, 0)",
+                            (code, dumps(body), expires_at))
 
     def redeem_auth_code(self, code: str) -> tuple[dict, float, bool] | None:
         """Mark a code used; returns (body, expires_at, was_already_used) or None if unknown."""
@@ -427,22 +434,18 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO apps VALUES (?, ?)", (client_id, dumps(body)))
 
     def find_app(self, client_id: str) -> dict | None:
-        found = self.db.execute(
-            "SELECT body FROM apps WHERE client_id = ?", (client_id,)
-        ).fetchone()
+        found = self.db.execute("SELECT body FROM apps WHERE client_id = ?",
+                                (client_id,)).fetchone()
         return json.loads(found[0]) if found else None
 
     def load_privileges(self) -> dict[str, dict]:
-        return {
-            user_id: json.loads(body)
-            for user_id, body in self.db.execute("SELECT user_id, body FROM privileges")
-        }
+        return {user_id: json.loads(body)
+                for user_id, body in self.db.execute("SELECT user_id, body FROM privileges")}
 
     def save_privileges(self, user_id: str, body: dict) -> None:
         with self.write():
-            self.db.execute(
-                "INSERT OR REPLACE INTO privileges VALUES (?, ?)", (user_id, dumps(body))
-            )
+            self.db.execute("INSERT OR REPLACE INTO privileges VALUES (?, ?)",
+                            (user_id, dumps(body)))
 
     def clear_privileges(self) -> None:
         with self.write():

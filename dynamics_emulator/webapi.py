@@ -34,7 +34,7 @@ from .wire import (
     DataverseError,
     Request,
     Response,
-    json_body,
+    json_page,
     json_response,
     odata_headers,
 )
@@ -46,22 +46,11 @@ COUNT_LIMIT = 5000
 DELTA_TOKEN_DAYS = 7  # organization.expirechangetrackingindays default
 
 _ENTITY_PATH = re.compile(
-    r"^(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>[^)]*)\))?(?:/(?P<rest>[^/]+))?$"
-)
-_GUID = re.compile(
-    r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{12})\}?$"
-)
-_KNOWN_OPTIONS = {
-    "$select",
-    "$filter",
-    "$orderby",
-    "$top",
-    "$expand",
-    "$count",
-    "$skiptoken",
-    "$deltatoken",
-}
+    r"^(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>[^)]*)\))?(?:/(?P<rest>[^/]+))?$")
+_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12})\}?$")
+_KNOWN_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken",
+                  "$deltatoken"}
 _TRACKING_REJECTS = ("$filter", "$orderby", "$expand", "$top")
 
 
@@ -77,16 +66,8 @@ def not_found_row(table: Table, row_id: str) -> DataverseError:
 class WebApi:
     """Handles every request under /api/data/v9.2/."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        catalog: Catalog,
-        security: Security,
-        faults,
-        org: dict,
-        rate_limiter: RateLimiter | None = None,
-    ):
+    def __init__(self, *, store: Store, catalog: Catalog, security: Security, faults,
+                 org: dict, rate_limiter: RateLimiter | None = None):
         self.store = store
         self.catalog = catalog
         self.security = security
@@ -130,45 +111,31 @@ class WebApi:
 
     def _unauthorized(self, request: Request, message: str) -> DataverseError:
         tenant = self.org["tenant_id"]
-        challenge = (
-            f"Bearer authorization_uri={request.base_url}/{tenant}/oauth2/authorize, "
-            f"resource_id={request.base_url}/"
-        )
+        challenge = (f"Bearer authorization_uri={request.base_url}/{tenant}/oauth2/authorize, "
+                     f"resource_id={request.base_url}/")
         return DataverseError(401, AUTH_FAILED, message, [("WWW-Authenticate", challenge)])
 
     def authenticate(self, request: Request) -> Caller:
         header = request.header("authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise self._unauthorized(
-                request, "The requested resource requires authentication. No bearer token was sent."
-            )
+            raise self._unauthorized(request, "The requested resource requires authentication. "
+                                     "No bearer token was sent.")
         found = self.store.find_access_token(token.strip())
         if found is None:
-            raise self._unauthorized(
-                request,
-                "The requested resource requires authentication. "
-                "The access token is not valid for this organization.",
-            )
+            raise self._unauthorized(request, "The requested resource requires authentication. "
+                                     "The access token is not valid for this organization.")
         user_id, client_id, resource, expires_at = found
         if expires_at <= time.time():
-            raise self._unauthorized(
-                request,
-                "The requested resource requires authentication. The access token has expired.",
-            )
+            raise self._unauthorized(request, "The requested resource requires authentication. "
+                                     "The access token has expired.")
         if not _same_resource(resource, request.base_url):
-            raise self._unauthorized(
-                request,
-                f"The access token was issued for '{resource}', "
-                f"not for this organization ({request.base_url}).",
-            )
+            raise self._unauthorized(request, f"The access token was issued for '{resource}', "
+                                     f"not for this organization ({request.base_url}).")
         user = self.store.get_row("systemuser", user_id)
         if user is None or user.body.get("isdisabled"):
-            raise self._unauthorized(
-                request,
-                f"The user with SystemUserId={user_id} is disabled "
-                "or does not exist in this organization.",
-            )
+            raise self._unauthorized(request, f"The user with SystemUserId={user_id} is disabled "
+                                     "or does not exist in this organization.")
         return Caller(user.body, client_id=client_id)
 
     def _impersonate(self, request: Request, caller: Caller) -> Caller:
@@ -186,35 +153,21 @@ class WebApi:
             column, header = "systemuserid", "MSCRMCallerID"
         target = self.find_user(column, wanted) if wanted else None
         if target is None:
-            raise DataverseError(
-                400,
-                NOT_FOUND,
-                f"No systemuser with {column} = "
-                f"'{object_id or system_user_id}' ({header} header) exists in "
-                "this organization.",
-            )
+            raise DataverseError(400, NOT_FOUND, f"No systemuser with {column} = "
+                                 f"'{object_id or system_user_id}' ({header} header) exists in "
+                                 "this organization.")
         if target.get("isdisabled"):
-            raise DataverseError(
-                403,
-                USER_DISABLED,
-                f"The user with SystemUserId="
-                f"{target['systemuserid']} is disabled. A disabled user cannot "
-                "be impersonated.",
-            )
+            raise DataverseError(403, USER_DISABLED, f"The user with SystemUserId="
+                                 f"{target['systemuserid']} is disabled. A disabled user cannot "
+                                 "be impersonated.")
         return caller.acting_as(target)
 
     def find_user(self, column: str, value: str) -> dict | None:
         if column == "systemuserid":
             row = self.store.get_row("systemuser", value)
             return row.body if row else None
-        rows, _ = self.store.page(
-            "systemuser",
-            where=f"json_extract(body, '$.{column}') = ?",
-            params=[value],
-            order=[("id", False)],
-            after=None,
-            limit=1,
-        )
+        rows, _ = self.store.page("systemuser", where=f"json_extract(body, '$.{column}') = ?",
+                                  params=[value], order=[("id", False)], after=None, limit=1)
         return rows[0].body if rows else None
 
     def require_read(self, caller: Caller, table: Table) -> None:
@@ -225,14 +178,13 @@ class WebApi:
     # -- routing -------------------------------------------------------------------------------
 
     def _dispatch(self, request: Request, caller: Caller) -> Response:
-        relative = request.path[len(API_PREFIX) :] if request.path.startswith(API_PREFIX) else None
+        relative = request.path[len(API_PREFIX):] if request.path.startswith(API_PREFIX) else None
         if relative is None:
             if request.path.rstrip("/") == API_PREFIX.rstrip("/"):
                 relative = ""
             else:
-                raise DataverseError(
-                    404, QUERY_ERROR, f"Resource not found for the segment '{request.path}'."
-                )
+                raise DataverseError(404, QUERY_ERROR,
+                                     f"Resource not found for the segment '{request.path}'.")
         method = request.method
         if relative == "":
             self._only(method, "GET")
@@ -253,18 +205,16 @@ class WebApi:
         table = self.catalog.by_set(match.group("set")) if match else None
         if table is None:
             segment = match.group("set") if match else relative
-            raise DataverseError(
-                404, QUERY_ERROR, f"Resource not found for the segment '{segment}'."
-            )
+            raise DataverseError(404, QUERY_ERROR,
+                                 f"Resource not found for the segment '{segment}'.")
         key, rest = match.group("key"), match.group("rest")
         if key is None:
             if rest == "$count":
                 self._only(method, "GET")
                 return self.count(request, caller, table)
             if rest is not None:
-                raise DataverseError(
-                    404, QUERY_ERROR, f"Resource not found for the segment '{rest}'."
-                )
+                raise DataverseError(404, QUERY_ERROR,
+                                     f"Resource not found for the segment '{rest}'.")
             if method == "GET":
                 return self.read_collection(request, caller, table)
             if method == "POST":
@@ -272,12 +222,8 @@ class WebApi:
             raise _method_not_allowed(method)
         row_id = parse_guid(key)
         if row_id is None:
-            raise DataverseError(
-                400,
-                QUERY_ERROR,
-                f"The key '{key}' is not a valid Guid. "
-                "Alternate keys are not supported by the emulator.",
-            )
+            raise DataverseError(400, QUERY_ERROR, f"The key '{key}' is not a valid Guid. "
+                                 "Alternate keys are not supported by the emulator.")
         if rest is not None:
             return self.writer.property(request, caller, table, row_id, rest)
         if method == "GET":
@@ -296,33 +242,26 @@ class WebApi:
     # -- small endpoints -----------------------------------------------------------------------
 
     def service_document(self, request: Request) -> Response:
-        sets = [
-            {"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set}
-            for t in self.catalog.tables()
-        ]
-        return json_response(
-            200, {"@odata.context": f"{request.base_url}/api/data/v9.2/$metadata", "value": sets}
-        )
+        sets = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set}
+                for t in self.catalog.tables()]
+        return json_response(200, {"@odata.context": f"{request.base_url}/api/data/v9.2/$metadata",
+                                   "value": sets})
 
     def whoami(self, request: Request, caller: Caller) -> Response:
-        return json_response(
-            200,
-            {
-                "@odata.context": f"{request.base_url}/api/data/v9.2/$metadata#"
-                "Microsoft.Dynamics.CRM.WhoAmIResponse",
-                "BusinessUnitId": self.org["business_unit_id"],
-                "UserId": caller.effective_id,
-                "OrganizationId": self.org["organization_id"],
-            },
-        )
+        return json_response(200, {
+            "@odata.context": f"{request.base_url}/api/data/v9.2/$metadata#"
+                              "Microsoft.Dynamics.CRM.WhoAmIResponse",
+            "BusinessUnitId": self.org["business_unit_id"],
+            "UserId": caller.effective_id,
+            "OrganizationId": self.org["organization_id"],
+        })
 
     def count(self, request: Request, caller: Caller, table: Table) -> Response:
         self.require_read(caller, table)
         where, params = self._where(request.query, table)
         total = self.store.count(table.logical_name, where=where, params=params)
-        return Response(
-            200, str(min(total, COUNT_LIMIT)).encode(), [("Content-Type", "text/plain")]
-        )
+        return Response(200, str(min(total, COUNT_LIMIT)).encode(),
+                        [("Content-Type", "text/plain")])
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -340,28 +279,17 @@ class WebApi:
                 continue
             target = self.catalog.by_name(expand.target)
             if target is None:
-                raise QueryError(
-                    f"The navigation property '{expand.name}' targets "
-                    f"'{expand.target}', which cannot be expanded."
-                )
+                raise QueryError(f"The navigation property '{expand.name}' targets "
+                                 f"'{expand.target}', which cannot be expanded.")
             self.require_read(caller, target)
             nested[expand.name] = odata.parse_select(expand.select, target)
-        return Shaper(
-            store=self.store,
-            table=table,
-            select=select,
-            expands=expands,
-            prefer=prefer,
-            org_name=self.org["org_name"],
-            nested_selects=nested,
-        )
+        return Shaper(store=self.store, table=table, select=select, expands=expands,
+                      prefer=prefer, org_name=self.org["org_name"], nested_selects=nested)
 
     def context_url(self, request: Request, table: Table, query: dict, suffix: str = "") -> str:
         parts = [p.strip() for p in (query.get("$select") or "").split(",") if p.strip()]
-        parts += [
-            item.replace("$select=", "")
-            for item in odata.split_top_level(query.get("$expand") or "", ",")
-        ]
+        parts += [item.replace("$select=", "")
+                  for item in odata.split_top_level(query.get("$expand") or "", ",")]
         columns = f"({','.join(parts)})" if parts else ""
         return f"{request.base_url}/api/data/v9.2/$metadata#{table.entity_set}{columns}{suffix}"
 
@@ -379,11 +307,8 @@ class WebApi:
             return Response(304, headers=[("ETag", etag)])
         item = shaper.shape([row])[0]
         context = self.context_url(request, table, request.query, "/$entity")
-        return json_response(
-            200,
-            {"@odata.context": context, **item},
-            [("ETag", etag), *_annotations_applied(prefer)],
-        )
+        return json_response(200, {"@odata.context": context, **item},
+                             [("ETag", etag), *_annotations_applied(prefer)])
 
     def _check_options(self, query: dict) -> None:
         for name in query:
@@ -399,11 +324,8 @@ class WebApi:
         query = request.query
         self._check_options(query)
         prefer = Prefer.parse(request.header_values("prefer"))
-        if (
-            "$deltatoken" in query
-            or prefer.track_changes
-            or ("$skiptoken" in query and 'istracking="True"' in query["$skiptoken"])
-        ):
+        if "$deltatoken" in query or prefer.track_changes or (
+                "$skiptoken" in query and "istracking=\"True\"" in query["$skiptoken"]):
             return self._read_tracked(request, caller, table, prefer)
         shaper = self.shaper(table, query, prefer, caller)
         where, params = self._where(query, table)
@@ -424,88 +346,59 @@ class WebApi:
         else:
             page_size = MAX_PAGE_SIZE
 
-        state = (
-            odata.decode_skiptoken(query["$skiptoken"])
-            if "$skiptoken" in query
+        state = odata.decode_skiptoken(query["$skiptoken"]) if "$skiptoken" in query \
             else odata.PageState(page=1)
-        )
-        after = state.key if state.key is not None else ([state.last_id] if state.last_id else None)
+        after = state.key if state.key is not None else (
+            [state.last_id] if state.last_id else None)
         if after is not None and len(after) != len(order):
             raise QueryError("The $skiptoken does not belong to this query.")
-        rows, keys = self.store.page(
-            table.logical_name,
-            where=where,
-            params=params,
-            order=order,
-            after=after,
-            limit=page_size + 1,
-        )
+        rows, keys = self.store.page(table.logical_name, where=where, params=params, order=order,
+                                     after=after, limit=page_size + 1,
+                                     projection=shaper.projection())
         more = len(rows) > page_size and top is None
         rows, keys = rows[:page_size], keys[:page_size]
 
         body = {"@odata.context": self.context_url(request, table, query)}
         if query.get("$count", "").lower() == "true" or prefer.wants(odata.TOTAL_COUNT):
             counted = query.get("$count", "").lower() == "true"
-            total = (
-                self.store.count(table.logical_name, where=where, params=params) if counted else -1
-            )
+            total = self.store.count(table.logical_name, where=where, params=params) \
+                if counted else -1
             if counted:
                 body["@odata.count"] = min(total, COUNT_LIMIT)
             if prefer.wants(odata.TOTAL_COUNT):
                 body[f"@{odata.TOTAL_COUNT}"] = min(total, COUNT_LIMIT)
             if prefer.wants(odata.TOTAL_COUNT_EXCEEDED):
                 body[f"@{odata.TOTAL_COUNT_EXCEEDED}"] = total > COUNT_LIMIT
-        body["value"] = shaper.shape(rows)
+        tail = {}
         if more and rows:
-            next_state = odata.PageState(
-                page=state.page + 1,
-                last_id=rows[-1].id,
-                first_id=rows[0].id,
-                key=keys[-1] if len(order) > 1 else None,
-            )
-            body["@odata.nextLink"] = self._next_link(request, table, next_state)
-        return Response(
-            200,
-            json_body(body),
-            [
-                ("Content-Type", "application/json; odata.metadata=minimal"),
-                *_page_size_applied(prefer),
-                *_annotations_applied(prefer),
-            ],
-        )
+            next_state = odata.PageState(page=state.page + 1, last_id=rows[-1].id,
+                                         first_id=rows[0].id,
+                                         key=keys[-1] if len(order) > 1 else None)
+            tail["@odata.nextLink"] = self._next_link(request, table, next_state)
+        return Response(200, json_page(body, shaper.shape(rows), tail),
+                        [("Content-Type", "application/json; odata.metadata=minimal"),
+                         *_page_size_applied(prefer), *_annotations_applied(prefer)])
 
     def _next_link(self, request: Request, table: Table, state: odata.PageState) -> str:
         cookie = odata.encode_skiptoken(state, table.primary_id)
-        parts = [
-            part
-            for part in request.query_string.split("&")
-            if part and urllib.parse.unquote(part.partition("=")[0]) != "$skiptoken"
-        ]
+        parts = [part for part in request.query_string.split("&")
+                 if part and urllib.parse.unquote(part.partition("=")[0]) != "$skiptoken"]
         parts.append("$skiptoken=" + urllib.parse.quote(cookie, safe=""))
         return f"{request.base_url}{request.path}?{'&'.join(parts)}"
 
     # -- change tracking -----------------------------------------------------------------------
 
-    def _read_tracked(
-        self, request: Request, caller: Caller, table: Table, prefer: Prefer
-    ) -> Response:
+    def _read_tracked(self, request: Request, caller: Caller, table: Table,
+                      prefer: Prefer) -> Response:
         query = request.query
         for option in _TRACKING_REJECTS:
             if option in query:
-                raise DataverseError(
-                    400,
-                    QUERY_ERROR,
-                    f'The "{option}" query parameter isn\'t '
-                    "supported when Change Tracking is enabled.",
-                )
+                raise DataverseError(400, QUERY_ERROR, f'The "{option}" query parameter isn\'t '
+                                     "supported when Change Tracking is enabled.")
         if not self.catalog.tracks_changes(table):
-            raise DataverseError(
-                400,
-                INVALID_ARGUMENT,
-                f"Change tracking is not enabled for the "
-                f"entity '{table.logical_name}'. Enable 'Track changes' for the "
-                "table to use odata.track-changes or $deltatoken.",
-            )
+            raise DataverseError(400, INVALID_ARGUMENT, f"Change tracking is not enabled for the "
+                                 f"entity '{table.logical_name}'. Enable 'Track changes' for the "
+                                 "table to use odata.track-changes or $deltatoken.")
         shaper = self.shaper(table, query, prefer, caller)
         page_size = prefer.max_page_size or MAX_PAGE_SIZE
         state = odata.decode_skiptoken(query["$skiptoken"]) if "$skiptoken" in query else None
@@ -514,29 +407,19 @@ class WebApi:
             since = self._check_delta_token(table, query["$deltatoken"])
         if state is None or state.tracking is None:
             until = self.store.current_version()
-            state = odata.PageState(
-                page=1,
-                tracking={
-                    "since": since if delta else 0,
-                    "until": until,
-                    "phase": "rows" if delta else "initial",
-                    "after": 0,
-                },
-            )
+            state = odata.PageState(page=1, tracking={
+                "since": since if delta else 0, "until": until,
+                "phase": "rows" if delta else "initial", "after": 0})
         tracking = state.tracking
 
-        values: list[dict] = []
+        values: list[dict | str] = []
         next_tracking = None
+        projection = shaper.projection()
         if tracking["phase"] == "initial":
             after = [state.last_id] if state.last_id else None
-            rows, _ = self.store.page(
-                table.logical_name,
-                where="",
-                params=[],
-                order=[("id", False)],
-                after=after,
-                limit=page_size + 1,
-            )
+            rows, _ = self.store.page(table.logical_name, where="", params=[],
+                                      order=[("id", False)], after=after, limit=page_size + 1,
+                                      projection=projection)
             if len(rows) > page_size:
                 rows = rows[:page_size]
                 next_tracking = dict(tracking)
@@ -545,13 +428,9 @@ class WebApi:
         else:
             last_id = None
             if tracking["phase"] == "rows":
-                rows = self.store.changed_rows(
-                    table.logical_name,
-                    tracking["since"],
-                    tracking["until"],
-                    tracking["after"],
-                    page_size + 1,
-                )
+                rows = self.store.changed_rows(table.logical_name, tracking["since"],
+                                               tracking["until"], tracking["after"], page_size + 1,
+                                               projection)
                 if len(rows) > page_size:
                     rows = rows[:page_size]
                     next_tracking = dict(tracking, after=rows[-1].version)
@@ -563,45 +442,34 @@ class WebApi:
             if next_tracking is None:
                 # Deletions follow the changed rows; with no room left on this page, one probe
                 # tells whether another page is needed for them.
-                deleted = self.store.deleted_rows(
-                    table.logical_name, tracking["since"], tracking["until"], tomb_after, room + 1
-                )
+                deleted = self.store.deleted_rows(table.logical_name, tracking["since"],
+                                                  tracking["until"], tomb_after, room + 1)
                 if len(deleted) > room:
                     deleted = deleted[:room]
                     last = deleted[-1][1] if deleted else tomb_after
                     next_tracking = dict(tracking, phase="deleted", after=last)
-                deleted_context = (
-                    f"{request.base_url}/api/data/v9.2/$metadata#{table.entity_set}/$deletedEntity"
-                )
-                values += [
-                    {"@odata.context": deleted_context, "id": row_id, "reason": "deleted"}
-                    for row_id, _ in deleted
-                ]
+                deleted_context = (f"{request.base_url}/api/data/v9.2/$metadata#"
+                                   f"{table.entity_set}/$deletedEntity")
+                values += [{"@odata.context": deleted_context, "id": row_id, "reason": "deleted"}
+                           for row_id, _ in deleted]
 
         suffix = "/$delta" if delta else ""
-        body = {"@odata.context": self.context_url(request, table, query, suffix), "value": values}
+        head = {"@odata.context": self.context_url(request, table, query, suffix)}
         if next_tracking is not None:
-            next_state = odata.PageState(
-                page=state.page + 1, tracking=next_tracking, last_id=last_id, first_id=last_id
-            )
-            body["@odata.nextLink"] = self._next_link(request, table, next_state)
+            next_state = odata.PageState(page=state.page + 1, tracking=next_tracking,
+                                         last_id=last_id, first_id=last_id)
+            tail = {"@odata.nextLink": self._next_link(request, table, next_state)}
         else:
-            body["@odata.deltaLink"] = self._delta_link(request, table, tracking["until"])
-        headers = [
-            ("Content-Type", "application/json; odata.metadata=minimal"),
-            ("Preference-Applied", "odata.track-changes"),
-            *_page_size_applied(prefer),
-            *_annotations_applied(prefer),
-        ]
-        return Response(200, json_body(body), headers)
+            tail = {"@odata.deltaLink": self._delta_link(request, table, tracking["until"])}
+        headers = [("Content-Type", "application/json; odata.metadata=minimal"),
+                   ("Preference-Applied", "odata.track-changes"),
+                   *_page_size_applied(prefer), *_annotations_applied(prefer)]
+        return Response(200, json_page(head, values, tail), headers)
 
     def _check_delta_token(self, table: Table, token: str) -> int:
         found = self.store.find_delta_token(table.logical_name, token)
-        expired_error = DataverseError(
-            400,
-            EXPIRED_VERSION_STAMP,
-            "Version stamp associated with the client has expired. Please perform a full sync.",
-        )
+        expired_error = DataverseError(400, EXPIRED_VERSION_STAMP, "Version stamp associated "
+                                       "with the client has expired. Please perform a full sync.")
         if found is None:
             raise expired_error
         version, issued_at, expired = found
@@ -624,8 +492,7 @@ def _same_resource(resource: str, base_url: str) -> bool:
     wanted, actual = urllib.parse.urlsplit(resource), urllib.parse.urlsplit(base_url)
     local = {"127.0.0.1", "localhost"}
     same_host = wanted.hostname == actual.hostname or (
-        wanted.hostname in local and actual.hostname in local
-    )
+        wanted.hostname in local and actual.hostname in local)
     return same_host and wanted.port == actual.port
 
 
@@ -657,6 +524,5 @@ def _annotations_applied(prefer: Prefer) -> list[tuple[str, str]]:
 
 
 def _method_not_allowed(method: str) -> DataverseError:
-    return DataverseError(
-        405, QUERY_ERROR, f"The requested resource does not support http method '{method}'."
-    )
+    return DataverseError(405, QUERY_ERROR,
+                          f"The requested resource does not support http method '{method}'.")

@@ -49,15 +49,11 @@ from .wire import (
     json_response,
 )
 
-_BIND = re.compile(
-    r"^(?:.*?/api/data/v\d+\.\d+/|/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)"
-    r"\(\{?(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{12})\}?\)$"
-)
-_GUID_TEXT = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{12}$"
-)
+_BIND = re.compile(r"^(?:.*?/api/data/v\d+\.\d+/|/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)"
+                   r"\(\{?(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12})\}?\)$")
+_GUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                        r"[0-9a-fA-F]{12}$")
 _STATE_KEYS = ("statecode", "statuscode")
 _COMPUTED_NAMES = ("contact", "lead", "systemuser")
 
@@ -69,29 +65,24 @@ def now_stamp() -> str:
 def payload_error(table: Table, detail: str) -> DataverseError:
     """Dataverse's answer to a body the OData layer cannot read."""
     return DataverseError(
-        400,
-        PAYLOAD_ERROR,
+        400, PAYLOAD_ERROR,
         f"Error identified in Payload provided by the user for Entity :'{table.entity_set}', For "
         "more information on this error please follow this help link "
         "https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : "
-        f"Microsoft.OData.ODataException: {detail}",
-    )
+        f"Microsoft.OData.ODataException: {detail}")
 
 
 def _conversion_error(table: Table, value, edm: str) -> DataverseError:
-    return payload_error(
-        table, f"Cannot convert the literal '{value}' to the expected type '{edm}'."
-    )
+    return payload_error(table, f"Cannot convert the literal '{value}' to the expected type "
+                                f"'{edm}'.")
 
 
 def _length_error(table: Table, attribute: Attribute) -> DataverseError:
     return DataverseError(
-        400,
-        VALIDATION,
+        400, VALIDATION,
         f"A validation error occurred.  The length of the '{attribute.name}' attribute of the "
         f"'{table.logical_name}' entity exceeded the maximum allowed length of "
-        f"'{attribute.max_length}'.",
-    )
+        f"'{attribute.max_length}'.")
 
 
 def convert(table: Table, attribute: Attribute, value):
@@ -109,7 +100,7 @@ def convert(table: Table, attribute: Attribute, value):
     if kind in ("Integer", "BigInt"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise _conversion_error(table, value, edm)
-        if kind == "Integer" and not -(2**31) <= value < 2**31:
+        if kind == "Integer" and not -2**31 <= value < 2**31:
             raise _conversion_error(table, value, edm)
         return value
     if kind in ("Decimal", "Double", "Money"):
@@ -126,12 +117,10 @@ def convert(table: Table, attribute: Attribute, value):
         if attribute.option_label(value) is None:
             accepted = ",".join(str(o.value) for o in attribute.options)
             raise DataverseError(
-                400,
-                OPTION_OUT_OF_RANGE,
+                400, OPTION_OUT_OF_RANGE,
                 f"A validation error occurred. The value {value} of '{attribute.name}' on record "
                 f"of type '{table.logical_name}' is outside the valid range. Accepted Values: "
-                f"{accepted}",
-            )
+                f"{accepted}")
         return value
     if kind == "DateTime":
         if not isinstance(value, str):
@@ -172,13 +161,9 @@ class Writer:
             try:
                 version = self.store.insert_row(table.logical_name, row_id, body)
             except DuplicateKey as error:
-                raise DataverseError(
-                    412,
-                    DUPLICATE,
-                    "Operation failed due to a SQL integrity "
-                    f"violation. A record with id {row_id} already exists in "
-                    f"'{table.logical_name}'.",
-                ) from error
+                raise DataverseError(412, DUPLICATE, "Operation failed due to a SQL integrity "
+                                     f"violation. A record with id {row_id} already exists in "
+                                     f"'{table.logical_name}'.") from error
         return self._written(request, caller, table, row_id, version, created=True)
 
     def upsert(self, request: Request, caller: Caller, table: Table, row_id: str) -> Response:
@@ -191,18 +176,16 @@ class Writer:
             current = self.store.get_row(table.logical_name, row_id)
             if current is None:
                 if if_match:
-                    raise DataverseError(
-                        404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist"
-                    )
+                    raise DataverseError(404, NOT_FOUND, f"{table.logical_name} With Id = "
+                                         f"{row_id} Does Not Exist")
                 self.security.require(caller.effective_id, "create", table.logical_name)
                 body = self.apply(table, None, payload, caller, row_id)
                 version = self.store.insert_row(table.logical_name, row_id, body)
                 created = True
             else:
                 if if_none_match == "*":
-                    raise DataverseError(
-                        412, DUPLICATE, "A record with matching key values already exists."
-                    )
+                    raise DataverseError(412, DUPLICATE,
+                                         "A record with matching key values already exists.")
                 _check_etag(if_match, current.version)
                 self.security.require(caller.effective_id, "write", table.logical_name)
                 body = self.apply(table, current.body, payload, caller, row_id)
@@ -215,16 +198,14 @@ class Writer:
         with self.store.write():
             current = self.store.get_row(table.logical_name, row_id)
             if current is None:
-                raise DataverseError(
-                    404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist"
-                )
+                raise DataverseError(404, NOT_FOUND,
+                                     f"{table.logical_name} With Id = {row_id} Does Not Exist")
             _check_etag(request.header("if-match"), current.version)
             self.store.delete_row(table.logical_name, row_id)
         return Response(204)
 
-    def property(
-        self, request: Request, caller: Caller, table: Table, row_id: str, name: str
-    ) -> Response:
+    def property(self, request: Request, caller: Caller, table: Table, row_id: str,
+                 name: str) -> Response:
         """GET/PUT/DELETE of one column: `/accounts(id)/name`."""
         attribute = table.by_wire.get(name) or table.by_name.get(name)
         if attribute is None:
@@ -233,29 +214,23 @@ class Writer:
             self.api.require_read(caller, table)
             row = self.store.get_row(table.logical_name, row_id)
             if row is None:
-                raise DataverseError(
-                    404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist"
-                )
+                raise DataverseError(404, NOT_FOUND,
+                                     f"{table.logical_name} With Id = {row_id} Does Not Exist")
             value = row.body.get(attribute.wire_name)
             if value is None:
                 return Response(204)
-            context = (
-                f"{request.base_url}/api/data/v9.2/$metadata#{table.entity_set}"
-                f"({row_id})/{attribute.wire_name}"
-            )
+            context = (f"{request.base_url}/api/data/v9.2/$metadata#{table.entity_set}"
+                       f"({row_id})/{attribute.wire_name}")
             return json_response(200, {"@odata.context": context, "value": value})
         if request.method not in ("PUT", "DELETE"):
-            raise DataverseError(
-                405,
-                QUERY_ERROR,
-                f"The requested resource does not support http method '{request.method}'.",
-            )
+            raise DataverseError(405, QUERY_ERROR, "The requested resource does not support http "
+                                 f"method '{request.method}'.")
         if attribute.is_lookup:
             raise payload_error(table, "Lookups are changed with @odata.bind or $ref, not PUT.")
         if request.method == "PUT":
             document = self._payload(request, table)
             if "value" not in document:
-                raise payload_error(table, 'A PUT of a property needs a body {"value": ...}.')
+                raise payload_error(table, "A PUT of a property needs a body {\"value\": ...}.")
             payload = {attribute.name: document["value"]}
         else:
             payload = {attribute.name: None}
@@ -263,9 +238,8 @@ class Writer:
         with self.store.write():
             current = self.store.get_row(table.logical_name, row_id)
             if current is None:
-                raise DataverseError(
-                    404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist"
-                )
+                raise DataverseError(404, NOT_FOUND,
+                                     f"{table.logical_name} With Id = {row_id} Does Not Exist")
             body = self.apply(table, current.body, payload, caller, row_id)
             self.store.update_row(table.logical_name, row_id, body)
         return Response(204)
@@ -281,16 +255,8 @@ class Writer:
             raise payload_error(table, "The request body must be a JSON object.")
         return payload
 
-    def _written(
-        self,
-        request: Request,
-        caller: Caller,
-        table: Table,
-        row_id: str,
-        version: int,
-        *,
-        created: bool,
-    ) -> Response:
+    def _written(self, request: Request, caller: Caller, table: Table, row_id: str, version: int,
+                 *, created: bool) -> Response:
         entity_url = f"{request.base_url}/api/data/v9.2/{table.entity_set}({row_id})"
         prefer = Prefer.parse(request.header_values("prefer"))
         if not prefer.return_representation:
@@ -299,11 +265,9 @@ class Writer:
         shaper = self.api.shaper(table, request.query, prefer, caller)
         item = shaper.shape([row])[0]
         context = self.api.context_url(request, table, request.query, "/$entity")
-        return json_response(
-            201 if created else 200,
-            {"@odata.context": context, **item},
-            [("ETag", f'W/"{version}"'), ("Preference-Applied", "return=representation")],
-        )
+        return json_response(201 if created else 200, {"@odata.context": context, **item},
+                             [("ETag", f'W/"{version}"'),
+                              ("Preference-Applied", "return=representation")])
 
     def _bind(self, table: Table, nav_name: str, value) -> tuple[str | None, str | None]:
         """(target id, target logical name) of an `@odata.bind` value; checks the row exists."""
@@ -318,30 +282,20 @@ class Writer:
                                  "context.")
         match = _BIND.match(value.strip())
         if not match:
-            raise payload_error(
-                table,
-                f"The URL '{value}' in '{nav_name}@odata.bind' is not "
-                "an entity reference like /contacts(<guid>).",
-            )
+            raise payload_error(table, f"The URL '{value}' in '{nav_name}@odata.bind' is not "
+                                       "an entity reference like /contacts(<guid>).")
         entity_set, target_id = match.group("set"), match.group("id").lower()
         if nav.target in UNEMULATED_TARGETS:
             return target_id, nav.target
         target = TABLES_BY_SET.get(entity_set)
-        if (
-            target is None
-            or target.logical_name != nav.target
-            or self.catalog.by_name(nav.target) is None
-        ):
-            raise payload_error(
-                table,
-                f"The entity set '{entity_set}' does not match the "
-                f"navigation property '{nav_name}' (expects "
-                f"{TABLES_BY_NAME[nav.target].entity_set}).",
-            )
+        if target is None or target.logical_name != nav.target \
+                or self.catalog.by_name(nav.target) is None:
+            raise payload_error(table, f"The entity set '{entity_set}' does not match the "
+                                       f"navigation property '{nav_name}' (expects "
+                                       f"{TABLES_BY_NAME[nav.target].entity_set}).")
         if self.store.get_row(target.logical_name, target_id) is None:
-            raise DataverseError(
-                404, NOT_FOUND, f"{target.logical_name} With Id = {target_id} Does Not Exist"
-            )
+            raise DataverseError(404, NOT_FOUND,
+                                 f"{target.logical_name} With Id = {target_id} Does Not Exist")
         return target_id, target.logical_name
 
     def _parties(self, table: Table, value) -> list[dict]:
@@ -354,58 +308,40 @@ class Writer:
             binds = [(k, v) for k, v in party.items() if k.endswith("@odata.bind")]
             mask = party.get("participationtypemask")
             if len(binds) != 1 or isinstance(mask, bool) or not isinstance(mask, int):
-                raise payload_error(
-                    table,
-                    "An activity party needs one partyid_<table>@odata.bind "
-                    "and an integer participationtypemask.",
-                )
+                raise payload_error(table, "An activity party needs one partyid_<table>@odata.bind "
+                                           "and an integer participationtypemask.")
             nav_name = binds[0][0][: -len("@odata.bind")]
             target = nav_name.removeprefix("partyid_")
             if not nav_name.startswith("partyid_") or target not in PARTY_TARGETS:
-                raise payload_error(
-                    table,
-                    f"An undeclared property '{nav_name}' which only has "
-                    "property annotations in the payload but no property "
-                    "value was found in the payload.",
-                )
+                raise payload_error(table, f"An undeclared property '{nav_name}' which only has "
+                                           "property annotations in the payload but no property "
+                                           "value was found in the payload.")
             match = _BIND.match(str(binds[0][1]).strip())
             target_table = TABLES_BY_NAME[target]
             if not match or match.group("set") != target_table.entity_set:
-                raise payload_error(
-                    table, f"The URL '{binds[0][1]}' does not reference a {target} row."
-                )
+                raise payload_error(table, f"The URL '{binds[0][1]}' does not reference a "
+                                           f"{target} row.")
             party_id = match.group("id").lower()
             if self.store.get_row(target, party_id) is None:
-                raise DataverseError(
-                    404, NOT_FOUND, f"{target} With Id = {party_id} Does Not Exist"
-                )
-            parties.append(
-                {
-                    "activitypartyid": str(uuid.uuid4()),
-                    "_partyid_value": party_id,
-                    PARTY_TYPE_KEY: target,
-                    "participationtypemask": mask,
-                }
-            )
+                raise DataverseError(404, NOT_FOUND, f"{target} With Id = {party_id} Does Not "
+                                                     "Exist")
+            parties.append({"activitypartyid": str(uuid.uuid4()), "_partyid_value": party_id,
+                            PARTY_TYPE_KEY: target, "participationtypemask": mask})
         return parties
 
-    def apply(
-        self, table: Table, current: dict | None, payload: dict, caller: Caller, row_id: str
-    ) -> dict:
+    def apply(self, table: Table, current: dict | None, payload: dict, caller: Caller,
+              row_id: str) -> dict:
         """The row body after applying a write `payload` to `current` (None when creating)."""
         creating = current is None
         body = dict(current or {})
         if not creating and table.is_activity and body.get("statecode", 0) != 0:
-            others = [key for key in payload if key not in _STATE_KEYS and not key.startswith("@")]
+            others = [key for key in payload
+                      if key not in _STATE_KEYS and not key.startswith("@")]
             if others:
-                raise DataverseError(
-                    400,
-                    INVALID_ARGUMENT,
-                    "Cannot update Closed or Cancelled "
-                    f"Activity. The {table.logical_name} {row_id} is closed; "
-                    "reopen it (statecode 0) before changing "
-                    f"{', '.join(sorted(others))}.",
-                )
+                raise DataverseError(400, INVALID_ARGUMENT, "Cannot update Closed or Cancelled "
+                                     f"Activity. The {table.logical_name} {row_id} is closed; "
+                                     "reopen it (statecode 0) before changing "
+                                     f"{', '.join(sorted(others))}.")
         for key, value in payload.items():
             if key.startswith("@"):
                 continue  # @odata.type, @odata.etag...: annotations of the payload itself
@@ -413,19 +349,15 @@ class Writer:
                 nav_name = key[: -len("@odata.bind")]
                 nav = table.navigations.get(nav_name)
                 if nav is None:
-                    raise payload_error(
-                        table,
-                        f"An undeclared property '{nav_name}' which only "
-                        "has property annotations in the payload but no "
-                        "property value was found in the payload. In "
-                        "OData, only declared navigation properties and "
-                        "declared named streams can be represented as "
-                        "properties without values.",
-                    )
+                    raise payload_error(table, f"An undeclared property '{nav_name}' which only "
+                                               "has property annotations in the payload but no "
+                                               "property value was found in the payload. In "
+                                               "OData, only declared navigation properties and "
+                                               "declared named streams can be represented as "
+                                               "properties without values.")
                 if not nav.attribute.writable:
-                    raise payload_error(
-                        table, f"The navigation property '{nav_name}' cannot be set."
-                    )
+                    raise payload_error(table, f"The navigation property '{nav_name}' cannot be "
+                                               "set.")
                 target_id, target = self._bind(table, nav_name, value)
                 wire = nav.attribute.wire_name
                 body[wire] = target_id
@@ -442,34 +374,23 @@ class Writer:
             attribute = table.by_name.get(key)
             if attribute is None or attribute.is_lookup:
                 if key in table.by_wire or (attribute is not None and attribute.is_lookup):
-                    raise payload_error(
-                        table,
-                        "CRM do not support direct update of Entity "
-                        "Reference properties, Use Navigation properties "
-                        f"instead. (property '{key}')",
-                    )
+                    raise payload_error(table, "CRM do not support direct update of Entity "
+                                               "Reference properties, Use Navigation properties "
+                                               f"instead. (property '{key}')")
                 if key in table.navigations:
-                    raise payload_error(
-                        table,
-                        f"Deep insert through '{key}' is not supported by "
-                        "the emulator; bind an existing row with "
-                        f"'{key}@odata.bind'.",
-                    )
-                raise payload_error(
-                    table,
-                    f"The property '{key}' does not exist on type "
-                    f"'{table.type_name}'. Make sure to only use property "
-                    "names that are defined by the type or mark the type "
-                    "as open type.",
-                )
+                    raise payload_error(table, f"Deep insert through '{key}' is not supported by "
+                                               "the emulator; bind an existing row with "
+                                               f"'{key}@odata.bind'.")
+                raise payload_error(table, f"The property '{key}' does not exist on type "
+                                           f"'{table.type_name}'. Make sure to only use property "
+                                           "names that are defined by the type or mark the type "
+                                           "as open type.")
             if key in _STATE_KEYS:
                 continue  # below, after all columns
             if key == table.primary_id:
                 if convert(table, attribute, value) != row_id:
-                    raise payload_error(
-                        table,
-                        f"The primary key '{key}' in the body does not match the key in the URL.",
-                    )
+                    raise payload_error(table, f"The primary key '{key}' in the body does not "
+                                               "match the key in the URL.")
                 continue
             if not attribute.writable:
                 continue  # read-only columns in a body are ignored, as by Dataverse
@@ -481,9 +402,8 @@ class Writer:
         self._platform_columns(table, body, caller, creating, row_id)
         return body
 
-    def _apply_state(
-        self, table: Table, body: dict, payload: dict, creating: bool, row_id: str
-    ) -> None:
+    def _apply_state(self, table: Table, body: dict, payload: dict, creating: bool,
+                     row_id: str) -> None:
         if "statecode" not in table.by_name:
             return
         if creating:
@@ -500,27 +420,21 @@ class Writer:
                 raise _conversion_error(table, None, "Edm.Int32")
         status = payload.get("statuscode")
         if status is None:
-            status = (
-                table.default_status(state)
-                if state != body.get("statecode")
+            status = table.default_status(state) if state != body.get("statecode") \
                 else body.get("statuscode")
-            )
         else:
             status = convert(table, table.by_name["statuscode"], status)
         if table.status_state(status) != state:
             raise DataverseError(
-                400,
-                INVALID_ARGUMENT,
+                400, INVALID_ARGUMENT,
                 f"{status} is not a valid status code for state code "
                 f"{table.logical_name.capitalize()}State."
                 f"{state_attribute.option_label(state)} on {table.logical_name} with Id "
-                f"{row_id}.",
-            )
+                f"{row_id}.")
         body["statecode"], body["statuscode"] = state, status
 
-    def _platform_columns(
-        self, table: Table, body: dict, caller: Caller, creating: bool, row_id: str
-    ) -> None:
+    def _platform_columns(self, table: Table, body: dict, caller: Caller, creating: bool,
+                          row_id: str) -> None:
         now = now_stamp()
         on_behalf = caller.user_id if caller.impersonating else None
         if creating:
@@ -539,8 +453,7 @@ class Writer:
             body["objecttypecode"] = body.get("_objectid_value@" + LOGICAL)
         if table.logical_name in _COMPUTED_NAMES:
             body["fullname"] = " ".join(
-                part for part in (body.get("firstname"), body.get("lastname")) if part
-            )
+                part for part in (body.get("firstname"), body.get("lastname")) if part)
 
 
 def _check_etag(if_match: str | None, version: int) -> None:
@@ -548,8 +461,5 @@ def _check_etag(if_match: str | None, version: int) -> None:
     if not if_match or if_match.strip() == "*":
         return
     if if_match.strip() != f'W/"{version}"':
-        raise DataverseError(
-            412,
-            VERSION_MISMATCH,
-            "The version of the existing record doesn't match the RowVersion property provided.",
-        )
+        raise DataverseError(412, VERSION_MISMATCH, "The version of the existing record doesn't "
+                             "match the RowVersion property provided.")

@@ -129,27 +129,14 @@ class RunningEmulator:
             self._session = self.session()
         return self._session
 
-    def control(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body=None,
-        params=None,
-        expect: tuple[int, ...] = (200, 201, 204),
-    ):
+    def control(self, method: str, path: str, *, json_body=None, params=None,
+                expect: tuple[int, ...] = (200, 201, 204)):
         """Call /_emulator/<path>; returns the decoded JSON (None for 204)."""
-        response = self.http.request(
-            method,
-            f"{self.control_url}/{path.lstrip('/')}",
-            json=json_body,
-            params=params,
-            timeout=60,
-        )
+        response = self.http.request(method, f"{self.control_url}/{path.lstrip('/')}",
+                                     json=json_body, params=params, timeout=60)
         if response.status_code not in expect:
-            raise EmulatorError(
-                f"{method} /_emulator/{path} -> {response.status_code}: {response.text[:500]}"
-            )
+            raise EmulatorError(f"{method} /_emulator/{path} -> {response.status_code}: "
+                                f"{response.text[:500]}")
         return response.json() if response.content else None
 
     # -- control helpers -----------------------------------------------------------------------
@@ -234,9 +221,8 @@ class RunningEmulator:
         return self.control("PUT", "linkedin-solution", json_body={"installed": installed})
 
     def set_change_tracking(self, logical_name: str, enabled: bool) -> dict:
-        return self.control(
-            "PUT", f"change-tracking/{logical_name}", json_body={"enabled": enabled}
-        )
+        return self.control("PUT", f"change-tracking/{logical_name}",
+                            json_body={"enabled": enabled})
 
     def expire_tokens(self, refresh: bool = False) -> dict:
         """Expire every access token now (and revoke refresh tokens with refresh=True)."""
@@ -250,32 +236,18 @@ class RunningEmulator:
             body["lifetime"] = lifetime
         return self.control("POST", "tokens", json_body=body)["access_token"]
 
-    def register_app(
-        self, client_id: str, client_secret: str, redirect_uris: list[str] | None = None, **extra
-    ) -> dict:
-        return self.control(
-            "POST",
-            "apps",
-            json_body={
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "redirect_uris": redirect_uris or [],
-                **extra,
-            },
-        )
+    def register_app(self, client_id: str, client_secret: str,
+                     redirect_uris: list[str] | None = None, **extra) -> dict:
+        return self.control("POST", "apps", json_body={
+            "client_id": client_id, "client_secret": client_secret,
+            "redirect_uris": redirect_uris or [], **extra})
 
     def reset(self) -> dict:
         """Back to the seeded org (rows, privileges, solution, change tracking, faults)."""
         return self.control("POST", "reset")
 
-    def sign_in(
-        self,
-        auth_uri: str,
-        email: str | None = None,
-        *,
-        cancel: bool = False,
-        session: requests.Session | None = None,
-    ) -> dict:
+    def sign_in(self, auth_uri: str, email: str | None = None, *, cancel: bool = False,
+                session: requests.Session | None = None) -> dict:
         """Play the person at the sign-in page: open `auth_uri`, click the user (or Cancel),
         and return the parameters the IdP sends to the redirect URI (code/state or error)."""
         session = session or self.session()
@@ -315,36 +287,17 @@ class RunningEmulator:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
 
-def start_emulator(
-    data_path: str | Path,
-    *,
-    size: str = "small",
-    https: bool = True,
-    port: int = 0,
-    browser_port: int | None = None,
-    rate_limit: str | None = None,
-    faults: dict | None = None,
-    fault_seed: int | None = None,
-    token_lifetime: int | None = None,
-    seed_number: int | None = None,
-    extra_args: list[str] | None = None,
-    startup_timeout: float = 180,
-) -> RunningEmulator:
+def start_emulator(data_path: str | Path, *, size: str = "small", https: bool = True,
+                   port: int = 0, browser_port: int | None = None, rate_limit: str | None = None,
+                   faults: dict | None = None, fault_seed: int | None = None,
+                   token_lifetime: int | None = None, seed_number: int | None = None,
+                   extra_args: list[str] | None = None,
+                   startup_timeout: float = 180) -> RunningEmulator:
     """Start `python -m dynamics_emulator serve` and wait for its ready line."""
     data_path = Path(data_path)
     data_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "dynamics_emulator",
-        "serve",
-        "--data",
-        str(data_path),
-        "--port",
-        str(port),
-        "--size",
-        size,
-    ]
+    command = [sys.executable, "-m", "dynamics_emulator", "serve", "--data", str(data_path),
+               "--port", str(port), "--size", size]
     if https:
         command.append("--https")
     if browser_port is not None:
@@ -363,18 +316,11 @@ def start_emulator(
 
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), environment.get("PYTHONPATH")) if p
-    )
+        p for p in (str(REPO_ROOT), environment.get("PYTHONPATH")) if p)
     log_path = data_path.with_suffix(data_path.suffix + ".log")
     log = log_path.open("ab")
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
-    )
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE,
+                               stderr=log, stdin=subprocess.DEVNULL)
     log.close()
     lines: queue.Queue = queue.Queue()
 
@@ -386,16 +332,12 @@ def start_emulator(
         line = lines.get(timeout=startup_timeout)
     except queue.Empty:
         process.kill()
-        raise EmulatorError(
-            f"the emulator printed no ready line within {startup_timeout} s; "
-            f"log:\n{log_path.read_text()}"
-        ) from None
+        raise EmulatorError(f"the emulator printed no ready line within {startup_timeout} s; "
+                            f"log:\n{log_path.read_text()}") from None
     if not line:
         process.wait(5)
-        raise EmulatorError(
-            f"the emulator exited with {process.returncode} before it was "
-            f"ready; log:\n{log_path.read_text()}"
-        )
+        raise EmulatorError(f"the emulator exited with {process.returncode} before it was "
+                            f"ready; log:\n{log_path.read_text()}")
     ready = json.loads(line)
     return RunningEmulator(process=process, ready=ready, data_path=data_path, log_path=log_path)
 

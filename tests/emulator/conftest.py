@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests import emulator_fixtures
 from tests.emulator_fixtures import DEMO_DOMAIN, RunningEmulator
 
-# Fixtures from the shared module, registered here for this directory.
-emulator = emulator_fixtures.emulator
-emulator_clean = emulator_fixtures.emulator_clean
-emulator_factory = emulator_fixtures.emulator_factory
+# emulator, emulator_clean, emulator_factory come from tests/conftest.py's plugin.
 
 APP_EMAIL = f"portal-integration-app@{DEMO_DOMAIN}"
 
@@ -29,32 +25,19 @@ class Api:
         return path if path.startswith("http") else self.base + path.lstrip("/")
 
     def headers(self, prefer: str | None = None, **extra) -> dict:
-        headers = {
-            "Authorization": f"Bearer {self.token}",
-            "Accept": "application/json",
-            "OData-MaxVersion": "4.0",
-            "OData-Version": "4.0",
-            "If-None-Match": "null",
-        }
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
+                   "OData-MaxVersion": "4.0", "OData-Version": "4.0", "If-None-Match": "null"}
         if prefer:
             headers["Prefer"] = prefer
         headers.update({key.replace("_", "-"): value for key, value in extra.items()})
         return headers
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        prefer: str | None = None,
-        headers: dict | None = None,
-        **kwargs,
-    ) -> requests.Response:
+    def request(self, method: str, path: str, *, prefer: str | None = None,
+                headers: dict | None = None, **kwargs) -> requests.Response:
         all_headers = self.headers(prefer)
         all_headers.update(headers or {})
-        return self.session.request(
-            method, self.url(path), headers=all_headers, timeout=60, **kwargs
-        )
+        return self.session.request(method, self.url(path), headers=all_headers, timeout=60,
+                                    **kwargs)
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -91,11 +74,9 @@ def api(emulator) -> Api:
 @pytest.fixture
 def api_as(emulator):
     """`api_as("alex.morgan@contoso-demo.com")`: the API as that user."""
-
     def make(email: str, running: RunningEmulator | None = None) -> Api:
         running = running or emulator
         return Api(running, running.token(email))
-
     return make
 
 

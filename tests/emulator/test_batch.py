@@ -210,3 +210,15 @@ def test_lf_line_endings_are_accepted(api):
                         headers={"Content-Type": content_type})
     assert response.status_code == 200
     assert parse_batch_response(response)[0]["status"] == 200
+
+
+def test_impersonation_header_on_the_batch_applies_to_its_parts(api, emulator):
+    alex = emulator.user("alex.morgan@contoso-demo.com")
+    task_id = str(uuid.uuid4())
+    content_type, body = build_batch([[_part("POST", "tasks", {"activityid": task_id,
+                                                               "subject": "as Alex"})]])
+    response = api.post("$batch", data=body, headers={
+        "Content-Type": content_type, "CallerObjectId": alex["azureactivedirectoryobjectid"]})
+    assert [p["status"] for p in parse_batch_response(response)] == [204]
+    stored = emulator.row("tasks", task_id)
+    assert stored["_createdby_value"] == stored["_ownerid_value"] == alex["systemuserid"]

@@ -55,9 +55,8 @@ def test_initial_read_returns_everything_and_a_delta_link(api, org):
 
 
 def test_initial_read_pages_and_ends_with_the_delta_link(api, org):
-    rows, deleted, link = _sync(
-        api, "contacts?$select=fullname", prefer=f"{TRACK},odata.maxpagesize=150"
-    )
+    rows, deleted, link = _sync(api, "contacts?$select=fullname",
+                                prefer=f"{TRACK},odata.maxpagesize=150")
     assert len(rows) == len({r["contactid"] for r in rows}) == org.counts()["contacts"]
     assert not deleted and "$deltatoken=" in link
 
@@ -77,17 +76,11 @@ def test_delta_returns_changes_and_deletions_then_nothing(api, org):
     changed = {item["opportunityid"]: item for item in body["value"] if "opportunityid" in item}
     assert set(changed) == {moved, closed, created["opportunityid"]}
     assert changed[moved]["salesstage"] == 3 and changed[closed]["statecode"] == 1
-    assert set(changed[moved]) == {
-        "@odata.etag",
-        "name",
-        "salesstage",
-        "statecode",
-        "opportunityid",
-    }
+    assert set(changed[moved]) == {"@odata.etag", "name", "salesstage", "statecode",
+                                   "opportunityid"}
     deleted = [item for item in body["value"] if item.get("reason") == "deleted"]
-    assert deleted == [
-        {"@odata.context": deleted[0]["@odata.context"], "id": doomed, "reason": "deleted"}
-    ]
+    assert deleted == [{"@odata.context": deleted[0]["@odata.context"], "id": doomed,
+                        "reason": "deleted"}]
     assert deleted[0]["@odata.context"].endswith("$metadata#opportunities/$deletedEntity")
 
     again = api.get(body["@odata.deltaLink"], prefer=TRACK).json()
@@ -114,23 +107,19 @@ def test_large_deltas_page(api, org):
     assert set(deleted) == {c["contactid"] for c in contacts[:5]}
 
 
-@pytest.mark.parametrize(
-    "option",
-    ["$filter=statecode eq 0", "$orderby=name", "$top=5", "$expand=ownerid($select=fullname)"],
-)
+@pytest.mark.parametrize("option", ["$filter=statecode eq 0", "$orderby=name", "$top=5",
+                                    "$expand=ownerid($select=fullname)"])
 def test_track_changes_refuses_query_options(api, option):
     response = api.get(f"accounts?$select=name&{option}", prefer=TRACK)
     assert response.status_code == 400
     name = option.split("=")[0]
-    assert error_of(response)["message"] == (
-        f'The "{name}" query parameter isn\'t supported when Change Tracking is enabled.'
-    )
+    assert error_of(response)["message"] == (f'The "{name}" query parameter isn\'t supported '
+                                             "when Change Tracking is enabled.")
 
 
 def test_unknown_and_expired_tokens_ask_for_a_full_sync(api, org):
-    response = api.get(
-        "accounts?$select=name&$deltatoken=12345%2101%2f01%2f2020%2000%3a00%3a00", prefer=TRACK
-    )
+    response = api.get("accounts?$select=name&$deltatoken=12345%2101%2f01%2f2020%2000%3a00%3a00",
+                       prefer=TRACK)
     assert response.status_code == 400
     assert error_of(response)["code"] == "0x80044352"
     _, _, link = _sync(api, "accounts?$select=name")

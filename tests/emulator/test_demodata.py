@@ -42,11 +42,8 @@ def test_sizes_have_the_documented_counts():
     assert 8 <= len(demo.users) <= 13
     huge = demodata.generate_org("huge")
     assert len(huge.users) >= 1000
-    assert (len(huge.accounts), len(huge.contacts), len(huge.opportunities)) == (
-        50_000,
-        200_000,
-        100_000,
-    )
+    assert (len(huge.accounts), len(huge.contacts), len(huge.opportunities)) == \
+        (50_000, 200_000, 100_000)
 
 
 def test_demo_users_are_all_in_the_org():
@@ -83,16 +80,12 @@ def test_opportunities_are_consistent_with_accounts_and_contacts():
         contact_id = opportunity["_parentcontactid_value"]
         if contact_id:
             with_contact += 1
-            assert (
-                contacts[contact_id]["_parentcustomerid_value"]
-                == opportunity["_parentaccountid_value"]
-            )
+            assert contacts[contact_id]["_parentcustomerid_value"] == \
+                opportunity["_parentaccountid_value"]
         if opportunity["statecode"] == 1:
             assert opportunity["actualvalue"] and opportunity["new_wonamount"]
-        assert opportunity["_customerid_value"] in (
-            opportunity["_parentaccountid_value"],
-            contact_id,
-        )
+        assert opportunity["_customerid_value"] in (opportunity["_parentaccountid_value"],
+                                                     contact_id)
     assert states[0] > states[1] > 0 and states[2] > 0
     assert with_contact > 0.7 * len(org.opportunities)
 
@@ -104,13 +97,9 @@ def test_most_contacts_have_an_account_and_an_email_at_its_domain():
     with_account = [c for c in contacts if c["_parentcustomerid_value"]]
     assert 0.9 < len(with_account) / len(contacts) < 1
     assert sum(1 for c in contacts if c["emailaddress1"]) > 0.8 * len(contacts)
-    matching = [
-        c
-        for c in with_account
-        if c["emailaddress1"]
-        and websites[c["_parentcustomerid_value"]]
-        and websites[c["_parentcustomerid_value"]].endswith(c["emailaddress1"].split("@")[1])
-    ]
+    matching = [c for c in with_account if c["emailaddress1"] and websites[
+        c["_parentcustomerid_value"]] and websites[c["_parentcustomerid_value"]].endswith(
+        c["emailaddress1"].split("@")[1])]
     assert len(matching) > 0.7 * len(with_account)
 
 

@@ -78,7 +78,9 @@ def test_picklist_cast_with_option_sets_in_order(api):
     assert options == [(0, "Qualify"), (1, "Develop"), (2, "Propose"), (3, "Close")]
     single = api.get("EntityDefinitions(LogicalName='opportunity')/Attributes(LogicalName="
                      "'salesstage')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
-                     "?$select=LogicalName&$expand=OptionSet").json()
+                     "?$select=LogicalName&$expand=OptionSet($select=Options,Name),"
+                     "GlobalOptionSet($select=Options)").json()
+    assert single["GlobalOptionSet"]["Name"] == "opportunity_salesstage"
     assert len(single["OptionSet"]["Options"]) == 4
 
 
