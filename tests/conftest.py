@@ -117,7 +117,9 @@ def crm_contract(contract, admin, connect_crm):
     """``contract``, connected to the emulator's org by ``admin`` signed in as the Integration User.
 
     The emulator's org holds the named users of ``demodata.DEMO_USERS``. It is shared by the
-    session: create rows with fresh ids rather than count on an untouched org.
+    session: create rows with fresh ids rather than count on an untouched org. Connecting leaves
+    the test ``client`` signed in as ``admin``; faults switched on through ``dynamics`` are reset
+    after the test.
     """
     response = connect_crm(admin)
     assert response.status_code == 302, response.content[:500]
