@@ -1,11 +1,16 @@
 """factory-boy factories for the whole suite (one module, as STYLE.md asks)."""
 
+import uuid
+
 import factory
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from crm_settings.models import CrmConnection, CrmSettings
 from network.models import Company, Member, SavedAccount, SavedLead
-from seats.models import Contract, Role, Seat, User
+from seats.models import Contract, CrmSync, Role, Seat, User
+from sync.models import CrmUser, SeatCrmUser
 from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread, activity_id_for
 
 PASSWORD = "test-password"
@@ -235,3 +240,77 @@ class OutboxEntryFactory(DjangoModelFactory):
             crm_url="https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord",
             written_open=False,
         )
+
+
+# --- Many seats at once ---------------------------------------------------------------------------
+
+
+def _bulk_crm_sync(n: int) -> str:
+    if n % 7 == 0:
+        return CrmSync.OFF
+    return CrmSync.ON if n % 11 == 0 else CrmSync.DEFAULT
+
+
+def seats_bulk_create(contract: Contract, count: int, *, start: int = 0) -> list[Seat]:
+    """``count`` Seat holder seats on ``contract`` in a handful of queries, for size tests.
+
+    Every other seat maps to a CRM user of the contract, every third is *Not Matched* with a
+    reason, the rest were never checked; every seventh had CRM sync disabled and every eleventh
+    enabled by an admin; every fifth has imported Accounts and Leads plus one saved by hand.
+    Emails are ``holder<n>@<contract id>.test`` with n counting from ``start``; the password is
+    ``PASSWORD``.
+    """
+    password = make_password(PASSWORD)
+    users = User.objects.bulk_create(
+        User(
+            email=f"holder{n}@{contract.pk}.test",
+            first_name=f"Holder{n:05d}",
+            last_name="Bulk",
+            password=password,
+        )
+        for n in range(start, start + count)
+    )
+    seats = Seat.objects.bulk_create(
+        Seat(contract=contract, user=user, crm_sync=_bulk_crm_sync(n))
+        for n, user in enumerate(users, start=start)
+    )
+    mapped = [seat for n, seat in enumerate(seats) if n % 2 == 0]
+    crm_users = CrmUser.objects.bulk_create(
+        CrmUser(
+            contract=contract,
+            crm_id=uuid.uuid4(),
+            full_name=f"{seat.user.first_name} Bulk",
+            email=seat.user.email,
+            domain_name=seat.user.email,
+        )
+        for seat in mapped
+    )
+    links = [
+        SeatCrmUser(seat=seat, crm_user=crm_user)
+        for seat, crm_user in zip(mapped, crm_users, strict=True)
+    ]
+    links += [
+        SeatCrmUser(seat=seat, reason=f"No CRM user has the email {seat.user.email}.")
+        for n, seat in enumerate(seats)
+        if n % 2 and n % 3 == 0
+    ]
+    SeatCrmUser.objects.bulk_create(links)
+    companies = CompanyFactory.create_batch(3)
+    member = MemberFactory()
+    now = timezone.now()
+    importing = [seat for n, seat in enumerate(seats) if n % 5 == 0]
+    SavedAccount.objects.bulk_create(
+        SavedAccount(
+            seat=seat,
+            company=company,
+            from_crm=index < 2,
+            saved_by_hand=index == 2,
+            imported_at=now if index < 2 else None,
+        )
+        for seat in importing
+        for index, company in enumerate(companies)
+    )
+    SavedLead.objects.bulk_create(
+        SavedLead(seat=seat, member=member, from_crm=True, imported_at=now) for seat in importing
+    )
+    return seats

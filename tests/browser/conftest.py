@@ -5,8 +5,8 @@ a django-q2 worker process (not sync mode), and Debian's chromium driven by Play
   a missing browser fails them.
 - Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from such a
   thread unless DJANGO_ALLOW_ASYNC_UNSAFE is set, which these tests do (research/deps.md §5).
-- Screenshots go to test-artifacts/screenshots/ (CI keeps them); a few are copied to docs/ for
-  the README.
+- Screenshots go to test-artifacts/screenshots/; run with UPDATE_DOCS_SCREENSHOTS=1 to refresh
+  the few in docs/screenshots/ that the README shows.
 """
 
 import os
@@ -174,10 +174,11 @@ class Shots:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(self, page, name: str, *, docs: bool = False, full_page: bool = True) -> Path:
+        """Save a screenshot; with ``docs=True`` and UPDATE_DOCS_SCREENSHOTS=1, also to docs/."""
         self.count += 1
         path = ARTIFACTS / f"{self.journey}-{self.count:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
-        if docs:
+        if docs and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
             target = ROOT / "docs" / "screenshots" / f"{self.journey}-{name}.png"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)

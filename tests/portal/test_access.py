@@ -21,6 +21,13 @@ MATRIX = {
         LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
     ),
     "seats:list":               (LOGIN, FORBIDDEN, OK, OK, OK),
+    "seats:assign":             (LOGIN, FORBIDDEN, OK, OK, OK),
+    # Without a selection the confirmation sends the admin back to the list.
+    "seats:sync_disable":       (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT),
+    "seats:sync_enable":        (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+    "seats:invite":             (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+    "seats:assign_create":      (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+    "seats:crm_users_refresh":  (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
     "network:accounts":         (LOGIN, OK, FORBIDDEN, OK, OK),
     "network:leads":            (LOGIN, OK, FORBIDDEN, OK, OK),
     "writeback:inbox":          (LOGIN, OK, FORBIDDEN, OK, OK),
