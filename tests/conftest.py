@@ -21,8 +21,8 @@ from django.urls import reverse
 
 from tests.factories import ContractFactory, SeatFactory
 
-# emulator, emulator_clean, emulator_factory: the Dynamics emulator as a real subprocess.
-pytest_plugins = ["tests.emulator_fixtures"]
+# The Dynamics emulator as a real subprocess; chromium through Playwright.
+pytest_plugins = ["tests.emulator_fixtures", "tests.browser_fixtures"]
 
 
 @pytest.fixture

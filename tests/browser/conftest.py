@@ -1,10 +1,7 @@
-"""The real stack for browser tests: the portal on a live server, the Dynamics emulator process,
-a django-q2 worker process (not sync mode), and Debian's chromium driven by Playwright.
+"""The real stack for the browser journeys: the portal on a live server, the Dynamics emulator
+process and a django-q2 worker process (not sync mode); chromium comes from
+tests/browser_fixtures.py.
 
-- Without /usr/bin/chromium the browser tests are skipped, unless REQUIRE_BROWSER=1 (CI), where
-  a missing browser fails them.
-- Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from such a
-  thread unless DJANGO_ALLOW_ASYNC_UNSAFE is set, which these tests do (research/deps.md §5).
 - Screenshots go to test-artifacts/screenshots/; run with UPDATE_DOCS_SCREENSHOTS=1 to refresh
   the few in docs/screenshots/ that the README shows.
 """
@@ -26,44 +23,7 @@ from django.db import connection
 from tests.conftest import point_portal_at
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-# The machine's network is closed: without these flags chromium keeps trying to reach Google.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def pytest_collection_modifyitems(config, items):
-    if Path(CHROMIUM).exists():
-        return
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        return  # let them fail loudly in the browser fixture
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
-    for item in items:
-        if "tests/browser/" in str(item.fspath):
-            item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def _free_port() -> int:
@@ -149,20 +109,6 @@ class _Stack:
 
     def worker_log(self) -> str:
         return (self.tmp / "worker.log").read_text(errors="replace")
-
-
-@pytest.fixture
-def page(browser, request):
-    """A fresh browser tab; fails the test on any console error or uncaught page error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.console_errors = errors
-    yield tab
-    context.close()
-    assert errors == [], f"console errors: {errors}"
 
 
 class Shots:

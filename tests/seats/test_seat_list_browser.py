@@ -1,49 +1,27 @@
 """Seat Management in a real browser: the select-all checkbox and the (…) menu from the keyboard.
 
-Drives Debian's chromium through Playwright against the live server. Skipped when chromium is
-missing, unless REQUIRE_BROWSER is set (CI), where that is a failure.
+Drives Debian's chromium through Playwright (tests/browser_fixtures.py) against the live server.
 """
 
-import os
-from pathlib import Path
-
 import pytest
-from django.db import connections
 
 from seats.models import CrmSync, Seat
+from tests.browser_fixtures import login_page
 from tests.factories import SeatFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 @pytest.fixture
-def page(monkeypatch, live_server, client, admin):
+def admin_page(page, live_server, admin):
     """A chromium page signed in as ``admin``, on the live server."""
-    if not CHROMIUM.exists():
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER is set")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    client.force_login(admin.user)
-    session = client.cookies["sessionid"].value
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still synchronous, so Django's guard against async use does not apply to them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context()
-        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        yield context.new_page()
-        # With that loop running, the test's queries used connections of their own: close them,
-        # or the test database could not be dropped at the end of the session.
-        connections.close_all()
-        browser.close()
+    return login_page(page, live_server, admin.user)
 
 
-def test_the_select_all_checkbox_ticks_every_row_and_bulk_enables(page, live_server, contract):
+def test_the_select_all_checkbox_ticks_every_row_and_bulk_enables(
+    admin_page, live_server, contract
+):
+    page = admin_page
     SeatFactory.create_batch(3, contract=contract)
     page.goto(f"{live_server.url}/seats/")
     select_all = page.get_by_label("Select all seats on this page")
@@ -61,7 +39,8 @@ def test_the_select_all_checkbox_ticks_every_row_and_bulk_enables(page, live_ser
     assert set(Seat.objects.values_list("crm_sync", flat=True)) == {CrmSync.ON}
 
 
-def test_the_row_menu_opens_from_the_keyboard(page, live_server, seat_holder):
+def test_the_row_menu_opens_from_the_keyboard(admin_page, live_server, seat_holder):
+    page = admin_page
     page.goto(f"{live_server.url}/seats/?q=rep")
     menu = page.get_by_label(f"More actions for {seat_holder.user.display_name}")
     menu.focus()
