@@ -12,7 +12,7 @@ os.environ.setdefault("DYNAMICS_CLIENT_ID", "crm-sync-portal-demo")
 os.environ.setdefault("DYNAMICS_CLIENT_SECRET", "demo-secret-not-for-production")
 
 from config.settings import *  # noqa: E402,F403
-from config.settings import Q_CLUSTER  # noqa: E402
+from config.settings import DATABASES, Q_CLUSTER, VAR_DIR  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
@@ -26,3 +26,8 @@ STORAGES = {
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 # Serve static files from the source folders; no collectstatic in tests.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True
+
+# SQLite test databases live in a file (not in memory), so the browser tests' worker process can
+# open the same database as the test; pytest-django adds a suffix per xdist worker.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin-settings/crm/sync/", include("sync.urls")),
     path("seats/", include("seats.urls")),
     path("network/", include("network.urls")),
-    path("inbox/", include("writeback.urls")),
+    path("", include("writeback.urls")),
+    path("api/v1/", include("writeback.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,7 +5,7 @@ the project that speaks HTTP to Dynamics.
 """
 
 from .auth import MsalAuth, StaticTokenAuth
-from .batch import ChangeSet, Operation, OperationResult
+from .batch import ChangeSet, Operation, OperationResult, RolledBack
 from .client import DynamicsClient
 from .errors import (
     ApiError,
@@ -48,6 +48,7 @@ __all__ = [
     "Page",
     "PrivilegeError",
     "RetryPolicy",
+    "RolledBack",
     "StaticTokenAuth",
     "Stats",
     "ValidationFailed",

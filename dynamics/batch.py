@@ -131,6 +131,10 @@ class OperationResult:
     already_existed: bool = False
 
 
+class RolledBack(ApiError):
+    """This operation was undone because another operation in its change set failed."""
+
+
 @dataclass
 class _ResponsePart:
     status: int
@@ -390,10 +394,10 @@ def _failed_changeset_results(
         if culprit is None or operation is culprit:
             results.append(_result(operation, part, url=url, resent=resent))
         else:
-            error = ApiError(
+            error = RolledBack(
                 "Rolled back because another operation in its change set failed.",
                 status=part.status,
-                url=url,
+                url=_operation_url(operation, url),
                 table=operation.entity_set,
                 method=operation.method,
             )
@@ -404,7 +408,7 @@ def _failed_changeset_results(
 def _not_executed(operation: Operation, url: str) -> OperationResult:
     error = ApiError(
         "Not executed because an earlier operation in the $batch failed.",
-        url=url,
+        url=_operation_url(operation, url),
         table=operation.entity_set,
         method=operation.method,
     )
@@ -432,7 +436,7 @@ def _result(
         status=part.status,
         body=part.body,
         headers=part.headers,
-        url=url,
+        url=_operation_url(operation, url),
         method=operation.method,
         table=operation.entity_set,
         request_headers=operation.headers,
@@ -440,6 +444,14 @@ def _result(
     if resent and operation.is_create_with_id and isinstance(error, DuplicateRecord):
         return OperationResult(part.status, True, operation.row_id, None, body, True)
     return OperationResult(part.status, False, operation.row_id, error, body)
+
+
+def _operation_url(operation: Operation, batch_url: str) -> str:
+    """The URL an operation addresses, so its error says which row or table failed (and maps
+    a 404 on a row to NotFound). `$n` references stay with the batch URL."""
+    if operation.url_path.startswith("$"):
+        return batch_url
+    return batch_url.removesuffix("$batch") + operation.url_path
 
 
 def _row_id_of(operation: Operation, part: _ResponsePart, body: Any) -> str | None:

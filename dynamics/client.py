@@ -19,6 +19,7 @@ from .batch import (
     ChangeSet,
     Operation,
     OperationResult,
+    RolledBack,
     encode_batch,
     parse_batch_response,
     results_for,
@@ -86,7 +87,7 @@ class DynamicsClient(MetadataQueries):
         entity_set: str,
         *,
         select: str | Sequence[str],
-        filter: str | None = None,  # noqa: A002 - named after OData's $filter
+        filter: str | None = None,
         expand: str | Sequence[str] | None = None,
         orderby: str | Sequence[str] | None = None,
         top: int | None = None,
@@ -134,7 +135,7 @@ class DynamicsClient(MetadataQueries):
             path, table=entity_set, prefer=FORMATTED_ANNOTATIONS if formatted else None
         )
 
-    def count(self, entity_set: str, filter: str | None = None) -> int:  # noqa: A002
+    def count(self, entity_set: str, filter: str | None = None) -> int:
         """Rows matching `filter`, from `$count=true`. Dataverse caps this count at 5,000."""
         url = self._url(with_query(entity_set, build_query(filter=filter, count=True)))
         page = self._transport.send(
@@ -338,7 +339,9 @@ class DynamicsClient(MetadataQueries):
             if (row.get("statecode"), row.get("statuscode")) != (statecode, statuscode):
                 self.update(entity_set, row_id, closing, caller_object_id=caller_object_id)
             return row_id
-        raise created.error or closed.error
+        # Raise the operation that failed, not the one rolled back because of it.
+        errors = [result.error for result in (created, closed) if result.error]
+        raise next((e for e in errors if not isinstance(e, RolledBack)), errors[0])
 
     # -- batch ----------------------------------------------------------------------------
 

@@ -194,7 +194,7 @@ def table_from_url(url: str) -> str | None:
     return name
 
 
-def parse_error_body(body: bytes, content_type: str = "") -> tuple[str | None, str | None]:
+def parse_error_body(body: bytes) -> tuple[str | None, str | None]:
     """Return (code, message) from a Dataverse/OData error body, or (None, None)."""
     if not body:
         return None, None
@@ -264,8 +264,10 @@ def error_from_response(
     request_headers = {k.lower(): v for k, v in (request_headers or {}).items()}
     headers = {k.lower(): v for k, v in headers.items()}
     content_type = headers.get("content-type", "")
-    code, message = parse_error_body(body, content_type)
+    code, message = parse_error_body(body)
     code = code.lower() if code and code.lower().startswith("0x") else code
+    if message is None and status == 401:
+        message = "Dynamics refused the access token"  # Dataverse sends 401 with no body
     if message is None:
         message = f"HTTP {status} with {_describe_non_json(body, content_type)}"
     table = table or table_from_url(url)

@@ -92,7 +92,12 @@ class RetryPolicy:
 
 @dataclass
 class Stats:
-    """Counters of one client: sends, re-sends, throttled waits and body bytes each way."""
+    """Counters of one client.
+
+    `requests`: HTTP requests sent to the Web API (every attempt; msal's token requests are not
+    counted). `retries`: re-sends. `throttled`: waits for 429 / 503 Retry-After.
+    `bytes_received` / `bytes_sent`: body bytes (decompressed), headers not included.
+    """
 
     requests: int = 0
     retries: int = 0
@@ -187,26 +192,15 @@ class Transport:
         started = self.clock()
         attempt = 0
         refreshed_after_401 = False
-        force_refresh = False
+        refresh_now = False
         while True:
             attempt += 1
             error: DynamicsError
-            response = None
             try:
-                token = self.auth.access_token(force_refresh=force_refresh)
-                force_refresh = False
-                request_headers["Authorization"] = f"Bearer {token}"
-                self.stats.requests += 1
-                self.stats.bytes_sent += len(body or b"")
-                response = self.session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=request_headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,
+                force_refresh, refresh_now = refresh_now, False
+                response = self._send_once(
+                    method, url, request_headers, body, force_refresh=force_refresh
                 )
-                content = response.content
             except requests.RequestException as exc:
                 error = connect_error(exc, url=url, method=method, table=table)
                 if not idempotent and not _never_sent(exc):
@@ -214,38 +208,31 @@ class Transport:
             except DynamicsError as exc:  # from the token source
                 error = exc
             else:
-                self.stats.bytes_received += len(content)
                 if response.status_code == 401 and not refreshed_after_401:
-                    # An access token can expire or be revoked between our cache check and the
-                    # server's: refresh once and try again (not counted against max_attempts).
-                    refreshed_after_401 = True
-                    force_refresh = True
+                    # The access token expired or was revoked after our cache said it was good:
+                    # force a refresh and send once more (not counted against max_attempts).
+                    refreshed_after_401 = refresh_now = True
                     attempt -= 1
                     self.stats.retries += 1
                     continue
                 if response.ok or (accept is not None and accept(response)):
                     reply = Reply(
-                        status=response.status_code,
-                        headers=response.headers,
-                        content=content,
-                        url=url,
-                        attempts=attempt,
+                        response.status_code, response.headers, response.content, url, attempt
                     )
                     if parse is None:
                         return reply
                     try:
                         return parse(reply)
                     except MalformedResponse as exc:
-                        exc.method = exc.method or method
-                        exc.table = exc.table or table
-                        exc.attempts = attempt
-                        if method != "GET":
+                        exc.method, exc.table = exc.method or method, exc.table or table
+                        if method != "GET":  # only reads are safe to repeat blindly
+                            exc.attempts = attempt
                             raise
                         error = exc
                 else:
                     error = error_from_response(
                         status=response.status_code,
-                        body=content,
+                        body=response.content,
                         headers=response.headers,
                         url=url,
                         method=method,
@@ -255,17 +242,41 @@ class Transport:
                     if not idempotent and response.status_code != 429:
                         error.retryable = False
             error.attempts = attempt
-            if not error.retryable:
-                raise error
-            delay, throttled = self._delay(error, attempt)
-            if attempt >= self.retry.max_attempts:
-                raise error
-            if self.clock() - started + delay > self.retry.budget:
-                raise error
-            if throttled:
-                self.stats.throttled += 1
-            self.stats.retries += 1
-            self.sleep(delay)
+            self._wait_or_raise(error, attempt, started)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        *,
+        force_refresh: bool,
+    ) -> requests.Response:
+        """One HTTP exchange with a fresh bearer token; counts it and reads the whole body."""
+        token = self.auth.access_token(force_refresh=force_refresh)
+        headers["Authorization"] = f"Bearer {token}"
+        self.stats.requests += 1
+        self.stats.bytes_sent += len(body or b"")
+        response = self.session.request(
+            method, url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+        )
+        # Reading the body here (not lazily) makes a connection cut mid-body a RequestException
+        # of this attempt, so it is retried like any dropped connection.
+        self.stats.bytes_received += len(response.content)
+        return response
+
+    def _wait_or_raise(self, error: DynamicsError, attempt: int, started: float) -> None:
+        """Sleep before the next attempt, or raise `error` when retrying cannot or may not help."""
+        if not error.retryable or attempt >= self.retry.max_attempts:
+            raise error
+        delay, throttled = self._delay(error, attempt)
+        if self.clock() - started + delay > self.retry.budget:
+            raise error
+        if throttled:
+            self.stats.throttled += 1
+        self.stats.retries += 1
+        self.sleep(delay)
 
     def _delay(self, error: DynamicsError, attempt: int) -> tuple[float, bool]:
         """Seconds to wait before the next attempt, and whether it is a throttling wait.

@@ -72,7 +72,7 @@ def join_names(names: str | Iterable[str]) -> str:
 def build_query(
     *,
     select: str | Sequence[str] | None = None,
-    filter: str | None = None,  # noqa: A002 - the OData option is called $filter
+    filter: str | None = None,
     expand: str | Sequence[str] | None = None,
     orderby: str | Sequence[str] | None = None,
     top: int | None = None,

@@ -1,8 +1,8 @@
-"""Reads for the seat holder's Accounts and Leads lists (a fixed number of queries per page)."""
+"""Reads for the seat holder's Accounts and Leads (a fixed number of queries per page)."""
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from network.models import SavedAccount, SavedLead
+from network.models import Company, Member, SavedAccount, SavedLead
 from seats.models import Seat
 
 
@@ -18,3 +18,33 @@ def saved_lead_list(*, seat: Seat, from_crm: bool | None = None) -> QuerySet[Sav
     if from_crm is not None:
         saves = saves.filter(from_crm=from_crm)
     return saves.order_by("member__last_name", "member__first_name", "pk")
+
+
+def member_search(*, seat: Seat, query: str = "", limit: int = 20) -> QuerySet[Member]:
+    """Members to write to: without ``query`` the seat's saved leads, else anyone matching it.
+
+    Every word of the query must appear in the name, company or headline; the seat's saved leads
+    come first.
+    """
+    members = Member.objects.select_related("company").annotate(
+        is_saved=Exists(SavedLead.objects.filter(seat=seat, member=OuterRef("pk")))
+    )
+    words = query.split()[:5]
+    if not words:
+        members = members.filter(is_saved=True)
+    for word in words:
+        members = members.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(company_name__icontains=word)
+            | Q(headline__icontains=word)
+        )
+    return members.order_by("-is_saved", "last_name", "first_name", "pk")[:limit]
+
+
+def saved_lead_get(*, seat: Seat, member: Member) -> SavedLead | None:
+    return SavedLead.objects.filter(seat=seat, member=member).first()
+
+
+def saved_account_get(*, seat: Seat, company: Company) -> SavedAccount | None:
+    return SavedAccount.objects.filter(seat=seat, company=company).first()

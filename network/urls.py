@@ -6,7 +6,7 @@ app_name = "network"
 
 urlpatterns = [
     path("accounts/", views.accounts, name="accounts"),
+    path("accounts/<int:company_id>/", views.account, name="account"),
     path("leads/", views.leads, name="leads"),
-    path("companies/<int:pk>/", views.company, name="company"),
-    path("people/<int:pk>/", views.member, name="member"),
+    path("leads/<int:member_id>/", views.lead, name="lead"),
 ]

@@ -1,17 +1,23 @@
-"""The seat holder's Accounts and Leads, and a page per company and member.
+"""The seat holder's Accounts and Leads, and a page per company (account) and member (lead).
 
 The lists show what came from the CRM with the *In CRM* badge and a link to the record in
-Dynamics, filter by "from CRM", and page through with a fixed number of queries. The company and
-member pages say, for the CRM records that match them, whether they were imported for this seat
+Dynamics, filter by "from CRM", and page through with a fixed number of queries. The account and
+lead pages say, for the CRM records that match them, whether they were imported for this seat
 and if not which rule kept them out (read from the import through ``sync.selectors``, DESIGN §3).
 """
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
 
 from crm_settings.selectors import crm_connection_get
-from network.models import Company, Member, SavedAccount, SavedLead
-from network.selectors import saved_account_list, saved_lead_list
+from network.models import Company, Member
+from network.selectors import (
+    saved_account_get,
+    saved_account_list,
+    saved_lead_get,
+    saved_lead_list,
+)
 from seats.access import seat_holder_required
 from sync.selectors import company_crm_records, member_crm_records, seat_import_status
 
@@ -53,36 +59,39 @@ def leads(request):
 
 
 @seat_holder_required
-def company(request, pk: int):
-    """A network company: whether the seat saved it, and what the CRM says about it."""
-    company = get_object_or_404(Company, pk=pk)
+@require_GET
+def lead(request, member_id: int):
+    """A member of the network, whether the seat holder saved them as a lead, and what the CRM
+    says about them.
+
+    Members are shared by every contract, so any seat holder may open any of them; what is
+    private (the save, the notes, the CRM records) is the seat's or its contract's own.
+    """
+    member = get_object_or_404(Member.objects.select_related("company"), pk=member_id)
     connection = crm_connection_get(contract=request.contract)
-    return render(
-        request,
-        "network/company.html",
-        {
-            "company": company,
-            "save": SavedAccount.objects.filter(seat=request.seat, company=company).first(),
-            "connection": connection,
-            "records": company_crm_records(seat=request.seat, company_id=pk) if connection else [],
-            "nav": "accounts",
-        },
-    )
+    context = {
+        "member": member,
+        "save": saved_lead_get(seat=request.seat, member=member),
+        "connection": connection,
+        "records": member_crm_records(seat=request.seat, member_id=member.pk) if connection else [],
+        "nav": "leads",
+    }
+    return render(request, "network/lead.html", context)
 
 
 @seat_holder_required
-def member(request, pk: int):
-    """A network member: whether the seat saved them, and what the CRM says about them."""
-    member = get_object_or_404(Member.objects.select_related("company"), pk=pk)
+@require_GET
+def account(request, company_id: int):
+    """A company of the network, whether the seat holder saved it as an account, and what the
+    CRM says about it."""
+    company = get_object_or_404(Company, pk=company_id)
     connection = crm_connection_get(contract=request.contract)
-    return render(
-        request,
-        "network/member.html",
-        {
-            "member": member,
-            "save": SavedLead.objects.filter(seat=request.seat, member=member).first(),
-            "connection": connection,
-            "records": member_crm_records(seat=request.seat, member_id=pk) if connection else [],
-            "nav": "leads",
-        },
-    )
+    records = company_crm_records(seat=request.seat, company_id=company.pk) if connection else []
+    context = {
+        "company": company,
+        "save": saved_account_get(seat=request.seat, company=company),
+        "connection": connection,
+        "records": records,
+        "nav": "accounts",
+    }
+    return render(request, "network/account.html", context)

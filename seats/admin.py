@@ -1,7 +1,25 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+"""Staff's view of users, contracts and seats, with the bulk actions Seat Management offers.
 
-from seats.models import ApiToken, AuditEntry, Contract, Seat, User
+Actions call the same services as the portal's pages, so the rules (audit, imported saves removed
+on disable, invitations after commit) hold whichever door a change comes through.
+"""
+
+from itertools import groupby
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.template.response import TemplateResponse
+
+from crm_settings.messages import admin_message_for
+from dynamics import DynamicsError
+from network.imported import seats_imported_saves_count
+from seats import crm_services
+from seats.models import ADMIN_ROLES, SEAT_ROLES, ApiToken, AuditEntry, Contract, Seat, User
+from seats.selectors import seats_with_crm_state
+from seats.services import seat_invitations_enqueue
 
 
 @admin.register(User)
@@ -19,30 +37,151 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-class SeatInline(admin.TabularInline):
-    model = Seat
-    extra = 0
-    fields = ["user", "role", "crm_sync", "created_at"]
-    readonly_fields = ["created_at"]
-    raw_id_fields = ["user"]
-    show_change_link = True
-
-
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
-    list_display = ["name", "purchased_seats", "created_at"]
+    list_display = ["name", "purchased_seats", "seats_in_use", "created_at"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
+    actions = ["refresh_crm_users"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(in_use=Count("seats", filter=Q(seats__role__in=SEAT_ROLES)))
+        )
+
+    @admin.display(description="Seats in use", ordering="in_use")
+    def seats_in_use(self, contract):
+        return contract.in_use
+
+    @admin.action(description="Refresh from CRM: read the CRM's users and match seats again")
+    def refresh_crm_users(self, request, queryset):
+        for contract in queryset:
+            try:
+                count = crm_services.crm_users_reload(contract=contract, by=request.user)
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{contract}: {' '.join(error.messages)}", messages.ERROR
+                )
+            except DynamicsError as error:
+                problem = admin_message_for(error)
+                self.message_user(
+                    request, f"{contract}: {problem.message} ({problem.detail})", messages.ERROR
+                )
+            else:
+                self.message_user(request, f"{contract}: read {count} users from the CRM.")
+
+
+class InCrmFilter(admin.SimpleListFilter):
+    """The *In CRM* badge as a filter (computed by the database, like Seat Management's)."""
+
+    title = "In CRM"
+    parameter_name = "in_crm"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In CRM"), ("no", "Not in CRM")]
+
+    def queryset(self, request, queryset):
+        value = {"yes": True, "no": False}.get(self.value())
+        return queryset if value is None else queryset.filter(in_crm=value)
+
+
+def _by_contract(queryset):
+    """The selected seats grouped by contract: (contract, queryset of its selected seats)."""
+    contracts = Contract.objects.filter(pk__in=queryset.values("contract")).order_by("pk")
+    return [(contract, queryset.filter(contract=contract)) for contract in contracts]
+
+
+class SeatAdminForm(forms.ModelForm):
+    """Staff edits keep the same rules as the portal: a contract never loses its last admin."""
+
+    class Meta:
+        model = Seat
+        fields = ["contract", "user", "role", "crm_sync"]
+
+    def clean(self):
+        data = super().clean()
+        seat, role = self.instance, data.get("role")
+        if seat.pk and seat.role in ADMIN_ROLES and role not in ADMIN_ROLES:
+            others = Seat.objects.filter(contract_id=seat.contract_id, role__in=ADMIN_ROLES)
+            if not others.exclude(pk=seat.pk).exists():
+                raise forms.ValidationError(
+                    "This is the contract's last admin. Make someone else an admin first."
+                )
+        return data
 
 
 @admin.register(Seat)
 class SeatAdmin(admin.ModelAdmin):
-    list_display = ["user", "contract", "role", "crm_sync", "created_at"]
-    list_filter = ["role", "crm_sync", "contract"]
+    form = SeatAdminForm
+    list_display = ["user", "contract", "role", "crm_sync", "in_crm", "created_at"]
+    list_filter = ["role", "crm_sync", InCrmFilter, "contract"]
     search_fields = ["user__email", "user__first_name", "user__last_name", "contract__name"]
     list_select_related = ["user", "contract"]
     raw_id_fields = ["user"]
     autocomplete_fields = ["contract"]
+    actions = ["enable_crm_sync", "disable_crm_sync", "send_invitation"]
+
+    def get_queryset(self, request):
+        return seats_with_crm_state(super().get_queryset(request))
+
+    @admin.display(description="In CRM", boolean=True, ordering="in_crm")
+    def in_crm(self, seat):
+        return seat.in_crm
+
+    @admin.action(description="Enable CRM Sync")
+    def enable_crm_sync(self, request, queryset):
+        changed = sum(
+            crm_services.seats_sync_enable(contract=contract, seats=seats, by=request.user).changed
+            for contract, seats in _by_contract(queryset)
+        )
+        self.message_user(request, f"CRM sync enabled for {changed} seats.")
+
+    @admin.action(description="Disable CRM Sync (removes their imported saves)")
+    def disable_crm_sync(self, request, queryset):
+        """Like the portal: a confirmation with what would be removed, then the change."""
+        if request.POST.get("post") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/seats/seat/disable_crm_sync.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Disable CRM Sync",
+                    "opts": self.model._meta,
+                    "seats": queryset,
+                    "counts": seats_imported_saves_count(seats=queryset),
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        removed = {"accounts": 0, "leads": 0}
+        for contract, seats in _by_contract(queryset):
+            change = crm_services.seats_sync_disable(
+                contract=contract, seats=seats, by=request.user
+            )
+            for kind in removed:
+                removed[kind] += change.removed[kind]
+        self.message_user(
+            request,
+            f"CRM sync disabled for {len(queryset)} seats; removed {removed['accounts']} imported "
+            f"accounts and {removed['leads']} imported leads.",
+        )
+        return None
+
+    @admin.action(description="Send the invitation again (to those without a password)")
+    def send_invitation(self, request, queryset):
+        pending = [s for s in queryset.select_related("user") if not s.user.has_usable_password()]
+        pending.sort(key=lambda seat: seat.contract_id)
+        for _, seats in groupby(pending, key=lambda seat: seat.contract):
+            seats = list(seats)
+            seat_invitations_enqueue(
+                contract=seats[0].contract,
+                seats=seats,
+                base_url=request.build_absolute_uri("/"),
+                by=request.user,
+            )
+        level = messages.SUCCESS if pending else messages.INFO
+        self.message_user(request, f"Invitations sent to {len(pending)} seat holders.", level)
 
 
 @admin.register(AuditEntry)

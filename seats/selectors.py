@@ -1,9 +1,219 @@
-"""Reads for Seat Management, shaped so a page costs a fixed number of queries."""
+"""Reads for Seat Management and *Assign seats from CRM*, shaped for a fixed number of queries.
 
-from django.db.models import QuerySet
+Seat Management shows facts owned by the apps above seats: the contract's connection and its
+*Auto sync all seat holders with CRM?* answer (crm_settings), each seat's CRM user (sync) and what
+the import saved for it (network). They are computed here by the database, as annotations, so
+that filtering 10,000 seats on *In CRM* pages correctly and a page costs the same queries whatever
+the contract's size (DESIGN §3: pages read facts owned higher up through selectors).
+"""
 
-from seats.models import Contract, Seat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, Greatest, Lower, NullIf
+
+from crm_settings.models import CrmConnection, CrmSettings
+from network.models import SavedAccount, SavedLead
+from seats.models import SEAT_ROLES, Contract, CrmSync, Seat
+from sync.models import CrmUser
+
+# The contract's answer before an admin ever saved CRM Settings.
+_AUTO_SYNC_DEFAULT = CrmSettings._meta.get_field("auto_sync").default
 
 
-def seat_list(*, contract: Contract) -> QuerySet[Seat]:
-    return Seat.objects.filter(contract=contract).select_related("user").order_by("user__email")
+def seats_with_crm_state(seats: QuerySet[Seat]) -> QuerySet[Seat]:
+    """``seats`` annotated with their CRM sync state, for any mix of contracts.
+
+    - ``sync_on``: whether the seat takes part in CRM sync: the admin's *Enable CRM Sync* /
+      *Disable CRM Sync* for the seat, else the contract's auto-sync answer. None for Admin only
+      seats, which have no seat features to sync. The database twin of ``Seat.crm_sync_on``.
+    - ``crm_user_name``, ``crm_user_email``: the mapped CRM user, None when *Not Matched*;
+      ``crm_reason``: why not (None when the mapping was never checked).
+    - ``in_crm``: the *In CRM* badge, "the CRM sync is successfully activated for an individual":
+      the contract is connected, the seat's sync is on and it maps to a CRM user.
+    """
+    auto_sync = Coalesce(
+        Subquery(CrmSettings.objects.filter(contract=OuterRef("contract")).values("auto_sync")[:1]),
+        Value(_AUTO_SYNC_DEFAULT),
+    )
+    return seats.annotate(
+        sync_on=Case(
+            When(~Q(role__in=SEAT_ROLES), then=Value(None)),
+            When(crm_sync=CrmSync.ON, then=Value(True)),
+            When(crm_sync=CrmSync.OFF, then=Value(False)),
+            default=auto_sync,
+            output_field=BooleanField(null=True),
+        ),
+        crm_user_name=F("crm_link__crm_user__full_name"),
+        crm_user_email=F("crm_link__crm_user__email"),
+        crm_reason=F("crm_link__reason"),
+        in_crm=Case(
+            When(
+                Q(sync_on=True)
+                & Q(crm_link__crm_user__isnull=False)
+                & Exists(CrmConnection.objects.filter(contract=OuterRef("contract"))),
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def _last_import(model) -> Subquery:
+    """When the import last saved something for the outer seat (None if never)."""
+    return Subquery(
+        model.objects.filter(seat=OuterRef("pk"), from_crm=True)
+        # Without the model's default ordering, which would join the company or member.
+        .order_by()
+        .values("seat")
+        .annotate(last=Max("imported_at"))
+        .values("last")
+    )
+
+
+# Sort keys of the seat list and the columns each sorts by, ascending; "-key" reverses them.
+SEAT_SORTS = {
+    "name": [Lower("sort_name"), Lower("user__email")],
+    "email": [Lower("user__email")],
+    "role": ["role", Lower("user__email")],
+    "last_import": ["last_import", Lower("user__email")],
+}
+
+
+def _ordering(sort: str) -> list:
+    key = sort.removeprefix("-")
+    descending = sort.startswith("-")
+    ordering = []
+    for column in SEAT_SORTS.get(key, SEAT_SORTS["name"]):
+        expression = F(column) if isinstance(column, str) else column
+        # Seats the import never saved for come last whichever way the list is sorted.
+        ordering.append(
+            expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+        )
+    # A unique tie-breaker, so pages neither repeat nor skip seats.
+    ordering.append(F("pk").desc() if descending else F("pk").asc())
+    return ordering
+
+
+def seat_list(
+    *,
+    contract: Contract,
+    search: str = "",
+    role: str = "",
+    in_crm: bool | None = None,
+    matched: bool | None = None,
+    sync_on: bool | None = None,
+    sort: str = "name",
+) -> QuerySet[Seat]:
+    """The contract's seats for Seat Management, searched, filtered and sorted in the database.
+
+    ``search`` looks in name and email; ``role`` is a Role value; ``in_crm``, ``matched`` (mapped
+    to a CRM user, else *Not Matched*) and ``sync_on`` filter when not None. Admin only seats are
+    neither matched nor unmatched, nor synced or not: those filters leave them out.
+    """
+    seats = seats_with_crm_state(
+        Seat.objects.filter(contract=contract).select_related("user")
+    ).annotate(
+        full_name=Concat("user__first_name", Value(" "), "user__last_name"),
+        sort_name=Case(
+            When(Q(user__first_name="") & Q(user__last_name=""), then=F("user__email")),
+            default=F("full_name"),
+        ),
+    )
+    if search:
+        seats = seats.filter(
+            Q(user__email__icontains=search)
+            | Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+            | Q(full_name__icontains=search)
+        )
+    if role:
+        seats = seats.filter(role=role)
+    if in_crm is not None:
+        seats = seats.filter(in_crm=in_crm)
+    if matched is not None:
+        seats = seats.filter(role__in=SEAT_ROLES, crm_link__crm_user__isnull=not matched)
+    if sync_on is not None:
+        seats = seats.filter(sync_on=sync_on)
+    if sort.removeprefix("-") == "last_import":
+        # Greatest() of a NULL is NULL on SQLite but not on PostgreSQL: a side never imported
+        # counts as the epoch, and an epoch result is NULL again. Each subquery runs once a row.
+        never = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
+        seats = seats.annotate(
+            last_import=NullIf(
+                Greatest(
+                    Coalesce(_last_import(SavedAccount), never),
+                    Coalesce(_last_import(SavedLead), never),
+                ),
+                never,
+            )
+        )
+    return seats.order_by(*_ordering(sort))
+
+
+@dataclass(frozen=True)
+class ImportStats:
+    """What the import saved for one seat: its Accounts and Leads from CRM, and when last."""
+
+    accounts: int = 0
+    leads: int = 0
+    last_import: datetime | None = None
+
+
+def seat_import_stats(*, seats: list[Seat]) -> dict[int, ImportStats]:
+    """Import figures for the seats of one page, by seat id: two queries for any page size."""
+    found = {}
+    for kind, model in (("accounts", SavedAccount), ("leads", SavedLead)):
+        found[kind] = {
+            row["seat"]: row
+            for row in model.objects.filter(seat__in=[seat.pk for seat in seats], from_crm=True)
+            .order_by()
+            .values("seat")
+            .annotate(count=Count("pk"), last=Max("imported_at"))
+        }
+    stats = {}
+    for seat in seats:
+        accounts = found["accounts"].get(seat.pk, {})
+        leads = found["leads"].get(seat.pk, {})
+        times = [t for t in (accounts.get("last"), leads.get("last")) if t is not None]
+        stats[seat.pk] = ImportStats(
+            accounts=accounts.get("count", 0),
+            leads=leads.get("count", 0),
+            last_import=max(times, default=None),
+        )
+    return stats
+
+
+def crm_users_assignable(*, contract: Contract, search: str = "") -> QuerySet[CrmUser]:
+    """The CRM users *Assign seats from CRM* offers: enabled people with an email, no seat yet.
+
+    Application users (integrations) and disabled users are left out, and so is anyone whose
+    email or sign-in name already holds a seat on any contract (a person holds one seat only).
+    """
+    holders = Seat.objects.filter(
+        Q(user__email=OuterRef("email")) | Q(user__email=OuterRef("domain_name"))
+    )
+    users = (
+        CrmUser.objects.filter(contract=contract, is_disabled=False, is_application_user=False)
+        .exclude(email="")
+        .exclude(Exists(holders))
+    )
+    if search:
+        users = users.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
+    return users.order_by(Lower("full_name"), "email", "pk")

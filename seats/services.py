@@ -7,6 +7,7 @@ violations raise ``django.core.exceptions.ValidationError`` with a message fit f
 
 from collections.abc import Iterable
 
+from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -49,6 +50,11 @@ def contract_create(*, name: str, purchased_seats: int, by: User | None = None) 
 def seats_in_use(*, contract: Contract) -> int:
     """Purchased seats taken: Admin and Seat holder roles (Admin only seats are free)."""
     return contract.seats.filter(role__in=SEAT_ROLES).count()
+
+
+def seats_free(*, contract: Contract) -> int:
+    """Purchased seats not in use yet (never negative)."""
+    return max(contract.purchased_seats - seats_in_use(contract=contract), 0)
 
 
 def _check_seat_limit(*, contract: Contract, adding: int) -> None:
@@ -131,3 +137,69 @@ def seat_change_role(*, seat: Seat, role: str, by: User | None = None) -> Seat:
         after={"role": role},
     )
     return seat
+
+
+@transaction.atomic
+def seat_details_update(
+    *, seat: Seat, first_name: str, last_name: str, email: str, by: User | None = None
+) -> dict:
+    """Change the seat holder's name and email; returns the fields that changed (old values).
+
+    The email is how people sign in and how the seat maps to a CRM user, so it stays unique, and
+    allauth's addresses for the old email go: it must not sign in or receive a reset link again.
+    """
+    user = seat.user
+    email = email.strip().lower()
+    if email != user.email and (
+        User.objects.filter(email=email).exclude(pk=user.pk).exists()
+        or EmailAddress.objects.filter(email__iexact=email).exclude(user=user).exists()
+    ):
+        raise ValidationError({"email": f"Another person already signs in with {email}."})
+    new = {"first_name": first_name.strip(), "last_name": last_name.strip(), "email": email}
+    before = {
+        name: getattr(user, name) for name, value in new.items() if getattr(user, name) != value
+    }
+    if not before:
+        return {}
+    for name in before:
+        setattr(user, name, new[name])
+    user.save(update_fields=list(before))
+    if "email" in before:
+        EmailAddress.objects.filter(user=user).exclude(email__iexact=email).delete()
+    audit_record(
+        contract=seat.contract,
+        actor=by,
+        action="seat.details",
+        target=email,
+        before=before,
+        after={name: new[name] for name in before},
+    )
+    return before
+
+
+def seat_invitations_enqueue(
+    *, contract: Contract, seats: Iterable[Seat], base_url: str, by: User | None = None
+) -> None:
+    """Email each seat's holder an invitation to set their password, once this transaction commits.
+
+    Sent by a task so that assigning hundreds of seats does not wait on the mail server, and only
+    after commit so nobody is invited to a seat that was rolled back. ``base_url`` is the portal's
+    address for the links (the task has no request to ask).
+    """
+    from django_q.tasks import async_task
+
+    seats = list(seats)
+    if not seats:
+        return
+    seat_ids = [seat.pk for seat in seats]
+    invited_by = by.display_name if by is not None else ""
+    audit_record(
+        contract=contract,
+        actor=by,
+        action="seats.invite",
+        target=seats[0].user.email if len(seats) == 1 else f"{len(seats)} seats",
+        after={"emails": [seat.user.email for seat in seats]},
+    )
+    transaction.on_commit(
+        lambda: async_task("seats.tasks.seat_invitations_send", seat_ids, base_url, invited_by)
+    )

@@ -7,6 +7,11 @@
 - ``outsider``: the Admin of *another* contract, who must see nothing of ``contract``.
 
 Each fixture is a Seat; ``seat.user`` signs in. ``login`` gives a client signed in as a seat.
+
+Against the Dynamics emulator (a real subprocess, shared by the session; see the section at the
+end): ``dynamics`` points the portal's settings at it, ``connect_crm(seat)`` connects a seat's
+contract the way an admin does, and ``crm_contract`` is ``contract`` already connected by
+``admin`` as the CRM's Integration User, ready for ``crm_settings.crm.open_client``.
 """
 
 from urllib.parse import urlsplit
@@ -16,8 +21,8 @@ from django.urls import reverse
 
 from tests.factories import ContractFactory, SeatFactory
 
-# emulator, emulator_clean, emulator_factory: the Dynamics emulator as a real subprocess.
-pytest_plugins = ["tests.emulator_fixtures"]
+# The Dynamics emulator as a real subprocess; chromium through Playwright.
+pytest_plugins = ["tests.emulator_fixtures", "tests.browser_fixtures"]
 
 
 @pytest.fixture
@@ -105,3 +110,19 @@ def connect_crm(client, dynamics):
         return client.get(reverse("crm_settings:callback"), params)
 
     return _connect
+
+
+@pytest.fixture
+def crm_contract(contract, admin, connect_crm):
+    """``contract``, connected to the emulator's org by ``admin`` signed in as the Integration User.
+
+    The emulator's org holds the named users of ``demodata.DEMO_USERS``. It is shared by the
+    session: create rows with fresh ids rather than count on an untouched org. Connecting leaves
+    the test ``client`` signed in as ``admin``; faults switched on through ``dynamics`` are reset
+    after the test.
+    """
+    response = connect_crm(admin)
+    assert response.status_code == 302, response.content[:500]
+    contract.refresh_from_db()
+    assert contract.crm_connection.token_cache, "connecting stored no sign-in"
+    return contract

@@ -3,10 +3,15 @@
 import uuid
 
 import factory
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from crm_settings.models import CrmConnection, CrmSettings
 from network.models import Company, Member, SavedAccount, SavedLead
-from seats.models import Contract, Role, Seat, User
+from seats.models import Contract, CrmSync, Role, Seat, User
+from sync.models import CrmUser, SeatCrmUser
+from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread, activity_id_for
 
 PASSWORD = "test-password"
 
@@ -97,9 +102,20 @@ class SavedLeadFactory(DjangoModelFactory):
 # --- CRM side (crm_settings, sync) --------------------------------------------------------------
 
 
+class CrmSettingsFactory(DjangoModelFactory):
+    class Meta:
+        model = CrmSettings
+
+    contract = factory.SubFactory(ContractFactory)
+
+    class Params:
+        # "Sync back all data items (recommended)".
+        writeback = factory.Trait(writeback_enabled=True, writeback_all=True)
+
+
 class CrmConnectionFactory(DjangoModelFactory):
     class Meta:
-        model = "crm_settings.CrmConnection"
+        model = CrmConnection
 
     contract = factory.SubFactory(ContractFactory)
     environment_url = "https://contoso.crm.dynamics.com"
@@ -156,3 +172,154 @@ class SyncRunFactory(DjangoModelFactory):
     contract = factory.SubFactory(ContractFactory)
     trigger = "manual"
     state = "succeeded"
+
+
+# --- Writeback ----------------------------------------------------------------------------------
+
+
+class ThreadFactory(DjangoModelFactory):
+    class Meta:
+        model = Thread
+
+    seat = factory.SubFactory(SeatFactory)
+    member = factory.SubFactory(MemberFactory)
+    kind = Thread.Kind.MESSAGE
+
+    class Params:
+        inmail = factory.Trait(kind=Thread.Kind.INMAIL, subject="Quick question")
+
+
+class MessageFactory(DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    thread = factory.SubFactory(ThreadFactory)
+    direction = Message.Direction.SENT
+    body = factory.Sequence(lambda n: f"Message number {n}")
+
+    class Params:
+        received = factory.Trait(direction=Message.Direction.RECEIVED)
+
+
+class NoteFactory(DjangoModelFactory):
+    class Meta:
+        model = Note
+
+    seat = factory.SubFactory(SeatFactory)
+    member = factory.SubFactory(MemberFactory)
+    body = factory.Sequence(lambda n: f"Note number {n}")
+
+    class Params:
+        on_account = factory.Trait(member=None, company=factory.SubFactory(CompanyFactory))
+
+
+class OutboxEntryFactory(DjangoModelFactory):
+    """An outbox entry for a ticked message (or note), made directly; services make real ones."""
+
+    class Meta:
+        model = OutboxEntry
+
+    message = factory.SubFactory(MessageFactory, copy_to_crm=True)
+    note = None
+    seat = factory.LazyAttribute(lambda o: o.message.thread.seat if o.message else o.note.seat)
+    contract = factory.SelfAttribute("seat.contract")
+    item_type = factory.LazyAttribute(lambda o: o.message.thread.kind if o.message else "note")
+    activity_id = factory.LazyAttribute(
+        lambda o: activity_id_for(
+            contract_id=o.contract.pk, item_type=o.item_type, item_id=(o.message or o.note).pk
+        )
+    )
+
+    class Params:
+        on_note = factory.Trait(
+            message=None, note=factory.SubFactory(NoteFactory, copy_to_crm=True)
+        )
+        failed = factory.Trait(
+            state=OutboxState.FAILED,
+            attempts=8,
+            maybe_in_crm=True,
+            last_error_kind="privilege",
+            last_error_detail="The user does not hold the necessary privileges. [HTTP 403]",
+        )
+        sent = factory.Trait(
+            state=OutboxState.SENT,
+            attempts=1,
+            maybe_in_crm=True,
+            crm_entity_set="li_messages",
+            crm_url="https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord",
+            written_open=False,
+        )
+
+
+# --- Many seats at once ---------------------------------------------------------------------------
+
+
+def _bulk_crm_sync(n: int) -> str:
+    if n % 7 == 0:
+        return CrmSync.OFF
+    return CrmSync.ON if n % 11 == 0 else CrmSync.DEFAULT
+
+
+def seats_bulk_create(contract: Contract, count: int, *, start: int = 0) -> list[Seat]:
+    """``count`` Seat holder seats on ``contract`` in a handful of queries, for size tests.
+
+    Every other seat maps to a CRM user of the contract, every third is *Not Matched* with a
+    reason, the rest were never checked; every seventh had CRM sync disabled and every eleventh
+    enabled by an admin; every fifth has imported Accounts and Leads plus one saved by hand.
+    Emails are ``holder<n>@<contract id>.test`` with n counting from ``start``; the password is
+    ``PASSWORD``.
+    """
+    password = make_password(PASSWORD)
+    users = User.objects.bulk_create(
+        User(
+            email=f"holder{n}@{contract.pk}.test",
+            first_name=f"Holder{n:05d}",
+            last_name="Bulk",
+            password=password,
+        )
+        for n in range(start, start + count)
+    )
+    seats = Seat.objects.bulk_create(
+        Seat(contract=contract, user=user, crm_sync=_bulk_crm_sync(n))
+        for n, user in enumerate(users, start=start)
+    )
+    mapped = [seat for n, seat in enumerate(seats) if n % 2 == 0]
+    crm_users = CrmUser.objects.bulk_create(
+        CrmUser(
+            contract=contract,
+            crm_id=uuid.uuid4(),
+            full_name=f"{seat.user.first_name} Bulk",
+            email=seat.user.email,
+            domain_name=seat.user.email,
+        )
+        for seat in mapped
+    )
+    links = [
+        SeatCrmUser(seat=seat, crm_user=crm_user)
+        for seat, crm_user in zip(mapped, crm_users, strict=True)
+    ]
+    links += [
+        SeatCrmUser(seat=seat, reason=f"No CRM user has the email {seat.user.email}.")
+        for n, seat in enumerate(seats)
+        if n % 2 and n % 3 == 0
+    ]
+    SeatCrmUser.objects.bulk_create(links)
+    companies = CompanyFactory.create_batch(3)
+    member = MemberFactory()
+    now = timezone.now()
+    importing = [seat for n, seat in enumerate(seats) if n % 5 == 0]
+    SavedAccount.objects.bulk_create(
+        SavedAccount(
+            seat=seat,
+            company=company,
+            from_crm=index < 2,
+            saved_by_hand=index == 2,
+            imported_at=now if index < 2 else None,
+        )
+        for seat in importing
+        for index, company in enumerate(companies)
+    )
+    SavedLead.objects.bulk_create(
+        SavedLead(seat=seat, member=member, from_crm=True, imported_at=now) for seat in importing
+    )
+    return seats

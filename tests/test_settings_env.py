@@ -114,3 +114,35 @@ def test_database_and_redis_urls_switch_backends(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.split() == ["django.db.backends.postgresql", "60", "True", "False"]
+
+
+def _login_page_offers_microsoft(tmp_path, **extra_env) -> list[str]:
+    code = (
+        "import django; django.setup();"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+        "from django.test import Client; from django.test.utils import setup_test_environment;"
+        "setup_test_environment();"
+        "page = Client().get('/accounts/login/').content.decode();"
+        "print('/accounts/microsoft/login/' in page)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        DJANGO_DEBUG="1",
+        PORTAL_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        **extra_env,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.split()
+
+
+def test_microsoft_sign_in_turns_on_with_its_app_registration(tmp_path):
+    assert _login_page_offers_microsoft(tmp_path / "off") == ["False"]
+    on = _login_page_offers_microsoft(
+        tmp_path / "on", MICROSOFT_CLIENT_ID="portal-users-app", MICROSOFT_CLIENT_SECRET="secret"
+    )
+    assert on == ["True"]

@@ -1,1 +1,294 @@
-"""Models arrive with the issue that builds this app."""
+"""What seat holders write in the portal, and the outbox that copies it to the CRM.
+
+*Threads* are conversations of one seat with one network member: an InMail thread (each InMail
+starts its own, with a subject) or the seat's single message conversation with that member. They
+hold *messages*, sent and received. *Notes* are written on a lead (a member) or an account (a
+company). Each item carries its copy checkbox from the seed guide: *Copy message to CRM* on a
+message, *Copy thread to CRM* on a thread, *Copy to CRM* on a note.
+
+An item that should exist in the CRM has one ``OutboxEntry``: the delivery's progress, written in
+the same transaction as the item or the tick. Where each item lands in Dynamics:
+
+- InMails (every message of an InMail thread) in ``li_inmails``, messages in ``li_messages``: the
+  activity tables of the LinkedIn Sales Navigator solution.
+- Notes in ``tasks``. The solution has no note table, and Dynamics' own notes (``annotation``) are
+  not activities: they have no open or closed state, so an unmatched note could neither stay
+  open in the unresolved-task report nor show in the contact's Activity History. A task does both
+  and exists in every org.
+
+Received messages are copied too, when their thread or they themselves are ticked: the CRM gets
+the conversation, as in the real product, not only the seat holder's half of it.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from crm_settings.models import WritebackType
+from network.models import Company, Member
+from seats.models import Contract, Seat
+
+# The namespace of every activity id the portal derives. Never change it: every item would get a
+# new id, and the next delivery would create each activity a second time.
+ACTIVITY_ID_NAMESPACE = uuid.UUID("e0132fb1-fd03-414d-aeed-d72024d69140")
+
+MESSAGE_BODY_MAX = 8000
+NOTE_BODY_MAX = 5000
+INMAIL_SUBJECT_MAX = 200
+
+
+def activity_id_for(*, contract_id: int, item_type: str, item_id: int) -> uuid.UUID:
+    """The CRM activity id of an item: the same on every attempt, by every worker, forever."""
+    return uuid.uuid5(ACTIVITY_ID_NAMESPACE, f"{contract_id}:{item_type}:{item_id}")
+
+
+class Thread(models.Model):
+    # The values are the writeback types of the messages in the thread.
+    class Kind(models.TextChoices):
+        INMAIL = WritebackType.INMAIL.value, "InMail"
+        MESSAGE = WritebackType.MESSAGE.value, "Message"
+
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="threads")
+    # PROTECT: deleting a network member must not silently take seat holders' conversations.
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    subject = models.CharField(max_length=INMAIL_SUBJECT_MAX, blank=True, help_text="InMails only.")
+    copy_to_crm = models.BooleanField(
+        "Copy thread to CRM",
+        default=False,
+        help_text="Copies every message in the thread, and new ones as they come.",
+    )
+    last_message_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the seat holder last opened the thread."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_message_at", "-pk"]
+        indexes = [models.Index(fields=["seat", "-last_message_at"], name="thread_inbox_order")]
+        constraints = [
+            # A seat has one message conversation per member; every InMail is its own thread.
+            models.UniqueConstraint(
+                fields=["seat", "member"],
+                condition=models.Q(kind="message"),
+                name="thread_one_conversation_per_member",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} with {self.member}"
+
+    @property
+    def title(self) -> str:
+        return self.subject or f"Conversation with {self.member.full_name}"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        SENT = "sent", "Sent"
+        RECEIVED = "received", "Received"
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    body = models.TextField(max_length=MESSAGE_BODY_MAX)
+    sent_at = models.DateTimeField(default=timezone.now)
+    copy_to_crm = models.BooleanField("Copy message to CRM", default=False)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        indexes = [models.Index(fields=["thread", "sent_at"], name="message_thread_order")]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.sent_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def item_type(self) -> str:
+        return self.thread.kind
+
+
+class Note(models.Model):
+    """A seat holder's note on a lead (a member) or an account (a company): exactly one."""
+
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="notes")
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    body = models.TextField(max_length=NOTE_BODY_MAX)
+    copy_to_crm = models.BooleanField("Copy to CRM", default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    item_type = WritebackType.NOTE.value
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["seat", "member"], name="note_on_lead"),
+            models.Index(fields=["seat", "company"], name="note_on_account"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(member__isnull=False, company__isnull=True)
+                    | models.Q(member__isnull=True, company__isnull=False)
+                ),
+                name="note_on_a_lead_or_an_account",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Note on {self.subject_name}"
+
+    @property
+    def subject_name(self) -> str:
+        """Who or what the note is about."""
+        return self.member.full_name if self.member_id else self.company.name
+
+
+class CopyPreference(models.Model):
+    """A seat holder's last choice of the copy checkbox for one item type, when writing one.
+
+    It becomes the checkbox's default for the next InMail, message or note of that type.
+    """
+
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="+")
+    item_type = models.CharField(max_length=10, choices=WritebackType.choices)
+    copy_to_crm = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seat", "item_type"], name="copy_preference_per_type")
+        ]
+
+    def __str__(self):
+        return f"{self.get_item_type_display()}: {'copy' if self.copy_to_crm else 'do not copy'}"
+
+
+class OutboxState(models.TextChoices):
+    """Where an item's CRM copy stands. ``writeback/outbox.py`` holds every transition."""
+
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    REMOVAL_REQUESTED = "removal_requested", "Removal requested"
+    REMOVING = "removing", "Removing"
+    REMOVED = "removed", "Removed"
+
+
+class ErrorKind(models.TextChoices):
+    """Why a delivery failed: the ``kind`` of the ``dynamics`` client's errors."""
+
+    CONNECT = "connect", "Could not connect to CRM."
+    API = "api", "The CRM API reported an error."
+    PRIVILEGE = "privilege", "Your CRM account does not have sufficient access privileges."
+    MISSING = "missing", "Could not find where this goes in your CRM."
+    AUTH = "auth", "The CRM sign-in has expired or was revoked."
+
+
+# What a seat holder can do about each failure (the seed's "next steps", for their role).
+_NEXT_STEPS = {
+    ErrorKind.CONNECT: "Select Retry later. If it keeps failing, tell your Sales Navigator admin.",
+    ErrorKind.API: "Select Retry. If it fails again, ask your admin to check the CRM's uptime "
+    "with your CRM representative.",
+    ErrorKind.PRIVILEGE: "Ask your CRM administrator for the access privileges, then select Retry.",
+    ErrorKind.MISSING: "Ask your admin to check that the LinkedIn Sales Navigator for Dynamics app "
+    "is installed in your CRM, then select Retry.",
+    ErrorKind.AUTH: "Ask your admin to connect to CRM again, then select Retry.",
+}
+
+
+class OutboxEntry(models.Model):
+    """One item that should exist in the CRM (or did, and must go): its delivery's progress.
+
+    The item's checkbox says what the seat holder wants; the entry says how far the CRM is from
+    it. Workers take due entries with a conditional UPDATE, so each is delivered by one worker at
+    a time; ``activity_id`` makes a second delivery of the same item harmless anyway.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="+")
+    item_type = models.CharField(max_length=10, choices=WritebackType.choices)
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery"
+    )
+    note = models.OneToOneField(
+        Note, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery"
+    )
+    activity_id = models.UUIDField(unique=True, editable=False)
+    state = models.CharField(max_length=20, choices=OutboxState.choices, default=OutboxState.QUEUED)
+    # Whether an attempt to create the activity may have succeeded (a timeout can hide a success)
+    # and no removal has confirmed it gone since: unticking then has to remove, not just withdraw.
+    maybe_in_crm = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Attempts at the current operation (sending, or removing)."
+    )
+    # When the entry is next due. While a worker holds it (sending, removing) this is the end of
+    # its lease: past it, the worker is presumed dead and another may take the entry over.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    last_error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, blank=True)
+    last_error_detail = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # Filled in once sent.
+    crm_entity_set = models.CharField(max_length=64, blank=True)
+    crm_url = models.URLField("CRM activity link", max_length=500, blank=True)
+    written_open = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Open: no CRM record matched (unresolved-task report). Closed: on the match.",
+    )
+    regarding_type = models.CharField(
+        max_length=20, blank=True, help_text="contact, lead or account"
+    )
+    regarding_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outbox entry"
+        verbose_name_plural = "outbox entries"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The drain task's claim: a contract's due entries, oldest first.
+            models.Index(fields=["contract", "state", "next_attempt_at"], name="outbox_due"),
+            # The sweep that finds which contracts have due entries at all.
+            models.Index(fields=["state", "next_attempt_at"], name="outbox_due_any_contract"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(message__isnull=False, note__isnull=True)
+                    & models.Q(item_type__in=[WritebackType.INMAIL, WritebackType.MESSAGE])
+                )
+                | (
+                    models.Q(message__isnull=True, note__isnull=False)
+                    & models.Q(item_type=WritebackType.NOTE)
+                ),
+                name="outbox_entry_has_one_item_of_its_type",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_item_type_display()} {self.activity_id} ({self.get_state_display()})"
+
+    @property
+    def item(self) -> Message | Note:
+        return self.message if self.message_id else self.note
+
+    @property
+    def failure_reason(self) -> str:
+        return ErrorKind(self.last_error_kind).label if self.last_error_kind else ""
+
+    @property
+    def next_step(self) -> str:
+        return _NEXT_STEPS.get(self.last_error_kind, "")

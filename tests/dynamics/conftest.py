@@ -1,10 +1,13 @@
-"""Shared fixtures for the dynamics client's unit tests (HTTP mocked with `responses`)."""
+"""Fixtures for the dynamics client's tests: mocked HTTP for unit tests, the emulator for
+contract tests (test_contract_*.py)."""
 
 import pytest
 import responses
-from client_fakes import ORG, CountingAuth, FakeTime
 
 from dynamics import DynamicsClient, RetryPolicy
+from tests.dynamics.client_fakes import ORG, CountingAuth, FakeTime
+
+# The emulator fixtures (a real subprocess over HTTPS) come from tests/conftest.py's plugin.
 
 
 @pytest.fixture

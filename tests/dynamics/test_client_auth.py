@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 import msal
 import pytest
 import requests
-from client_fakes import ORG
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,6 +26,7 @@ from dynamics import (
     StaticTokenAuth,
     make_session,
 )
+from tests.dynamics.client_fakes import ORG
 
 AUTHORITY = "https://login.example.test/11111111-2222-3333-4444-555555555555"
 TOKEN_URL = f"{AUTHORITY}/oauth2/v2.0/token"

@@ -5,17 +5,19 @@ import re
 
 import pytest
 import requests
-from client_fakes import API
 
 from dynamics import (
     ApiError,
     ChangeSet,
     DuplicateRecord,
     MalformedResponse,
+    NotFound,
     Operation,
+    RolledBack,
     ValidationFailed,
 )
 from dynamics.batch import encode_batch, split_items
+from tests.dynamics.client_fakes import API
 
 T1 = "d31ba648-c592-ed11-aad1-000d3a993550"
 T2 = "d41ba648-c592-ed11-aad1-000d3a993550"
@@ -238,7 +240,9 @@ def test_a_failed_change_set_fails_every_operation_in_it(client, mocked):
     assert [result.ok for result in results] == [False, False]
     assert isinstance(results[0].error, ValidationFailed)
     assert results[0].error.code == "0x80044331"
+    assert isinstance(results[1].error, RolledBack)
     assert "Rolled back" in results[1].error.message
+    assert results[1].error.url == f"{API}tasks({T1})"
     assert "Prefer" not in mocked.calls[0].request.headers
 
 
@@ -439,3 +443,17 @@ def test_a_batch_error_without_multipart_body_is_a_plain_error(client, mocked):
     )
     with pytest.raises(ApiError, match="does not exist in the batch context|does not exist"):
         client.batch([ChangeSet([Operation("PATCH", "$1", {"name": "x"})])])
+
+
+def test_a_missing_row_inside_a_batch_is_not_found(client, mocked):
+    missing = _http_part(
+        "404 Not Found",
+        ["Content-Type: application/json"],
+        json.dumps(
+            {"error": {"code": "0x80040217", "message": f"task With Id = {T1} Does Not Exist"}}
+        ),
+    )
+    _respond(mocked, _multipart("batchresponse_1", [missing]))
+    (result,) = client.batch([Operation.delete("tasks", T1)])
+    assert isinstance(result.error, NotFound)
+    assert str(result.error).endswith(f"DELETE {API}tasks({T1})]")

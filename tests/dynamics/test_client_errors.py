@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from client_fakes import API
 
 from dynamics import (
     ApiError,
@@ -19,6 +18,7 @@ from dynamics import (
     ValidationFailed,
 )
 from dynamics.errors import error_from_response, parse_retry_after, table_from_url
+from tests.dynamics.client_fakes import API
 
 ROW = "0f8fad5b-d9cb-469f-a165-70867728950e"
 

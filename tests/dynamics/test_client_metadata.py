@@ -1,9 +1,9 @@
 """Metadata queries: table definitions, choices, money columns, the LinkedIn solution."""
 
 import pytest
-from client_fakes import API
 
 from dynamics import Column, MalformedResponse, MissingObjectError, Option
+from tests.dynamics.client_fakes import API
 
 OPPORTUNITY = f"{API}EntityDefinitions(LogicalName='opportunity')"
 

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import responses
-from client_fakes import API
 
 from dynamics import (
     ChangeTrackingUnsupported,
@@ -14,6 +13,7 @@ from dynamics import (
     NotFound,
     RetryPolicy,
 )
+from tests.dynamics.client_fakes import API
 
 ROW = "0f8fad5b-d9cb-469f-a165-70867728950e"
 OTHER = "7c9e6679-7425-40de-944b-e07fc1f90ae7"

@@ -2,7 +2,6 @@
 
 import pytest
 import requests
-from client_fakes import API, ORG, CountingAuth, FakeTime
 
 from dynamics import (
     ApiError,
@@ -15,6 +14,7 @@ from dynamics import (
     RetryPolicy,
     ValidationFailed,
 )
+from tests.dynamics.client_fakes import API, ORG, CountingAuth, FakeTime
 
 ROW = "0f8fad5b-d9cb-469f-a165-70867728950e"
 OK = {"value": [{"name": "A"}]}
@@ -271,3 +271,16 @@ def test_upsert_preconditions(client, mocked):
     assert third["If-None-Match"] == "*"
     with pytest.raises(ValueError):
         client.upsert("tasks", ROW, {}, prevent_create=True, prevent_update=True)
+
+
+def test_only_the_send_after_a_401_forces_a_token_refresh(client, mocked, auth):
+    mocked.add("GET", f"{API}accounts", status=401, json=_error("", "token expired"))
+    mocked.add("GET", f"{API}accounts", status=503, headers={"Retry-After": "1"})
+    mocked.add("GET", f"{API}accounts", json=OK)
+    assert _read(client) == [{"name": "A"}]
+    assert auth.refreshes == 1
+    assert [call.request.headers["Authorization"] for call in mocked.calls] == [
+        "Bearer token-0",
+        "Bearer token-1",
+        "Bearer token-1",
+    ]

@@ -38,7 +38,7 @@ def test_imported_accounts_carry_the_badge_and_the_dynamics_link(login, seat_hol
         "https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord&amp;etn=account"
         "&amp;id=3f2504e0-4f89-11d3-9a0c-0305e82c3301" in page
     )
-    assert reverse("network:company", args=[imported.company_id]) in page
+    assert reverse("network:account", args=[imported.company_id]) in page
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def crm_deal(contract, seat_holder, connection):
 
 
 def test_the_company_page_says_it_was_imported(login, seat_holder, crm_deal):
-    page = login(seat_holder).get(reverse("network:company", args=[crm_deal["company"].pk]))
+    page = login(seat_holder).get(reverse("network:account", args=[crm_deal["company"].pk]))
     page = page.content.decode()
     assert "In your CRM" in page and ">Imported<" in page
     assert "matched by website domain" in page
@@ -108,7 +108,7 @@ def test_the_company_page_says_it_was_imported(login, seat_holder, crm_deal):
 def test_the_member_page_says_why_not_imported(login, seat_holder, crm_deal):
     crm_deal["opportunity"].state = CrmOpportunity.State.LOST
     crm_deal["opportunity"].save()
-    page = login(seat_holder).get(reverse("network:member", args=[crm_deal["member"].pk]))
+    page = login(seat_holder).get(reverse("network:lead", args=[crm_deal["member"].pk]))
     page = page.content.decode()
     assert "Why not imported?" in page
     assert "No open opportunity: No open opportunity in the CRM has this contact (1 closed)." in (
@@ -118,23 +118,23 @@ def test_the_member_page_says_why_not_imported(login, seat_holder, crm_deal):
 
 def test_a_company_no_crm_record_matches(login, seat_holder, connection):
     company = CompanyFactory()
-    page = login(seat_holder).get(reverse("network:company", args=[company.pk])).content.decode()
+    page = login(seat_holder).get(reverse("network:account", args=[company.pk])).content.decode()
     assert "No account in your CRM matches this company" in page
 
 
 def test_another_contracts_crm_records_are_not_shown(login, seat_holder, outsider, connection):
     company = CompanyFactory()
     CrmAccountFactory(contract=outsider.contract, company=company, name="Their account")
-    page = login(seat_holder).get(reverse("network:company", args=[company.pk])).content.decode()
+    page = login(seat_holder).get(reverse("network:account", args=[company.pk])).content.decode()
     assert "Their account" not in page
 
 
 def test_unknown_companies_and_members_are_not_found(login, seat_holder):
     client = login(seat_holder)
-    assert client.get(reverse("network:company", args=[999999])).status_code == 404
-    assert client.get(reverse("network:member", args=[999999])).status_code == 404
+    assert client.get(reverse("network:account", args=[999999])).status_code == 404
+    assert client.get(reverse("network:lead", args=[999999])).status_code == 404
 
 
 def test_admin_only_seats_have_no_network_pages(login, admin_only):
     company = CompanyFactory()
-    assert login(admin_only).get(reverse("network:company", args=[company.pk])).status_code == 403
+    assert login(admin_only).get(reverse("network:account", args=[company.pk])).status_code == 403

@@ -33,7 +33,7 @@ def _status(client) -> str:
 class TestStatus:
     def test_before_the_first_sync(self, login, admin, connected):
         page = _status(login(admin))
-        assert "Not synced yet" in page
+        assert "No sync has finished yet" in page
         assert 'hx-trigger="every 2s"' not in page
         assert "Sync now" in page and reverse("sync:history") in page
 
@@ -48,6 +48,7 @@ class TestStatus:
         )
         page = _status(login(admin))
         assert "Successfully connected, sync in progress" in page
+        assert "Last date of sync" not in page
         assert 'hx-trigger="every 2s"' in page
         assert 'aria-valuenow="40"' in page
         assert "Reading contacts, 5000 rows read" in page
@@ -63,7 +64,7 @@ class TestStatus:
         )
         page = _status(login(admin))
         assert "Successfully connected, sync in progress" not in page
-        assert "Last date of sync" in page and "Not synced yet" not in page
+        assert "Last date of sync" in page and "No sync has finished yet" not in page
         assert "Your CRM account does not have sufficient access privileges." in page
         assert "Connect with your internal CRM administrator" in page
         assert "0x80040220" in page

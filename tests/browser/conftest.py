@@ -1,0 +1,147 @@
+"""The real stack for the browser journeys: the portal on a live server, the Dynamics emulator
+process and a django-q2 worker process (not sync mode); chromium comes from
+tests/browser_fixtures.py.
+
+- Screenshots go to test-artifacts/screenshots/; run with UPDATE_DOCS_SCREENSHOTS=1 to refresh
+  the few in docs/screenshots/ that the README shows.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from tests.conftest import point_portal_at
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser_emulator(emulator_factory):
+    """A demo-size org whose sign-in page is served over plain http (no certificate prompt)."""
+    return emulator_factory(size="demo", browser_port=_free_port())
+
+
+def _database_url() -> str:
+    """The URL of the test database this process uses, for the worker process."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+
+
+@pytest.fixture
+def stack(transactional_db, live_server, settings, browser_emulator, monkeypatch, tmp_path):
+    """The running product: returns an object with ``url``, ``emulator`` and ``worker``.
+
+    The test process enqueues into the real broker (the database) instead of running tasks
+    inline, and a ``qcluster`` process, configured like production, does the work.
+    """
+    from django_q.conf import Conf
+
+    point_portal_at(settings, browser_emulator)
+    monkeypatch.setattr(Conf, "SYNC", False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "Q_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SECRET_KEY=django_settings.SECRET_KEY,
+        PORTAL_ENCRYPTION_KEY=django_settings.PORTAL_ENCRYPTION_KEY.decode(),
+        PORTAL_VAR_DIR=str(tmp_path),
+        DATABASE_URL=_database_url(),
+        DATABASE_CONN_MAX_AGE="0",
+        Q_WORKERS="1",
+        Q_TIMEOUT="120",
+        Q_RETRY="150",
+        DYNAMICS_AUTHORITY_HOST=browser_emulator.base_url,
+        DYNAMICS_DEFAULT_TENANT=browser_emulator.tenant,
+        DYNAMICS_CA_BUNDLE=browser_emulator.ca_cert,
+        DYNAMICS_EXTRA_ALLOWED_HOSTS=urlsplit(browser_emulator.base_url).netloc,
+        DYNAMICS_CLIENT_ID=browser_emulator.client_id,
+        DYNAMICS_CLIENT_SECRET=browser_emulator.client_secret,
+        PORTAL_LOG_LEVEL="WARNING",
+    )
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack = _Stack(url=live_server.url, emulator=browser_emulator, worker=worker, tmp=tmp_path)
+    yield stack
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+    log.close()
+    browser_emulator.reset()
+
+
+class _Stack:
+    def __init__(self, *, url, emulator, worker, tmp):
+        self.url = url
+        self.emulator = emulator
+        self.worker = worker
+        self.tmp = tmp
+
+    def worker_log(self) -> str:
+        return (self.tmp / "worker.log").read_text(errors="replace")
+
+
+class Shots:
+    """Numbered screenshots of one journey, in test-artifacts/ (and docs/ when asked)."""
+
+    def __init__(self, journey: str):
+        self.journey = journey
+        self.count = 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page, name: str, *, docs: bool = False, full_page: bool = True) -> Path:
+        """Save a screenshot; with ``docs=True`` and UPDATE_DOCS_SCREENSHOTS=1, also to docs/."""
+        self.count += 1
+        path = ARTIFACTS / f"{self.journey}-{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        if docs and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+            target = ROOT / "docs" / "screenshots" / f"{self.journey}-{name}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        return path
+
+
+@pytest.fixture
+def shots(request):
+    return Shots(request.node.name.removeprefix("test_"))
+
+
+def wait_until(check, *, timeout: float = 60, interval: float = 0.5, message: str = ""):
+    """Poll ``check()`` until it returns something truthy; fail with ``message`` after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(message or f"condition not met within {timeout} s")

@@ -1,0 +1,334 @@
+"""The outbox state machine: every change to an ``OutboxEntry`` happens here.
+
+The seat holder moves entries by ticking and unticking items (and *Retry*); workers move them by
+claiming due entries and recording the outcome of each delivery::
+
+    tick:    (none) ──> queued
+    worker:  queued, retrying ──claim──> sending ──ok──> sent
+                                         sending ──error, may retry──> retrying (next_attempt_at)
+                                         sending ──error, final──> failed
+    untick:  queued, retrying, sending, sent, failed ──> withdrawn  (nothing can be in the CRM)
+                                                     ──> removal_requested  (something may be)
+    worker:  removal_requested ──claim──> removing ──ok──> removed
+                                          removing ──error──> removal_requested (later) | failed
+    tick:    withdrawn, removal_requested, removing, removed, failed ──> queued
+    Retry:   failed ──> queued or removal_requested, whichever the item's checkbox wants now
+
+A worker holds a claimed entry (``sending``, ``removing``) until ``next_attempt_at``, its lease;
+past it the worker is presumed dead and the entry is due again. Unticking an entry that is being
+sent keeps the lease, so its removal cannot overtake the send still in flight.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from crm_settings.selectors import crm_settings_get
+from seats.models import Contract
+from writeback.models import (
+    ErrorKind,
+    Message,
+    Note,
+    OutboxEntry,
+    OutboxState,
+    activity_id_for,
+)
+
+CLAIM_BATCH = 100
+# Attempts per operation before an entry is failed and waits for the seat holder's Retry:
+# 30 s, 1, 2, 4, 8, 16 and 32 minutes apart, so an outage of about an hour is ridden out.
+MAX_ATTEMPTS = 8
+FIRST_RETRY_DELAY = timedelta(seconds=30)
+# Also the cap on a server's Retry-After, so an absurd value cannot park an item for days.
+MAX_RETRY_DELAY = timedelta(hours=1)
+
+RETRY_ONLY_FAILED = "Only failed items can be retried; this one is {state}."
+
+# Entries already on their way to the CRM, or there: ticking changes nothing.
+_TOWARDS_CRM = {OutboxState.QUEUED, OutboxState.SENDING, OutboxState.RETRYING, OutboxState.SENT}
+# Entries never sent, or already leaving the CRM: unticking changes nothing.
+_AWAY_FROM_CRM = {
+    OutboxState.WITHDRAWN,
+    OutboxState.REMOVAL_REQUESTED,
+    OutboxState.REMOVING,
+    OutboxState.REMOVED,
+}
+# What a claim takes (when due), for sending and for removing.
+_SEND_DUE = [OutboxState.QUEUED, OutboxState.RETRYING, OutboxState.SENDING]
+_REMOVE_DUE = [OutboxState.REMOVAL_REQUESTED, OutboxState.REMOVING]
+_HELD = {OutboxState.SENDING, OutboxState.REMOVING}
+
+
+def _lease() -> timedelta:
+    # django-q2 stops a task after Q_TIMEOUT, so a claim older than that has no live worker.
+    return timedelta(seconds=settings.Q_TIMEOUT)
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt: doubling, at least Retry-After."""
+    backoff = FIRST_RETRY_DELAY * 2 ** max(attempts - 1, 0)
+    wanted = max(backoff, timedelta(seconds=retry_after or 0))
+    return min(wanted, MAX_RETRY_DELAY)
+
+
+def outbox_drain_enqueue(*, contract_id: int) -> None:
+    """Start the drain task for the contract once the current transaction commits."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("writeback.tasks.drain_outbox", contract_id))
+
+
+# --- The seat holder's side: the item's checkbox decides ----------------------------------------
+
+
+def _target(entry: OutboxEntry, *, wants: bool) -> str | None:
+    """The state an entry must move to for the item's checkbox, or None to stay."""
+    if wants:
+        return None if entry.state in _TOWARDS_CRM else OutboxState.QUEUED
+    if entry.state in _AWAY_FROM_CRM:
+        return None
+    return OutboxState.REMOVAL_REQUESTED if entry.maybe_in_crm else OutboxState.WITHDRAWN
+
+
+def _move(entry: OutboxEntry, state: str, now: datetime) -> None:
+    # An operation in flight keeps its lease as the new state's start, so the next operation on
+    # the same activity (a removal after a send, a send after a removal) cannot overtake it.
+    if entry.state not in _HELD:
+        entry.next_attempt_at = now
+    entry.state = state
+    entry.attempts = 0
+    entry.claim_token = None
+    entry.last_error_kind = entry.last_error_detail = ""
+    entry.last_error_at = None
+    entry.save()
+
+
+def _follow(item: Message | Note, now: datetime) -> bool:
+    """Bring one item's entry in line with its checkbox; True when a worker now has work."""
+    field = "message" if isinstance(item, Message) else "note"
+    entry = OutboxEntry.objects.select_for_update().filter(**{field: item}).first()
+    if entry is None:
+        if not item.copy_to_crm:
+            return False
+        seat = item.thread.seat if field == "message" else item.seat
+        OutboxEntry.objects.create(
+            contract_id=seat.contract_id,
+            seat=seat,
+            item_type=item.item_type,
+            activity_id=activity_id_for(
+                contract_id=seat.contract_id, item_type=item.item_type, item_id=item.pk
+            ),
+            next_attempt_at=now,
+            **{field: item},
+        )
+        return True
+    state = _target(entry, wants=item.copy_to_crm)
+    if state is None:
+        return False
+    _move(entry, state, now)
+    return state != OutboxState.WITHDRAWN
+
+
+# No savepoint: the caller's transaction is the unit (the item and its entry commit together).
+@transaction.atomic(savepoint=False)
+def outbox_follow(*, items: Iterable[Message | Note], contract_id: int) -> None:
+    """Bring the items' outbox entries in line with their copy checkboxes.
+
+    Item services call this in the transaction that saved the items, after deciding whether
+    their type may be copied at all: it creates, withdraws, re-queues or asks to remove entries,
+    and starts one drain when there is something to deliver.
+    """
+    now = timezone.now()
+    work = [_follow(item, now) for item in items]
+    if any(work):
+        outbox_drain_enqueue(contract_id=contract_id)
+
+
+@transaction.atomic
+def outbox_retry(*, entry: OutboxEntry) -> OutboxEntry:
+    """*Retry* on a failed item: try again whatever the item's checkbox wants now."""
+    entry = (
+        OutboxEntry.objects.select_for_update(of=("self",))
+        .select_related("message", "note")
+        .get(pk=entry.pk)
+    )
+    if entry.state != OutboxState.FAILED:
+        raise ValidationError(RETRY_ONLY_FAILED.format(state=entry.get_state_display().lower()))
+    _move(entry, _target(entry, wants=entry.item.copy_to_crm), timezone.now())
+    outbox_drain_enqueue(contract_id=entry.contract_id)
+    return entry
+
+
+# --- The worker's side: claim due entries, record each outcome ----------------------------------
+
+
+def _due(*, contract: Contract, now: datetime) -> Q:
+    # Sending waits for the admin's selection ("items of types not selected ... are never sent");
+    # removing what the seat holder unticked never does.
+    types = crm_settings_get(contract=contract).writeback_types()
+    return Q(next_attempt_at__lte=now) & (
+        Q(state__in=_SEND_DUE, item_type__in=types) | Q(state__in=_REMOVE_DUE)
+    )
+
+
+def _due_ids(*, contract: Contract, due: Q, limit: int) -> list[int]:
+    entries = OutboxEntry.objects.filter(contract=contract).filter(due)
+    return list(entries.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def outbox_claim_due(
+    *, contract: Contract, limit: int = CLAIM_BATCH, now: datetime | None = None
+) -> list[OutboxEntry]:
+    """Take up to ``limit`` due entries of ``contract`` for the calling worker, oldest first.
+
+    1. Read the ids of due entries.
+    2. Take them in one UPDATE whose WHERE repeats the "due" condition (``UPDATE ... WHERE state
+       = old``): entries another worker took in between no longer match and are skipped, so two
+       claims never return the same entry. Taking moves ``sending``/``removing`` on, counts the
+       attempt, stamps this claim's token and sets the lease.
+    3. Return the entries with this token, with everything delivery reads selected.
+
+    The worker then records each outcome with ``outbox_mark_sent``, ``outbox_mark_removed`` or
+    ``outbox_mark_error``.
+    """
+    now = now or timezone.now()
+    due = _due(contract=contract, now=now)
+    ids = _due_ids(contract=contract, due=due, limit=limit)
+    if not ids:
+        return []
+    token = uuid.uuid4()
+    removal = Q(state__in=_REMOVE_DUE)
+    OutboxEntry.objects.filter(pk__in=ids).filter(due).update(
+        state=Case(
+            When(removal, then=Value(OutboxState.REMOVING)), default=Value(OutboxState.SENDING)
+        ),
+        # A send attempt may create the activity even when we never hear back.
+        maybe_in_crm=Case(When(removal, then=F("maybe_in_crm")), default=Value(True)),
+        attempts=F("attempts") + 1,
+        claim_token=token,
+        next_attempt_at=now + _lease(),
+        updated_at=now,
+    )
+    return list(
+        OutboxEntry.objects.filter(claim_token=token)
+        .select_related(
+            "seat__user",
+            "message__thread__member__company",
+            "note__member__company",
+            "note__company",
+        )
+        .order_by("next_attempt_at", "pk")
+    )
+
+
+def _held_by(entry: OutboxEntry, state: str):
+    """The entry, only if still held in ``state`` by the claim that returned it."""
+    return OutboxEntry.objects.filter(pk=entry.pk, state=state, claim_token=entry.claim_token)
+
+
+def outbox_mark_sent(
+    *,
+    entry: OutboxEntry,
+    crm_entity_set: str,
+    crm_url: str,
+    written_open: bool,
+    regarding_type: str = "",
+    regarding_id: uuid.UUID | None = None,
+) -> bool:
+    """The activity exists in the CRM (created now, or found already there by its id).
+
+    Returns False when the entry is no longer this worker's (unticked meanwhile, or taken over
+    after the lease ran out); the caller then leaves it alone.
+    """
+    now = timezone.now()
+    changed = _held_by(entry, OutboxState.SENDING).update(
+        state=OutboxState.SENT,
+        sent_at=now,
+        claim_token=None,
+        last_error_kind="",
+        last_error_detail="",
+        last_error_at=None,
+        crm_entity_set=crm_entity_set,
+        crm_url=crm_url,
+        written_open=written_open,
+        regarding_type=regarding_type,
+        regarding_id=regarding_id,
+        updated_at=now,
+    )
+    return changed == 1
+
+
+def outbox_mark_removed(*, entry: OutboxEntry) -> bool:
+    """The activity is gone from the CRM (deleted now, or already absent). False as above."""
+    now = timezone.now()
+    changed = _held_by(entry, OutboxState.REMOVING).update(
+        state=OutboxState.REMOVED,
+        removed_at=now,
+        maybe_in_crm=False,
+        crm_url="",
+        claim_token=None,
+        last_error_kind="",
+        last_error_detail="",
+        last_error_at=None,
+        updated_at=now,
+    )
+    return changed == 1
+
+
+def outbox_mark_error(
+    *,
+    entry: OutboxEntry,
+    kind: str,
+    detail: str,
+    retryable: bool,
+    retry_after: float | None = None,
+) -> bool:
+    """An attempt failed: try again later if it can get better and attempts remain, else fail.
+
+    ``kind`` is the ``dynamics`` error's kind (``ErrorKind``); ``retry_after`` the seconds the
+    server asked for (429, 503). False when the entry is no longer this worker's.
+    """
+    kind = ErrorKind(kind)
+    now = timezone.now()
+    in_flight = entry.state
+    if in_flight not in _HELD:
+        raise ValueError(f"Only a claimed entry has an outcome; this one is {in_flight}.")
+    if retryable and entry.attempts < MAX_ATTEMPTS:
+        state = (
+            OutboxState.RETRYING
+            if in_flight == OutboxState.SENDING
+            else OutboxState.REMOVAL_REQUESTED
+        )
+        next_attempt_at = now + retry_delay(attempts=entry.attempts, retry_after=retry_after)
+    else:
+        state, next_attempt_at = OutboxState.FAILED, now
+        if retryable:
+            detail = f"Gave up after {entry.attempts} attempts. {detail}"
+    changed = _held_by(entry, in_flight).update(
+        state=state,
+        next_attempt_at=next_attempt_at,
+        claim_token=None,
+        last_error_kind=kind,
+        last_error_detail=detail[:2000],
+        last_error_at=now,
+        updated_at=now,
+    )
+    return changed == 1
+
+
+def outbox_due_contract_ids(*, now: datetime | None = None) -> list[int]:
+    """Connected contracts with entries due now (the sweep's worklist)."""
+    now = now or timezone.now()
+    due = Q(next_attempt_at__lte=now, state__in=_SEND_DUE + _REMOVE_DUE)
+    return list(
+        OutboxEntry.objects.filter(due, contract__crm_connection__isnull=False)
+        .order_by("contract_id")
+        .values_list("contract_id", flat=True)
+        .distinct()
+    )

@@ -1,0 +1,260 @@
+"""Writing InMails, messages and notes, and ticking or unticking their copy to the CRM.
+
+Every function saves the item and its outbox change in one transaction (``outbox_follow``), so an
+item is never copied without being saved, nor saved with a tick that was lost. Items of a type the
+contract's admin does not copy (``CrmSettings.writeback_types()``, empty with writeback off) are
+saved unticked and get no outbox entry at all.
+
+Rule violations raise ``ValidationError`` with a message fit for the page or the API.
+"""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from crm_settings.models import WritebackType
+from crm_settings.selectors import crm_settings_get
+from network.models import Company, Member
+from seats.models import Seat
+from writeback.models import CopyPreference, Message, Note, Thread
+from writeback.outbox import outbox_follow
+from writeback.selectors import copy_choices_get
+
+NO_SEAT_FEATURES = "Admin only seats can configure, not prospect: they cannot write {what}."
+COPY_NOT_AVAILABLE = "Your admin has not turned on copying {types} to the CRM."
+NOTE_NEEDS_ONE_TARGET = "A note is written on a lead or on an account: choose exactly one."
+
+
+def _copy_allowed(seat: Seat, item_type: str) -> bool:
+    return item_type in crm_settings_get(contract=seat.contract).writeback_types()
+
+
+def _check_writer(seat: Seat, what: str) -> None:
+    if not seat.has_seat_features:
+        raise ValidationError(NO_SEAT_FEATURES.format(what=what))
+
+
+def _remember(seat: Seat, item_type: str, copy_to_crm: bool) -> None:
+    """Keep the seat holder's choice as the checkbox's default for their next item of the type."""
+    CopyPreference.objects.update_or_create(
+        seat=seat, item_type=item_type, defaults={"copy_to_crm": copy_to_crm}
+    )
+
+
+def _composed_copy(seat: Seat, item_type: str, copy_to_crm: bool) -> bool:
+    """The copy flag of a newly written item: only where the admin allows, remembered if shown."""
+    if not _copy_allowed(seat, item_type):
+        return False
+    _remember(seat, item_type, copy_to_crm)
+    return copy_to_crm
+
+
+def _locked(thread: Thread) -> Thread:
+    # Serialises with *Copy thread to CRM*: a message added while the thread is being ticked
+    # sees the tick, or is among the messages the tick copies, never neither.
+    return Thread.objects.select_for_update(of=("self",)).select_related("seat").get(pk=thread.pk)
+
+
+def _add_message(
+    thread: Thread, *, direction: str, body: str, copy_to_crm: bool, sent_at: datetime
+) -> Message:
+    message = Message(
+        thread=thread, direction=direction, body=body, sent_at=sent_at, copy_to_crm=copy_to_crm
+    )
+    message.full_clean()
+    message.save()
+    # Greatest: a message that arrives late with an older timestamp does not move the thread back.
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=Greatest("last_message_at", sent_at))
+    outbox_follow(items=[message], contract_id=thread.seat.contract_id)
+    return message
+
+
+@transaction.atomic
+def inmail_send(
+    *, seat: Seat, member: Member, subject: str, body: str, copy_to_crm: bool
+) -> Message:
+    """Send an InMail: always a new thread, whose *Copy thread to CRM* starts as ``copy_to_crm``."""
+    _check_writer(seat, "InMails")
+    if not subject.strip():
+        raise ValidationError({"subject": "An InMail needs a subject."})
+    copy = _composed_copy(seat, WritebackType.INMAIL, copy_to_crm)
+    now = timezone.now()
+    thread = Thread(
+        seat=seat,
+        member=member,
+        kind=Thread.Kind.INMAIL,
+        subject=subject,
+        copy_to_crm=copy,
+        last_message_at=now,
+    )
+    thread.full_clean()
+    thread.save()
+    return _add_message(
+        thread, direction=Message.Direction.SENT, body=body, copy_to_crm=copy, sent_at=now
+    )
+
+
+@transaction.atomic
+def message_send(*, seat: Seat, member: Member, body: str, copy_to_crm: bool) -> Message:
+    """Send a message to a member, in the seat's conversation with them (started if needed).
+
+    A new conversation takes ``copy_to_crm`` as its *Copy thread to CRM*; in an existing one it
+    applies to this message only, and the thread's own checkbox stays as the seat holder left it.
+    """
+    _check_writer(seat, "messages")
+    copy = _composed_copy(seat, WritebackType.MESSAGE, copy_to_crm)
+    now = timezone.now()
+    thread, _ = Thread.objects.get_or_create(
+        seat=seat,
+        member=member,
+        kind=Thread.Kind.MESSAGE,
+        defaults={"copy_to_crm": copy, "last_message_at": now},
+    )
+    return _add_message(
+        _locked(thread), direction=Message.Direction.SENT, body=body, copy_to_crm=copy, sent_at=now
+    )
+
+
+def message_compose(
+    *, seat: Seat, kind: str, member: Member, body: str, copy_to_crm: bool, subject: str = ""
+) -> Message:
+    """A new InMail or message, as ``kind`` says: what the compose page and the API send."""
+    if kind == Thread.Kind.INMAIL:
+        return inmail_send(
+            seat=seat, member=member, subject=subject, body=body, copy_to_crm=copy_to_crm
+        )
+    return message_send(seat=seat, member=member, body=body, copy_to_crm=copy_to_crm)
+
+
+@transaction.atomic
+def message_reply(*, thread: Thread, body: str, copy_to_crm: bool) -> Message:
+    """The seat holder's reply in a thread, copied or not as its *Copy message to CRM* says."""
+    thread = _locked(thread)
+    _check_writer(thread.seat, "messages")
+    copy = _composed_copy(thread.seat, thread.kind, copy_to_crm)
+    return _add_message(
+        thread,
+        direction=Message.Direction.SENT,
+        body=body,
+        copy_to_crm=copy,
+        sent_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def message_receive(*, thread: Thread, body: str, sent_at: datetime | None = None) -> Message:
+    """A member's message arriving in a thread: copied when the thread is (*Copy thread to CRM*)."""
+    thread = _locked(thread)
+    copy = thread.copy_to_crm and _copy_allowed(thread.seat, thread.kind)
+    return _add_message(
+        thread,
+        direction=Message.Direction.RECEIVED,
+        body=body,
+        copy_to_crm=copy,
+        sent_at=sent_at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def conversation_receive(
+    *, seat: Seat, member: Member, body: str, sent_at: datetime | None = None
+) -> Message:
+    """A member's message to the seat, in their conversation (started if needed).
+
+    A conversation the member starts gets the *Copy thread to CRM* a new message of the seat
+    holder's would: their last choice for messages, else ticked where the admin copies them.
+    """
+    sent_at = sent_at or timezone.now()
+    copy = copy_choices_get(seat=seat).default(WritebackType.MESSAGE)
+    thread, _ = Thread.objects.get_or_create(
+        seat=seat,
+        member=member,
+        kind=Thread.Kind.MESSAGE,
+        defaults={"copy_to_crm": copy, "last_message_at": sent_at},
+    )
+    return message_receive(thread=thread, body=body, sent_at=sent_at)
+
+
+@transaction.atomic
+def thread_mark_read(*, thread: Thread) -> Thread:
+    thread.read_at = timezone.now()
+    thread.save(update_fields=["read_at"])
+    return thread
+
+
+@transaction.atomic
+def note_create(
+    *,
+    seat: Seat,
+    body: str,
+    copy_to_crm: bool,
+    member: Member | None = None,
+    company: Company | None = None,
+) -> Note:
+    """Write a note on a lead (``member``) or an account (``company``)."""
+    _check_writer(seat, "notes")
+    if (member is None) == (company is None):
+        raise ValidationError(NOTE_NEEDS_ONE_TARGET)
+    copy = _composed_copy(seat, WritebackType.NOTE, copy_to_crm)
+    note = Note(seat=seat, member=member, company=company, body=body, copy_to_crm=copy)
+    note.full_clean()
+    note.save()
+    outbox_follow(items=[note], contract_id=seat.contract_id)
+    return note
+
+
+def _check_tick(seat: Seat, item_type: str, copy_to_crm: bool) -> None:
+    # Unticking is always allowed: it is how a seat holder takes an item back out of the CRM,
+    # even after the admin stopped copying its type.
+    if copy_to_crm and not _copy_allowed(seat, item_type):
+        label = WritebackType(item_type).label
+        raise ValidationError(COPY_NOT_AVAILABLE.format(types=label))
+
+
+@transaction.atomic
+def message_set_copy(*, message: Message, copy_to_crm: bool) -> Message:
+    """*Copy message to CRM* ticked or unticked on one message."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("thread__seat")
+        .get(pk=message.pk)
+    )
+    _check_tick(message.thread.seat, message.item_type, copy_to_crm)
+    if message.copy_to_crm != copy_to_crm:
+        message.copy_to_crm = copy_to_crm
+        message.save(update_fields=["copy_to_crm"])
+        outbox_follow(items=[message], contract_id=message.thread.seat.contract_id)
+    return message
+
+
+@transaction.atomic
+def thread_set_copy(*, thread: Thread, copy_to_crm: bool) -> Thread:
+    """*Copy thread to CRM*: every message in the thread, and the new ones, follow it."""
+    thread = _locked(thread)
+    _check_tick(thread.seat, thread.kind, copy_to_crm)
+    thread.copy_to_crm = copy_to_crm
+    thread.save(update_fields=["copy_to_crm"])
+    changed = list(
+        thread.messages.select_for_update().exclude(copy_to_crm=copy_to_crm).order_by("pk")
+    )
+    for message in changed:
+        message.copy_to_crm = copy_to_crm
+        message.thread = thread
+    Message.objects.bulk_update(changed, ["copy_to_crm"])
+    outbox_follow(items=changed, contract_id=thread.seat.contract_id)
+    return thread
+
+
+@transaction.atomic
+def note_set_copy(*, note: Note, copy_to_crm: bool) -> Note:
+    """*Copy to CRM* ticked or unticked on a note."""
+    note = Note.objects.select_for_update(of=("self",)).select_related("seat").get(pk=note.pk)
+    _check_tick(note.seat, note.item_type, copy_to_crm)
+    if note.copy_to_crm != copy_to_crm:
+        note.copy_to_crm = copy_to_crm
+        note.save(update_fields=["copy_to_crm"])
+        outbox_follow(items=[note], contract_id=note.seat.contract_id)
+    return note
