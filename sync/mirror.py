@@ -88,7 +88,8 @@ class _Row:
         if not isinstance(value, str):
             self._wrong(column, value, "text")
             return ""
-        return value.strip()[:max_length]
+        # PostgreSQL text cannot hold NUL characters; Dynamics text can.
+        return value.replace("\x00", "").strip()[:max_length]
 
     def guid(self, column: str) -> str | None:
         value = self.row.get(column)

@@ -17,9 +17,8 @@ A temporary table belongs to one database connection, so two workers never see e
 
 from django.db import connection
 
-# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped;
-# PostgreSQL text cannot hold NUL characters at all.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def copy_text(rows: list[tuple]) -> bytes:

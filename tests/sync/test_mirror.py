@@ -283,3 +283,10 @@ def test_a_page_costs_the_same_queries_small_or_big(contract, django_assert_max_
         cost.append(len(captured.captured_queries))
     assert cost[0] == cost[1]
     assert CrmContact.objects.count() == 3 + big + 2
+
+
+def test_text_with_tabs_backslashes_and_line_breaks_arrives_intact(contract):
+    """PostgreSQL's COPY text format escapes these; the value must come out as it went in."""
+    name = "Tab\there, back\\slash, new\nline, return\r, nul\x00"
+    _write(ACCOUNTS, [{"accountid": _id(), "name": name}], contract=contract)
+    assert CrmAccount.objects.get().name == name.replace("\x00", "")
