@@ -53,32 +53,35 @@ def _only(network: str, key: str, value: str, also: str = "") -> str:
     )
 
 
-def contact_match_sql(stage: str) -> list[str]:
+def contact_match_sql(stage: str, *, profile_urls: bool = True) -> list[str]:
     """Statements that match the unmatched contacts in ``stage``, in order.
 
-    The name-and-company statement takes the contract id as its parameter: the account names
-    come from the contract's account mirror.
+    The profile URL step is left out when the contract has no profile column. The
+    name-and-company statement takes the contract id as its parameter: the account names come
+    from the contract's account mirror.
     """
     member = Member._meta.db_table
     account = CrmAccount._meta.db_table
     account_name = (
         f"(SELECT a.name_key FROM {account} a WHERE a.contract_id = %s AND a.crm_id = s.account_id)"
     )
+    by_email = _match(
+        stage=stage,
+        target="member_id",
+        method=MatchMethod.EMAIL,
+        found=_oldest(member, "email", "s.email"),
+        where="AND s.email <> ''",
+    )
+    by_profile = _match(
+        stage=stage,
+        target="member_id",
+        method=MatchMethod.PROFILE_URL,
+        found=_oldest(member, "profile_key", "s.profile_key"),
+        where="AND s.profile_key <> ''",
+    )
     return [
-        *_match(
-            stage=stage,
-            target="member_id",
-            method=MatchMethod.EMAIL,
-            found=_oldest(member, "email", "s.email"),
-            where="AND s.email <> ''",
-        ),
-        *_match(
-            stage=stage,
-            target="member_id",
-            method=MatchMethod.PROFILE_URL,
-            found=_oldest(member, "profile_key", "s.profile_key"),
-            where="AND s.profile_key <> ''",
-        ),
+        *by_email,
+        *(by_profile if profile_urls else []),
         # Member.name_key is "<name>|<company>"; an account without a name key gives "<name>|",
         # which no member has.
         *_match(
@@ -91,7 +94,7 @@ def contact_match_sql(stage: str) -> list[str]:
     ]
 
 
-def account_match_sql(stage: str) -> list[str]:
+def account_match_sql(stage: str, **options) -> list[str]:
     """Statements that match the unmatched accounts in ``stage``, in order."""
     company = Company._meta.db_table
     return [

@@ -47,6 +47,8 @@ _OPPORTUNITY_STATES = {state.value: state.label for state in CrmOpportunity.Stat
 # Stored for an opportunity whose statecode is missing or not a number: never open.
 _NO_STATE = -1
 _GUID = re.compile(r"\{?([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})\}?")
+# The form Dataverse sends: checked first because it needs no rewriting.
+_CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Dataverse's DateTime format: UTC, an ISO 8601 date and time with a zone.
 _MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
 
@@ -95,6 +97,8 @@ class _Row:
         value = self.row.get(column)
         if value is None or value == "":
             return None
+        if value.__class__ is str and _CANONICAL_GUID.fullmatch(value):
+            return value
         match = _GUID.fullmatch(value) if isinstance(value, str) else None
         if match is None:
             self._wrong(column, value, "a GUID")
@@ -291,7 +295,7 @@ class MirrorTable:
     convert: Callable[[dict, ReadContext], Converted]
     # Matching to the network: the mirror column it sets, and the statements (sync.matching).
     match_target: str = ""
-    match_sql: Callable[[str], list[str]] | None = None
+    match_sql: Callable[..., list[str]] | None = None
 
     def select(self, context: ReadContext) -> list[str]:
         """The ``$select`` for this run: the table's columns plus the admin's chosen ones."""
@@ -387,10 +391,10 @@ class PageCounts:
         return dict(self.__dict__)
 
 
-def _match(table: MirrorTable, stage: Stage, cursor, contract_id: int) -> int:
+def _match(table: MirrorTable, stage: Stage, cursor, context: ReadContext) -> int:
     """Run the table's matching statements on the stage; returns how many rows matched."""
-    for sql in table.match_sql(stage.name):
-        cursor.execute(sql, [contract_id] if "%s" in sql else [])
+    for sql in table.match_sql(stage.name, profile_urls=bool(context.profile_url_column)):
+        cursor.execute(sql, [context.contract_id] if "%s" in sql else [])
     return stage.count_matched(cursor)
 
 
@@ -433,7 +437,7 @@ def page_convert(
 
 
 def mirror_page_write(
-    *, table: MirrorTable, page: ConvertedPage, contract_id: int, run_id: int
+    *, table: MirrorTable, page: ConvertedPage, context: ReadContext, run_id: int
 ) -> PageCounts:
     """Write one converted page to the mirror, with a fixed number of queries.
 
@@ -445,13 +449,14 @@ def mirror_page_write(
     5. Insert the page's problems (1 when there are any).
     """
     counts = PageCounts(read=page.read, failed=page.failed, problems=len(page.problems))
+    contract_id = context.contract_id
     if page.rows:
         with connection.cursor() as cursor:
             stage = table.stage()
             stage.reset(cursor)
             stage.fill(cursor, page.rows, page.copy_payload)
             if table.match_sql is not None:
-                counts.unmatched = len(page.rows) - _match(table, stage, cursor, contract_id)
+                counts.unmatched = len(page.rows) - _match(table, stage, cursor, context)
             counts.created = stage.upsert(cursor, contract_id)
             counts.updated = len(page.rows) - counts.created
     if page.deleted_ids:
@@ -472,7 +477,7 @@ def _valid_guids(values: list[str]) -> list[uuid.UUID]:
     return [uuid.UUID(match.group(1)) for value in values if (match := _GUID.fullmatch(value))]
 
 
-def mirror_rematch(*, contract_id: int, network_changed_since) -> int:
+def mirror_rematch(*, contract_id: int, network_changed_since, profile_url_column: str = "") -> int:
     """Match again the contract's unmatched rows, when the network gained rows since a moment.
 
     Network rows loaded after a CRM row was read could match it; without this the row would wait
@@ -484,13 +489,14 @@ def mirror_rematch(*, contract_id: int, network_changed_since) -> int:
     )
     if not grew:
         return 0
+    context = ReadContext(contract_id=contract_id, profile_url_column=profile_url_column)
     matched = 0
     with connection.cursor() as cursor:
         for table in (ACCOUNTS, CONTACTS):
             stage = table.stage()
             stage.reset(cursor)
             if stage.take_unmatched(cursor, contract_id, table.match_target):
-                found = _match(table, stage, cursor, contract_id)
+                found = _match(table, stage, cursor, context)
                 if found:
                     stage.write_matches(cursor, contract_id, table.match_target)
                 matched += found

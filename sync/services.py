@@ -101,7 +101,9 @@ def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> N
     previous = _previous_success(run)
     if previous is not None:
         rematched = mirror_rematch(
-            contract_id=contract.pk, network_changed_since=previous.started_at
+            contract_id=contract.pk,
+            network_changed_since=previous.started_at,
+            profile_url_column=context.profile_url_column,
         )
         recorder.checkpoint(table="network", add={"rematched": rematched})
     if not CrmConnection.objects.filter(contract=contract).exists():

@@ -44,7 +44,7 @@ def _write(table, rows, *, contract, deleted=(), context=None):
     page = page_convert(
         table=table, context=context, rows=rows, deleted_ids=list(deleted), mark=run.pk
     )
-    counts = mirror_page_write(table=table, page=page, contract_id=contract.pk, run_id=run.pk)
+    counts = mirror_page_write(table=table, page=page, context=context, run_id=run.pk)
     return counts, list(SyncProblem.objects.filter(run=run).values_list("reason", flat=True))
 
 
@@ -279,7 +279,12 @@ def test_a_page_costs_the_same_queries_small_or_big(contract, django_assert_max_
             mark=run.pk,
         )
         with django_assert_max_num_queries(20) as captured:
-            mirror_page_write(table=CONTACTS, page=page, contract_id=contract.pk, run_id=run.pk)
+            mirror_page_write(
+                table=CONTACTS,
+                page=page,
+                context=ReadContext(contract_id=contract.pk),
+                run_id=run.pk,
+            )
         cost.append(len(captured.captured_queries))
     assert cost[0] == cost[1]
     assert CrmContact.objects.count() == 3 + big + 2
