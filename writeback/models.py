@@ -191,6 +191,8 @@ class ErrorKind(models.TextChoices):
     PRIVILEGE = "privilege", "Your CRM account does not have sufficient access privileges."
     MISSING = "missing", "Could not find where this goes in your CRM."
     AUTH = "auth", "The CRM sign-in has expired or was revoked."
+    # Not a ``dynamics`` error: delivery needs the seat holder's CRM user as owner.
+    UNMAPPED = "unmapped", "Your seat is not matched to a CRM user."
 
 
 # What a seat holder can do about each failure (the seed's "next steps", for their role).
@@ -202,6 +204,8 @@ _NEXT_STEPS = {
     ErrorKind.MISSING: "Ask your admin to check that the LinkedIn Sales Navigator for Dynamics app "
     "is installed in your CRM, then select Retry.",
     ErrorKind.AUTH: "Ask your admin to connect to CRM again, then select Retry.",
+    ErrorKind.UNMAPPED: "Ask your admin to check your seat on Admin / Seat Management (Not "
+    "Matched shows why; usually your email differs from your CRM user's), then select Retry.",
 }
 
 
@@ -292,3 +296,59 @@ class OutboxEntry(models.Model):
     @property
     def next_step(self) -> str:
         return _NEXT_STEPS.get(self.last_error_kind, "")
+
+
+class RecordType(models.TextChoices):
+    """The CRM records an activity can regard."""
+
+    CONTACT = "contact", "Contact"
+    LEAD = "lead", "Lead"
+    ACCOUNT = "account", "Account"
+
+
+class RecordMatch(models.Model):
+    """The CRM record a seat holder chose for a member or a company in the unresolved-task report.
+
+    Delivery asks these before the import's matches: once an item about someone was resolved,
+    their next items regard the same record and are written closed. A later choice replaces the
+    earlier one.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    record_type = models.CharField(max_length=10, choices=RecordType.choices)
+    record_id = models.UUIDField()
+    record_name = models.CharField(max_length=200, blank=True)
+    chosen_by = models.ForeignKey(
+        Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(member__isnull=False, company__isnull=True)
+                    | models.Q(member__isnull=True, company__isnull=False)
+                ),
+                name="record_match_of_a_member_or_a_company",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "member"],
+                condition=models.Q(member__isnull=False),
+                name="record_match_once_per_member",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "company"],
+                condition=models.Q(company__isnull=False),
+                name="record_match_once_per_company",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member or self.company} → {self.record_type} {self.record_name}"

@@ -20,7 +20,7 @@ sent keeps the lease, so its removal cannot overtake the send still in flight.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -168,10 +168,10 @@ def outbox_retry(*, entry: OutboxEntry) -> OutboxEntry:
 # --- The worker's side: claim due entries, record each outcome ----------------------------------
 
 
-def _due(*, contract: Contract, now: datetime) -> Q:
-    # Sending waits for the admin's selection ("items of types not selected ... are never sent");
-    # removing what the seat holder unticked never does.
-    types = crm_settings_get(contract=contract).writeback_types()
+def _due(*, contract: Contract, now: datetime, waiting_types: Collection[str]) -> Q:
+    # Sending waits for the admin's selection ("items of types not selected ... are never sent")
+    # and for the types' CRM table; removing what the seat holder unticked never does.
+    types = crm_settings_get(contract=contract).writeback_types() - set(waiting_types)
     return Q(next_attempt_at__lte=now) & (
         Q(state__in=_SEND_DUE, item_type__in=types) | Q(state__in=_REMOVE_DUE)
     )
@@ -183,9 +183,16 @@ def _due_ids(*, contract: Contract, due: Q, limit: int) -> list[int]:
 
 
 def outbox_claim_due(
-    *, contract: Contract, limit: int = CLAIM_BATCH, now: datetime | None = None
+    *,
+    contract: Contract,
+    limit: int = CLAIM_BATCH,
+    now: datetime | None = None,
+    waiting_types: Collection[str] = (),
 ) -> list[OutboxEntry]:
     """Take up to ``limit`` due entries of ``contract`` for the calling worker, oldest first.
+
+    Items of ``waiting_types`` are not taken for sending (their CRM table is missing); they stay
+    as they are until a claim without them.
 
     1. Read the ids of due entries.
     2. Take them in one UPDATE whose WHERE repeats the "due" condition (``UPDATE ... WHERE state
@@ -198,7 +205,7 @@ def outbox_claim_due(
     ``outbox_mark_error``.
     """
     now = now or timezone.now()
-    due = _due(contract=contract, now=now)
+    due = _due(contract=contract, now=now, waiting_types=waiting_types)
     ids = _due_ids(contract=contract, due=due, limit=limit)
     if not ids:
         return []
