@@ -28,19 +28,21 @@ def member(db):
     return MemberFactory(first_name="Jane", last_name="Doe", company__name="Northwind")
 
 
-@pytest.fixture
-def copying(crm_contract, monkeypatch):
-    """``crm_contract`` (connected to the emulator as its Integration User) copying everything.
+def copy_everything(contract, monkeypatch) -> None:
+    """Turn on copying every item type for a contract connected to the emulator.
 
     Activity ids derive from database ids, which SQLite hands out again after each test's
     rollback, while the session's emulator keeps every activity: a namespace of the test's own
     keeps its ids from meeting an earlier test's activities.
     """
     monkeypatch.setattr("writeback.models.ACTIVITY_ID_NAMESPACE", uuid.uuid4())
-    CrmSettings.objects.filter(contract=crm_contract).update(
-        writeback_enabled=True, writeback_all=True
-    )
-    crm_contract.crm_connection.refresh_from_db()
+    CrmSettings.objects.filter(contract=contract).update(writeback_enabled=True, writeback_all=True)
+
+
+@pytest.fixture
+def copying(crm_contract, monkeypatch):
+    """``crm_contract`` (connected to the emulator as its Integration User) copying everything."""
+    copy_everything(crm_contract, monkeypatch)
     return crm_contract
 
 

@@ -2,11 +2,20 @@
 whom, withdrawn and removed, and how failures are recorded."""
 
 import pytest
+from django.utils import timezone
 
+from crm_settings.connect import crm_choices_read
 from crm_settings.models import CrmSettings
-from tests.factories import CompanyFactory, CrmAccountFactory, CrmContactFactory, MemberFactory
-from tests.writeback.conftest import ALEX
-from writeback.models import OutboxEntry, OutboxState
+from tests.factories import (
+    CompanyFactory,
+    CrmAccountFactory,
+    CrmContactFactory,
+    MemberFactory,
+    SeatFactory,
+)
+from tests.writeback.conftest import ALEX, copy_everything, map_seats
+from writeback.models import ErrorKind, OutboxEntry, OutboxState
+from writeback.outbox import outbox_retry
 from writeback.services import inmail_send, message_send, message_set_copy, note_create
 from writeback.tasks import drain_outbox
 
@@ -138,3 +147,163 @@ def test_types_the_admin_does_not_copy_are_never_sent(rep, dynamics):
     for item, entity_set in ((inmail, "li_inmails"), (note, "tasks")):
         assert _entry(item).state == OutboxState.QUEUED
         assert dynamics.row(entity_set, str(_entry(item).activity_id)) is None
+
+
+@pytest.fixture
+def restore_privileges(dynamics):
+    """Put back, after the test, the emulator privileges of the users it changes."""
+    saved = {}
+
+    def change(email, **privileges):
+        saved.setdefault(email, dynamics.privileges(email))
+        dynamics.set_privileges(email, **privileges)
+
+    yield change
+    for email, privileges in saved.items():
+        dynamics.set_privileges(email, **privileges)
+
+
+@pytest.fixture
+def linkedin_solution(dynamics):
+    """The emulator's LinkedIn solution, installed again after the test."""
+    yield dynamics
+    dynamics.set_linkedin_solution(True)
+
+
+def test_without_the_delegate_privilege_the_seat_holder_is_owner_only(
+    contract, admin, connect_crm, dynamics, monkeypatch
+):
+    """The seed's case: connected as an admin who cannot act for others, so Dynamics lists the
+    admin as creator; the seat holder still owns the activity."""
+    connect_crm(admin, as_email="admin@contoso-demo.com")
+    copy_everything(contract, monkeypatch)
+    rep = SeatFactory(contract=contract, user__email=ALEX)
+    map_seats(contract)
+    assert not contract.crm_connection.can_impersonate
+    message = message_send(seat=rep, member=MemberFactory(), body="Hi", copy_to_crm=True)
+
+    drain_outbox(contract.pk)
+
+    row = _activity(dynamics, message)
+    assert row["_ownerid_value"] == dynamics.user(ALEX)["systemuserid"]
+    assert row["_createdby_value"] == dynamics.user("admin@contoso-demo.com")["systemuserid"]
+    assert row.get("_createdonbehalfby_value") is None
+
+
+def test_a_refused_impersonation_falls_back_to_owner_only(rep, dynamics, restore_privileges):
+    restore_privileges(INTEGRATION, delegate=False)
+    message = message_send(seat=rep, member=MemberFactory(), body="Hi", copy_to_crm=True)
+
+    drain_outbox(rep.contract_id)
+
+    assert _entry(message).state == OutboxState.SENT
+    row = _activity(dynamics, message)
+    assert row["_ownerid_value"] == dynamics.user(ALEX)["systemuserid"]
+    assert row["_createdby_value"] == dynamics.user(INTEGRATION)["systemuserid"]
+    rep.contract.crm_connection.refresh_from_db()
+    assert not rep.contract.crm_connection.can_impersonate
+
+
+def test_a_seat_without_a_crm_user_waits_or_fails_with_the_reason(copying, dynamics):
+    unknown = SeatFactory(contract=copying, user__email="nobody@contoso.test")
+    map_seats(copying)
+    never_checked = SeatFactory(contract=copying)
+    failing = message_send(seat=unknown, member=MemberFactory(), body="x", copy_to_crm=True)
+    waiting = message_send(seat=never_checked, member=MemberFactory(), body="y", copy_to_crm=True)
+
+    drain_outbox(copying.pk)
+
+    entry = _entry(failing)
+    assert (entry.state, entry.last_error_kind) == (OutboxState.FAILED, ErrorKind.UNMAPPED)
+    assert "No CRM user has the email nobody@contoso.test" in entry.last_error_detail
+    assert "Seat Management" in entry.next_step
+    assert _entry(waiting).state == OutboxState.RETRYING
+    assert dynamics.row("li_messages", str(entry.activity_id)) is None
+
+
+def test_one_bad_item_does_not_hold_back_the_others_in_its_batch(rep, dynamics):
+    gone = MemberFactory()
+    CrmContactFactory(contract=rep.contract, member=gone, match_method="email")  # not in the CRM
+    bad = message_send(seat=rep, member=gone, body="x", copy_to_crm=True)
+    good = message_send(seat=rep, member=MemberFactory(), body="y", copy_to_crm=True)
+    dynamics.reset_stats()
+
+    assert drain_outbox(rep.contract_id) == 2
+
+    assert _entry(good).state == OutboxState.SENT
+    entry = _entry(bad)
+    assert (entry.state, entry.last_error_kind) == (OutboxState.RETRYING, ErrorKind.MISSING)
+    assert "Does Not Exist" in entry.last_error_detail
+    assert dynamics.stats()["by_kind"]["api"] == 2  # the live lookup, then one $batch
+
+
+def test_an_activity_an_earlier_attempt_created_is_closed_not_doubled(rep, dynamics, crm_person):
+    """GIVEN an attempt that created the open activity but never recorded it (its worker died)
+    WHEN the item is delivered again, now matched
+    THEN the same activity is re-pointed to the contact and closed: still one activity."""
+    contact = crm_person("contacts")
+    member = MemberFactory(email=contact["emailaddress1"])
+    message = message_send(seat=rep, member=member, body="x", copy_to_crm=True)
+    activity_id = str(_entry(message).activity_id)
+    dynamics.create_row("li_messages", activityid=activity_id, subject="An earlier attempt")
+
+    drain_outbox(rep.contract_id)
+
+    entry = _entry(message)
+    assert (entry.state, entry.written_open) == (OutboxState.SENT, False)
+    assert dynamics.rows("li_messages", filter=f"activityid eq {activity_id}") == [
+        dynamics.row("li_messages", activity_id)
+    ]
+    row = dynamics.row("li_messages", activity_id)
+    assert row["statecode"] == 1
+    assert row["_regardingobjectid_value"] == contact["contactid"]
+
+
+def test_without_the_linkedin_solution_inmails_and_messages_wait(rep, linkedin_solution):
+    linkedin_solution.set_linkedin_solution(False)
+    member = MemberFactory()
+    message = message_send(seat=rep, member=member, body="x", copy_to_crm=True)
+    note = note_create(seat=rep, member=member, body="y", copy_to_crm=True)
+
+    drain_outbox(rep.contract_id)
+
+    assert _entry(note).state == OutboxState.SENT
+    entry = _entry(message)
+    assert (entry.state, entry.last_error_kind) == (OutboxState.RETRYING, ErrorKind.MISSING)
+    connection = rep.contract.crm_connection
+    connection.refresh_from_db()
+    assert not connection.linkedin_solution_installed
+    OutboxEntry.objects.update(next_attempt_at=timezone.now())
+    assert drain_outbox(rep.contract_id) == 0  # not taken while the solution is missing
+
+    linkedin_solution.set_linkedin_solution(True)
+    crm_choices_read(connection=connection)  # the admin refreshes CRM Settings
+    drain_outbox(rep.contract_id)
+    assert _entry(message).state == OutboxState.SENT
+
+
+def test_a_failed_item_goes_through_after_retry(rep, dynamics, restore_privileges):
+    restore_privileges(ALEX, create=["task"])  # no longer allowed to create li_messages
+    message = message_send(seat=rep, member=MemberFactory(), body="x", copy_to_crm=True)
+
+    drain_outbox(rep.contract_id)
+
+    entry = _entry(message)
+    assert (entry.state, entry.last_error_kind) == (OutboxState.FAILED, ErrorKind.PRIVILEGE)
+    restore_privileges(ALEX, create=["*"])
+    outbox_retry(entry=entry)
+    drain_outbox(rep.contract_id)
+    assert _entry(message).state == OutboxState.SENT
+
+
+def test_a_revoked_sign_in_stops_the_run_and_the_items_wait(rep, dynamics):
+    message = message_send(seat=rep, member=MemberFactory(), body="x", copy_to_crm=True)
+    dynamics.expire_tokens(refresh=True)
+
+    drain_outbox(rep.contract_id)
+
+    entry = _entry(message)
+    assert (entry.state, entry.last_error_kind) == (OutboxState.RETRYING, ErrorKind.AUTH)
+    connection = rep.contract.crm_connection
+    connection.refresh_from_db()
+    assert (connection.status, connection.last_error_kind) == ("error", "auth")
