@@ -13,7 +13,7 @@ single-valued navigation property ``regardingobjectid_<record type>_<table>`` (r
 
 Dataverse ignores a closed state in a create body, so a closed activity is a change set of two
 requests, the create and then the state change: both happen or neither does. Everything here
-builds requests; nothing sends them.
+builds requests or reads answers; nothing sends them.
 """
 
 import uuid
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crm_settings.models import WritebackType
-from dynamics import ChangeSet, Operation
+from dynamics import ChangeSet, DynamicsError, Operation, OperationResult, RolledBack
 from writeback.content import ActivityContent, message_content, note_content
 from writeback.models import OutboxEntry, RecordType
 
@@ -163,3 +163,11 @@ def activity_state(row: dict) -> ActivityState:
     if regarding_id and regarding_type in _ENTITY_SETS:
         regarding = CrmRecord(type=regarding_type, id=uuid.UUID(regarding_id))
     return ActivityState(open=row.get("statecode") == 0, regarding=regarding)
+
+
+def first_error(results: list[OperationResult]) -> DynamicsError | None:
+    """The error to report for a change set: the operation that failed, not those rolled back."""
+    errors = [result.error for result in results if result.error]
+    if not errors:
+        return None
+    return next((e for e in errors if not isinstance(e, RolledBack)), errors[0])

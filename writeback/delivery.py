@@ -49,7 +49,6 @@ from dynamics import (
     NotFound,
     Operation,
     OperationResult,
-    RolledBack,
 )
 from dynamics.errors import CANNOT_ACT_ON_BEHALF
 from writeback.activities import (
@@ -59,6 +58,7 @@ from writeback.activities import (
     CrmRecord,
     activity_state,
     create_activity,
+    first_error,
     read_activity,
     repoint_and_close,
     table_for,
@@ -229,14 +229,6 @@ def _per_plan(results: list[OperationResult], plans: list[_Plan]) -> list[list[O
     return shares
 
 
-def _first_error(results: list[OperationResult]) -> DynamicsError | None:
-    """The error to report: the operation that failed, not the ones rolled back with it."""
-    errors = [result.error for result in results if result.error]
-    if not errors:
-        return None
-    return next((e for e in errors if not isinstance(e, RolledBack)), errors[0])
-
-
 def _send(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
     """Steps 3 and 4 for the plans of one caller, then step 5 for what already existed."""
     try:
@@ -251,7 +243,7 @@ def _send(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
         return
     existing = []
     for plan, outcome in zip(plans, _per_plan(results, plans), strict=True):
-        error = _first_error(outcome)
+        error = first_error(outcome)
         if plan.entry.state == OutboxState.REMOVING:
             # Absent counts as removed, and so does a table gone with the solution's data.
             if error is None or isinstance(error, NotFound | MissingObjectError):
@@ -306,7 +298,7 @@ def _close(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
             run.fail(plan.entry, error)
         return
     for plan, start in zip(plans, range(0, len(results), 2), strict=True):
-        error = _first_error(results[start : start + 2])
+        error = first_error(results[start : start + 2])
         if error is not None:
             run.fail(plan.entry, error)
         else:

@@ -290,6 +290,19 @@ class OutboxEntry(models.Model):
         return self.message if self.message_id else self.note
 
     @property
+    def about(self) -> Member | Company:
+        """Who or what the item is about: the member written to, or the note's lead or account."""
+        if self.message_id:
+            return self.message.thread.member
+        return self.note.member if self.note.member_id else self.note.company
+
+    @property
+    def task_label(self) -> str:
+        """What the unresolved-task report calls it ("Unassigned InMail or Message Task")."""
+        kind = {"inmail": "InMail", "message": "Message"}.get(self.item_type, "Note")
+        return f"Unassigned {kind} Task"
+
+    @property
     def failure_reason(self) -> str:
         return ErrorKind(self.last_error_kind).label if self.last_error_kind else ""
 
