@@ -6,7 +6,7 @@ can at worst find the activity already there (412). Such an activity is read bac
 the CRM holds it, closed first where it should be (step 5); it is never created twice.
 
 ``deliver`` takes the entries one claim took (``outbox_claim_due``) and records one outcome per
-entry (``outbox_mark_sent``, ``outbox_mark_removed`` or ``outbox_mark_error``):
+entry (``outbox_mark_sent_many``, ``outbox_mark_removed`` or ``outbox_mark_error``):
 
 1. Find each seat's writer (``writeback.owners``): the owner, and the caller when impersonating.
    Items of a seat without a CRM user wait (never checked yet) or fail (*Not Matched*).
@@ -15,7 +15,9 @@ entry (``outbox_mark_sent``, ``outbox_mark_removed`` or ``outbox_mark_error``):
    caller is a header of the whole request), else one for the whole claim. Per entry: a create
    regarding the record plus its closing, in one change set, when matched; a lone create (open,
    regarding nothing) when not; a delete when the entry is being removed.
-4. Record each entry's outcome on its own: one failing entry never fails the others.
+4. Record each entry's outcome on its own: one failing entry never fails the others. A batch's
+   outcomes are written in one database transaction, the sent ones in one UPDATE, and no
+   request to the CRM is ever made inside a transaction.
 5. Read back the activities that already existed (one ``$batch`` of GETs), re-point and close
    those still open that should be closed (one more), and record what the CRM holds.
 
@@ -36,6 +38,8 @@ Privilege and validation errors fail at once. Three cases get more (``DeliveryRu
 import contextlib
 import logging
 from dataclasses import dataclass, field
+
+from django.db import transaction
 
 from crm_settings.connect import connection_record_error, connection_refresh_solution
 from crm_settings.models import CrmConnection
@@ -65,7 +69,12 @@ from writeback.activities import (
 )
 from writeback.matching import LiveLookup, matches_find
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
-from writeback.outbox import outbox_mark_error, outbox_mark_removed, outbox_mark_sent
+from writeback.outbox import (
+    SentActivity,
+    outbox_mark_error,
+    outbox_mark_removed,
+    outbox_mark_sent_many,
+)
 from writeback.owners import Unmapped, Writer, writers_for
 
 logger = logging.getLogger(__name__)
@@ -82,6 +91,7 @@ class DeliveryRun:
     lookup: LiveLookup = field(init=False)
     # Set when the sign-in stopped working: the run takes no further claims.
     halted: bool = False
+    _linkedin_table_missing: bool = False
     _solution_checked: bool = False
 
     def __post_init__(self):
@@ -107,7 +117,7 @@ class DeliveryRun:
             self.halted = True
             connection_record_error(connection=self.connection, error=error)
         if isinstance(error, MissingObjectError) and error.table in _LINKEDIN_SETS:
-            self._check_solution()
+            self._linkedin_table_missing = True
 
     def stop_impersonating(self) -> None:
         """The connecting user may no longer act for others: write owner-only from now on."""
@@ -119,9 +129,10 @@ class DeliveryRun:
     def contract_id(self) -> int:
         return self.connection.contract_id
 
-    def _check_solution(self) -> None:
+    def check_solution(self) -> None:
+        """After a LinkedIn table went missing, ask the CRM whether the solution is still there."""
         # Once per run: the first missing LinkedIn table says enough about the others.
-        if self._solution_checked:
+        if not self._linkedin_table_missing or self._solution_checked:
             return
         self._solution_checked = True
         # If even this check fails, the items retry anyway; nothing else depends on it.
@@ -165,19 +176,20 @@ def deliver(*, run: DeliveryRun, entries: list[OutboxEntry]) -> None:
     """
     writers = writers_for(connection=run.connection, seat_ids={e.seat_id for e in entries})
     plans, sending = [], []
-    for entry in entries:
-        writer = writers[entry.seat_id]
-        if entry.state == OutboxState.REMOVING:
-            plans.append(_removal_plan(entry, writer))
-        elif isinstance(writer, Unmapped):
-            outbox_mark_error(
-                entry=entry,
-                kind=ErrorKind.UNMAPPED,
-                detail=writer.reason,
-                retryable=writer.may_wait,
-            )
-        else:
-            sending.append((entry, writer))
+    with transaction.atomic():
+        for entry in entries:
+            writer = writers[entry.seat_id]
+            if entry.state == OutboxState.REMOVING:
+                plans.append(_removal_plan(entry, writer))
+            elif isinstance(writer, Unmapped):
+                outbox_mark_error(
+                    entry=entry,
+                    kind=ErrorKind.UNMAPPED,
+                    detail=writer.reason,
+                    retryable=writer.may_wait,
+                )
+            else:
+                sending.append((entry, writer))
     plans += _sending_plans(run, sending)
     by_caller: dict[str | None, list[_Plan]] = {}
     for plan in plans:
@@ -185,6 +197,7 @@ def deliver(*, run: DeliveryRun, entries: list[OutboxEntry]) -> None:
         by_caller.setdefault(caller, []).append(plan)
     for caller, group in by_caller.items():
         _send(run, group, caller)
+    run.check_solution()
 
 
 def _removal_plan(entry: OutboxEntry, writer: Writer | Unmapped) -> _Plan:
@@ -203,8 +216,7 @@ def _sending_plans(run: DeliveryRun, sending: list[tuple[OutboxEntry, Writer]]) 
         )
     except DynamicsError as error:
         # Without the lookups nothing can be told apart: closed or open would be a guess.
-        for entry, _ in sending:
-            run.fail(entry, error)
+        _fail_all(run, [entry for entry, _ in sending], error)
         return []
     return [
         _Plan(
@@ -229,6 +241,13 @@ def _per_plan(results: list[OperationResult], plans: list[_Plan]) -> list[list[O
     return shares
 
 
+def _fail_all(run: DeliveryRun, entries: list[OutboxEntry], error: DynamicsError) -> None:
+    """A request that failed as a whole: each of its entries records the same failure."""
+    with transaction.atomic():
+        for entry in entries:
+            run.fail(entry, error)
+
+
 def _send(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
     """Steps 3 and 4 for the plans of one caller, then step 5 for what already existed."""
     try:
@@ -237,25 +256,28 @@ def _send(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
         if caller and error.code == CANNOT_ACT_ON_BEHALF:
             run.stop_impersonating()
             _send(run, plans, None)
-            return
-        for plan in plans:
-            run.fail(plan.entry, error)
-        return
-    existing = []
-    for plan, outcome in zip(plans, _per_plan(results, plans), strict=True):
-        error = first_error(outcome)
-        if plan.entry.state == OutboxState.REMOVING:
-            # Absent counts as removed, and so does a table gone with the solution's data.
-            if error is None or isinstance(error, NotFound | MissingObjectError):
-                outbox_mark_removed(entry=plan.entry)
-            else:
-                run.fail(plan.entry, error)
-        elif outcome[0].already_existed or isinstance(outcome[0].error, DuplicateRecord):
-            existing.append(plan)
-        elif error is not None:
-            run.fail(plan.entry, error)
         else:
-            _mark_sent(run, plan, written_open=plan.record is None, regarding=plan.record)
+            _fail_all(run, [plan.entry for plan in plans], error)
+        return
+    existing, sent = [], []
+    with transaction.atomic():
+        for plan, outcome in zip(plans, _per_plan(results, plans), strict=True):
+            error = first_error(outcome)
+            if plan.entry.state == OutboxState.REMOVING:
+                # Absent counts as removed, and so does a table gone with the solution's data.
+                if error is None or isinstance(error, NotFound | MissingObjectError):
+                    outbox_mark_removed(entry=plan.entry)
+                else:
+                    run.fail(plan.entry, error)
+            elif outcome[0].already_existed or isinstance(outcome[0].error, DuplicateRecord):
+                existing.append(plan)
+            elif error is not None:
+                run.fail(plan.entry, error)
+            else:
+                sent.append(
+                    _sent(run, plan, written_open=plan.record is None, regarding=plan.record)
+                )
+        outbox_mark_sent_many(sent=sent)
     if existing:
         _reconcile(run, existing, caller)
 
@@ -266,19 +288,20 @@ def _reconcile(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None
     try:
         results = run.client.batch(reads)
     except DynamicsError as error:
-        for plan in plans:
-            run.fail(plan.entry, error)
+        _fail_all(run, [plan.entry for plan in plans], error)
         return
-    to_close = []
-    for plan, result in zip(plans, results, strict=True):
-        if not result.ok:
-            run.fail(plan.entry, result.error)
-            continue
-        state = activity_state(result.body)
-        if state.open and plan.record is not None:
-            to_close.append(plan)
-        else:
-            _mark_sent(run, plan, written_open=state.open, regarding=state.regarding)
+    to_close, sent = [], []
+    with transaction.atomic():
+        for plan, result in zip(plans, results, strict=True):
+            if not result.ok:
+                run.fail(plan.entry, result.error)
+                continue
+            state = activity_state(result.body)
+            if state.open and plan.record is not None:
+                to_close.append(plan)
+            else:
+                sent.append(_sent(run, plan, written_open=state.open, regarding=state.regarding))
+        outbox_mark_sent_many(sent=sent)
     if to_close:
         _close(run, to_close, caller)
 
@@ -294,21 +317,23 @@ def _close(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
     try:
         results = run.client.batch(requests, caller_object_id=caller)
     except DynamicsError as error:
-        for plan in plans:
-            run.fail(plan.entry, error)
+        _fail_all(run, [plan.entry for plan in plans], error)
         return
-    for plan, start in zip(plans, range(0, len(results), 2), strict=True):
-        error = first_error(results[start : start + 2])
-        if error is not None:
-            run.fail(plan.entry, error)
-        else:
-            _mark_sent(run, plan, written_open=False, regarding=plan.record)
+    sent = []
+    with transaction.atomic():
+        for plan, start in zip(plans, range(0, len(results), 2), strict=True):
+            error = first_error(results[start : start + 2])
+            if error is not None:
+                run.fail(plan.entry, error)
+            else:
+                sent.append(_sent(run, plan, written_open=False, regarding=plan.record))
+        outbox_mark_sent_many(sent=sent)
 
 
-def _mark_sent(
+def _sent(
     run: DeliveryRun, plan: _Plan, *, written_open: bool, regarding: CrmRecord | None
-) -> None:
-    outbox_mark_sent(
+) -> SentActivity:
+    return SentActivity(
         entry=plan.entry,
         crm_entity_set=plan.table.entity_set,
         crm_url=run.connection.record_url(plan.table.logical_name, plan.entry.activity_id),
