@@ -307,3 +307,33 @@ def test_a_revoked_sign_in_stops_the_run_and_the_items_wait(rep, dynamics):
     connection = rep.contract.crm_connection
     connection.refresh_from_db()
     assert (connection.status, connection.last_error_kind) == ("error", "auth")
+
+
+def test_when_impersonating_each_seat_holder_writes_their_own_batch(rep, dynamics):
+    priya = SeatFactory(contract=rep.contract, user__email="priya.shah@contoso-demo.com")
+    map_seats(rep.contract)
+    member = MemberFactory(email="")  # no live lookup: only the batches are sent
+    mine = message_send(seat=rep, member=member, body="x", copy_to_crm=True)
+    hers = message_send(seat=priya, member=member, body="y", copy_to_crm=True)
+    dynamics.reset_stats()
+
+    assert drain_outbox(rep.contract_id) == 2
+
+    assert dynamics.stats()["by_kind"]["api"] == 2
+    for item, email in ((mine, ALEX), (hers, "priya.shah@contoso-demo.com")):
+        row = _activity(dynamics, item)
+        assert (
+            row["_createdby_value"] == row["_ownerid_value"] == dynamics.user(email)["systemuserid"]
+        )
+
+
+def test_an_activity_deleted_in_the_crm_counts_as_removed(rep, dynamics):
+    message = message_send(seat=rep, member=MemberFactory(), body="x", copy_to_crm=True)
+    drain_outbox(rep.contract_id)
+    entry = _entry(message)
+    dynamics.delete_row("li_messages", str(entry.activity_id))
+
+    message_set_copy(message=message, copy_to_crm=False)
+    drain_outbox(rep.contract_id)
+
+    assert _entry(message).state == OutboxState.REMOVED

@@ -70,6 +70,39 @@ def test_the_report_costs_the_same_queries_for_few_or_many_items(
     assert "Unassigned Note Task" in page
 
 
+def test_without_a_crm_connection_the_item_says_so(login, seat_holder):
+    entry = _open(seat_holder)
+    page = login(seat_holder).get(reverse("writeback:unresolved_item", args=[entry.pk]))
+    assert "Your contract is not connected to a CRM." in page.content.decode()
+    assert "Create record in CRM" in page.content.decode()
+
+
+def test_a_search_needs_two_characters(login, seat_holder):
+    entry = _open(seat_holder)
+    url = reverse("writeback:unresolved_item", args=[entry.pk])
+    page = login(seat_holder).get(url, {"q": "a"}, headers={"hx-request": "true"})
+    assert "Type at least 2 characters" in page.content.decode()
+
+
+def test_resolving_needs_a_record_from_the_list(login, seat_holder):
+    entry = _open(seat_holder)
+    client = login(seat_holder)
+    url = reverse("writeback:unresolved_resolve", args=[entry.pk])
+    response = client.post(url, {"record_type": "contact", "record_id": "nonsense"}, follow=True)
+    assert "Choose a record from the list." in response.content.decode()
+
+
+def test_create_record_keeps_what_was_typed_and_says_what_is_missing(login, seat_holder):
+    entry = _open(seat_holder)
+    url = reverse("writeback:unresolved_create", args=[entry.pk])
+    response = login(seat_holder).post(
+        url, {"record_type": "lead", "first_name": "Ada", "last_name": "", "company_name": "Acme"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Dynamics needs a last name." in page and 'value="Acme"' in page
+
+
 # --- Against the emulator -------------------------------------------------------------------------
 
 
