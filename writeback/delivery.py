@@ -24,10 +24,12 @@ entry (``outbox_mark_sent_many``, ``outbox_mark_removed`` or ``outbox_mark_error
 Errors: the client already retried 429, 5xx and lost connections, honouring Retry-After, within
 its budget. What still fails is retried later by the outbox with a growing delay
 (``retry_delay``) up to ``MAX_ATTEMPTS``, then failed with the reason, next step and *Retry*.
-Privilege and validation errors fail at once. Three cases get more (``DeliveryRun``):
+Privilege and validation errors fail at once. A whole request that still failed means the CRM is
+out of reach for now: the run stops taking claims, and the sweep starts another within a minute.
+Three cases get more (``DeliveryRun``):
 
-- the sign-in expired or was revoked: the items wait and retry, CRM Settings shows the error, and
-  the run stops taking claims (each would fail the same way) until an admin connects again;
+- the sign-in expired or was revoked: the items wait and retry, and CRM Settings shows the error
+  until an admin connects again;
 - a LinkedIn table is gone (the solution was uninstalled): the connection's flag is refreshed, so
   CRM Settings shows *Get it now* and InMails and messages wait, unclaimed, until it is back
   (notes, in tasks, carry on);
@@ -89,7 +91,7 @@ class DeliveryRun:
     connection: CrmConnection
     client: DynamicsClient
     lookup: LiveLookup = field(init=False)
-    # Set when the sign-in stopped working: the run takes no further claims.
+    # Set when the CRM is out of reach or the sign-in stopped working: no more claims this run.
     halted: bool = False
     _linkedin_table_missing: bool = False
     _solution_checked: bool = False
@@ -112,12 +114,17 @@ class DeliveryRun:
             retryable=retryable,
             retry_after=error.retry_after,
         )
-        if isinstance(error, AuthError) and not self.halted:
-            logger.warning("Writeback for contract %s stopped: %s", entry.contract_id, error)
-            self.halted = True
-            connection_record_error(connection=self.connection, error=error)
         if isinstance(error, MissingObjectError) and error.table in _LINKEDIN_SETS:
             self._linkedin_table_missing = True
+
+    def halt(self, error: DynamicsError) -> None:
+        """Take no more claims: what is due waits for the sweep's next run, a minute away."""
+        if self.halted:
+            return
+        logger.warning("Writeback for contract %s paused: %s", self.contract_id, error)
+        self.halted = True
+        if isinstance(error, AuthError):
+            connection_record_error(connection=self.connection, error=error)
 
     def stop_impersonating(self) -> None:
         """The connecting user may no longer act for others: write owner-only from now on."""
@@ -242,10 +249,16 @@ def _per_plan(results: list[OperationResult], plans: list[_Plan]) -> list[list[O
 
 
 def _fail_all(run: DeliveryRun, entries: list[OutboxEntry], error: DynamicsError) -> None:
-    """A request that failed as a whole: each of its entries records the same failure."""
+    """A request that failed as a whole: each of its entries records the same failure.
+
+    Still failing after the client's own retries, or without a working sign-in, the CRM is out
+    of reach for now: the run stops rather than spend the same wait on every claim.
+    """
     with transaction.atomic():
         for entry in entries:
             run.fail(entry, error)
+    if error.retryable or isinstance(error, AuthError):
+        run.halt(error)
 
 
 def _send(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:

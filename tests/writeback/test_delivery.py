@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from crm_settings.connect import crm_choices_read
 from crm_settings.models import CrmSettings
+from tests.dynamics.contract_support import FAST
 from tests.factories import (
     CompanyFactory,
     CrmAccountFactory,
@@ -337,3 +338,17 @@ def test_an_activity_deleted_in_the_crm_counts_as_removed(rep, dynamics):
     drain_outbox(rep.contract_id)
 
     assert _entry(message).state == OutboxState.REMOVED
+
+
+def test_a_crm_out_of_reach_pauses_the_run_after_one_failed_batch(rep, dynamics, monkeypatch):
+    # The client's patient retries, made quick.
+    monkeypatch.setattr("dynamics.client.RetryPolicy", lambda: FAST)
+    member = MemberFactory(email="")
+    messages = [message_send(seat=rep, member=member, body=b, copy_to_crm=True) for b in "xyz"]
+    dynamics.set_faults(unreachable=True, scope="api")
+
+    assert drain_outbox(rep.contract_id, batch_size=1) == 1
+
+    entry = _entry(messages[0])
+    assert (entry.state, entry.last_error_kind) == (OutboxState.RETRYING, ErrorKind.CONNECT)
+    assert {_entry(m).state for m in messages[1:]} == {OutboxState.QUEUED}
