@@ -273,6 +273,11 @@ if DYNAMICS_CA_BUNDLE and not Path(DYNAMICS_CA_BUNDLE).is_file():
     raise ImproperlyConfigured(f"DYNAMICS_CA_BUNDLE={DYNAMICS_CA_BUNDLE!r} is not a file.")
 DYNAMICS_PAGE_SIZE = env_int("DYNAMICS_PAGE_SIZE", 5000, minimum=1, maximum=5000)
 
+# --- Import (sync) ------------------------------------------------------------------------------
+# A running import whose heartbeat (refreshed after every page) is older than this is taken to be
+# dead (kill -9, a lost machine, the task timeout); the next trigger resumes it from its last page.
+SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 300, minimum=5)
+
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("PORTAL_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin-settings/crm/", include("crm_settings.urls")),
+    path("admin-settings/crm/sync/", include("sync.urls")),
     path("seats/", include("seats.urls")),
     path("network/", include("network.urls")),
     path("", include("writeback.urls")),

@@ -62,6 +62,17 @@ class SyncSettingsForm(forms.Form):
         help_text="Fields available depend on your CRM settings; Not Sure still works (the "
         "standard Actual Revenue field is used).",
     )
+    contact_profile_url_column = forms.RegexField(
+        label=CrmSettings._meta.get_field("contact_profile_url_column").verbose_name,
+        regex=r"^[a-z][a-z0-9_]*$",
+        max_length=100,
+        required=False,
+        help_text=CrmSettings._meta.get_field("contact_profile_url_column").help_text,
+        error_messages={
+            "invalid": "Enter the column's logical name: lower-case letters, digits and "
+            "underscores, e.g. new_linkedinprofile."
+        },
+    )
     sync_interval_minutes = forms.IntegerField(
         label="Sync every (minutes)",
         min_value=5,
@@ -78,6 +89,7 @@ class SyncSettingsForm(forms.Form):
                 else str(crm_settings.pipeline_stage)
             ),
             "won_value_column": crm_settings.won_value_column or NOT_SURE,
+            "contact_profile_url_column": crm_settings.contact_profile_url_column,
             "sync_interval_minutes": crm_settings.sync_interval_minutes,
         }
         super().__init__(*args, initial=initial, **kwargs)
@@ -107,6 +119,7 @@ class SyncSettingsForm(forms.Form):
         data = self.cleaned_data
         values = {
             "auto_sync": data["auto_sync"],
+            "contact_profile_url_column": data["contact_profile_url_column"],
             "sync_interval_minutes": data["sync_interval_minutes"],
         }
         if self.stage_options is not None:

@@ -44,6 +44,15 @@ class CrmSettings(models.Model):
         "Where do you store the value for a won opportunity?", max_length=100, blank=True
     )
     won_value_label = models.CharField(max_length=200, blank=True)
+    # Dynamics has no standard LinkedIn profile column on contact; orgs that keep one add a custom
+    # column (publisher-prefixed, e.g. ``new_linkedinprofile``). "" means the org has none.
+    contact_profile_url_column = models.CharField(
+        "Contact column holding the LinkedIn profile URL (optional)",
+        max_length=100,
+        blank=True,
+        help_text="The column's logical name, e.g. new_linkedinprofile. Contacts are matched to "
+        "network members by email, then by this URL, then by name and company.",
+    )
     sync_interval_minutes = models.PositiveIntegerField(
         "Sync every (minutes)", default=15, help_text="How often the import runs on its own."
     )

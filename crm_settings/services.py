@@ -32,8 +32,11 @@ _SYNC_FIELDS = (
     "pipeline_stage_label",
     "won_value_column",
     "won_value_label",
+    "contact_profile_url_column",
     "sync_interval_minutes",
 )
+# Answers that change what the import reads or decides: saving one re-runs it now.
+_REIMPORT_FIELDS = {"pipeline_stage", "auto_sync", "won_value_column", "contact_profile_url_column"}
 _WRITEBACK_FIELDS = (
     "writeback_enabled",
     "writeback_all",
@@ -72,8 +75,8 @@ def sync_settings_update(
         return crm_settings
     crm_settings.save()
     audit_record(contract=contract, actor=by, action="crm.settings", before=before, after=after)
-    # The stage and auto sync decide what is imported: re-evaluate now, not at the next interval.
-    if {"pipeline_stage", "auto_sync"} & set(after):
+    # These decide what is read and imported: re-run now, not at the next interval.
+    if _REIMPORT_FIELDS & set(after):
         sync_enqueue(contract=contract, trigger="settings")
     return crm_settings
 

@@ -16,7 +16,11 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def _ascii_lower(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    text = text or ""
+    if text.isascii():
+        # Most names need no decomposition; skipping it halves the import's time spent here.
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 

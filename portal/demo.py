@@ -2,13 +2,15 @@
 
 ``manage.py seed_demo`` calls ``demo_seed()``; running it twice changes nothing. The Contoso
 people share their emails with the Dynamics emulator's demo org (``demodata``), so their seats map
-to CRM users once an admin connects.
+to CRM users once an admin connects, and the prospecting network is generated from the same seed
+as that org, so the first import finds most of its contacts and accounts there.
 """
 
 from dataclasses import dataclass
 
 from django.db import transaction
 
+from network.demo import network_seed
 from seats.models import Contract, Role, Seat, User
 from seats.services import contract_create, seats_create
 
@@ -86,6 +88,11 @@ def demo_seed() -> list[str]:
             last_name=DEMO_STAFF.last_name,
         )
         created.append(f"staff user {DEMO_STAFF.email}")
+    network = network_seed()
+    if network.changed:
+        created.append(
+            f"network: {network.companies_created} companies, {network.members_created} members"
+        )
     return created
 
 

@@ -18,6 +18,9 @@ class ScheduleSpec:
 
 SCHEDULES = [
     ScheduleSpec("portal: worker heartbeat", "portal.tasks.heartbeat", minutes=1),
+    # Every minute, enqueue the imports that are due (each contract has its own interval) and
+    # take over those whose worker died.
+    ScheduleSpec("sync: start due imports", "sync.tasks.sync_due_contracts", minutes=1),
     # Retries whose time has come, and items queued while their contract was not connected.
     ScheduleSpec("writeback: drain due outboxes", "writeback.tasks.drain_due_outboxes", minutes=1),
 ]

@@ -6,6 +6,7 @@ on disable, invitations after commit) hold whichever door a change comes through
 
 from itertools import groupby
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from crm_settings.messages import admin_message_for
 from dynamics import DynamicsError
 from network.imported import seats_imported_saves_count
 from seats import crm_services
-from seats.models import SEAT_ROLES, ApiToken, AuditEntry, Contract, Seat, User
+from seats.models import ADMIN_ROLES, SEAT_ROLES, ApiToken, AuditEntry, Contract, Seat, User
 from seats.selectors import seats_with_crm_state
 from seats.services import seat_invitations_enqueue
 
@@ -92,8 +93,28 @@ def _by_contract(queryset):
     return [(contract, queryset.filter(contract=contract)) for contract in contracts]
 
 
+class SeatAdminForm(forms.ModelForm):
+    """Staff edits keep the same rules as the portal: a contract never loses its last admin."""
+
+    class Meta:
+        model = Seat
+        fields = ["contract", "user", "role", "crm_sync"]
+
+    def clean(self):
+        data = super().clean()
+        seat, role = self.instance, data.get("role")
+        if seat.pk and seat.role in ADMIN_ROLES and role not in ADMIN_ROLES:
+            others = Seat.objects.filter(contract_id=seat.contract_id, role__in=ADMIN_ROLES)
+            if not others.exclude(pk=seat.pk).exists():
+                raise forms.ValidationError(
+                    "This is the contract's last admin. Make someone else an admin first."
+                )
+        return data
+
+
 @admin.register(Seat)
 class SeatAdmin(admin.ModelAdmin):
+    form = SeatAdminForm
     list_display = ["user", "contract", "role", "crm_sync", "in_crm", "created_at"]
     list_filter = ["role", "crm_sync", InCrmFilter, "contract"]
     search_fields = ["user__email", "user__first_name", "user__last_name", "contract__name"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from seats.models import Contract
 from sync.models import (
     CrmAccount,
     CrmContact,
@@ -10,6 +11,7 @@ from sync.models import (
     SyncProblem,
     SyncRun,
 )
+from sync.services import sync_request
 
 
 class _MirrorAdmin(admin.ModelAdmin):
@@ -64,8 +66,17 @@ class SyncProblemInline(admin.TabularInline):
     readonly_fields = ["table", "crm_id", "reason", "created_at"]
 
 
+@admin.action(description="Sync now (the contracts of the selected runs)")
+def sync_now(modeladmin, request, queryset):
+    contracts = Contract.objects.filter(pk__in=queryset.values("contract"))
+    for contract in contracts:
+        sync_request(contract=contract, trigger=SyncRun.Trigger.MANUAL)
+    modeladmin.message_user(request, f"Sync requested for {len(contracts)} contract(s).")
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
+    actions = [sync_now]
     list_display = [
         "id", "contract", "trigger", "state", "full", "started_at", "finished_at", "requests",
     ]  # fmt: skip
@@ -88,5 +99,6 @@ class SyncProblemAdmin(admin.ModelAdmin):
 @admin.register(SyncCursor)
 class SyncCursorAdmin(admin.ModelAdmin):
     list_display = ["contract", "table", "mode", "watermark", "last_full_read_at"]
+    readonly_fields = ["next_link", "delta_link", "columns"]
     list_filter = ["mode", "table"]
     search_fields = ["contract__name", "table"]

@@ -18,13 +18,26 @@ from network.models import Company, Member
 from seats.models import Contract, Seat
 
 
+class MatchMethod(models.TextChoices):
+    """How a CRM row matched the prospecting network (``sync.matching``); "" when it did not."""
+
+    EMAIL = "email", "Email"
+    PROFILE_URL = "profile_url", "LinkedIn profile URL"
+    NAME_COMPANY = "name_company", "Name and company"
+    DOMAIN = "domain", "Website domain"
+    NAME = "name", "Name"
+    NONE = "", "Not matched"
+
+
 class MirrorQuerySet(models.QuerySet):
     def for_contract(self, contract):
         return self.filter(contract=contract)
 
 
 class _Mirror(models.Model):
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     crm_id = models.UUIDField()
     modified_on = models.DateTimeField(null=True, blank=True)
     # The run that last saw this row in a full read; rows a reconciled full read did not see are
@@ -61,11 +74,19 @@ class CrmUser(_Mirror):
 class CrmAccount(_Mirror):
     name = models.CharField(max_length=200, blank=True)
     website = models.CharField(max_length=300, blank=True)
+    # Matching keys (network.normalize): the website's host and the normalised name.
+    domain = models.CharField(max_length=255, blank=True)
+    name_key = models.CharField(max_length=255, blank=True)
     owner_id = models.UUIDField(null=True, blank=True)
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
-    match_method = models.CharField(max_length=20, blank=True)
+    match_method = models.CharField(max_length=20, blank=True, choices=MatchMethod.choices)
 
     class Meta:
         ordering = ["name"]
@@ -84,19 +105,27 @@ class CrmContact(_Mirror):
     full_name = models.CharField(max_length=200, blank=True)
     email = models.CharField(max_length=254, blank=True)
     job_title = models.CharField(max_length=200, blank=True)
-    account_id = models.UUIDField(null=True, blank=True, db_index=True)
+    account_id = models.UUIDField(null=True, blank=True)
     profile_url = models.CharField(max_length=300, blank=True)
+    # Matching keys (network.normalize): the profile URL and the normalised "first last" name;
+    # the name is matched together with the name key of the contact's account.
+    profile_key = models.CharField(max_length=300, blank=True)
+    name_key = models.CharField(max_length=200, blank=True)
     member = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Member,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
-    match_method = models.CharField(max_length=20, blank=True)
+    match_method = models.CharField(max_length=20, blank=True, choices=MatchMethod.choices)
 
     class Meta:
         ordering = ["last_name", "first_name"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_contact_unique"),
         ]
-        indexes = [models.Index(fields=["contract", "account_id"])]
         verbose_name = "CRM contact"
 
     def __str__(self):
@@ -115,6 +144,8 @@ class CrmOpportunity(_Mirror):
     sales_stage = models.IntegerField(null=True, blank=True)
     account_id = models.UUIDField(null=True, blank=True)
     contact_id = models.UUIDField(null=True, blank=True)
+    # The customer (an account or a contact; Dynamics' customerid lookup may point at either).
+    customer_id = models.UUIDField(null=True, blank=True)
     estimated_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     won_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
 
@@ -123,7 +154,12 @@ class CrmOpportunity(_Mirror):
         constraints = [
             models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_opportunity_unique"),
         ]
-        indexes = [models.Index(fields=["contract", "owner_id", "state"])]
+        indexes = [
+            models.Index(fields=["contract", "owner_id", "state"]),
+            models.Index(fields=["contract", "account_id"]),
+            models.Index(fields=["contract", "contact_id"]),
+            models.Index(fields=["contract", "customer_id"]),
+        ]
         verbose_name = "CRM opportunity"
         verbose_name_plural = "CRM opportunities"
 
@@ -161,6 +197,7 @@ class SyncRun(models.Model):
         MANUAL = "manual", "Sync now"
         SETTINGS = "settings", "Settings changed"
         SEATS = "seats", "Seat sync changed"
+        RERUN = "rerun", "Follow-up of a request merged into the previous run"
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
@@ -174,6 +211,11 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A token naming the worker that claimed the run; its page writes only count while it still
+    # holds the claim (a worker that lost it to a takeover stops at its next page).
+    worker = models.CharField(max_length=36, blank=True)
+    # How many times a later worker took the run over after its worker died.
+    resumes = models.PositiveSmallIntegerField(default=0)
     phase = models.CharField(max_length=40, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -197,6 +239,49 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"Sync {self.pk} of {self.contract_id} ({self.state})"
+
+    # What a run is doing, by the phase it records (a table's logical name, then "saves").
+    PHASE_LABELS = {
+        "systemuser": "Reading CRM users",
+        "account": "Reading accounts",
+        "contact": "Reading contacts",
+        "opportunity": "Reading opportunities",
+        "saves": "Saving Accounts and Leads",
+    }
+    COUNTED_TABLES = {
+        "systemuser": "Users",
+        "account": "Accounts",
+        "contact": "Contacts",
+        "opportunity": "Opportunities",
+    }
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def phase_label(self) -> str:
+        if self.state == self.State.QUEUED:
+            return "Waiting for a worker"
+        return self.PHASE_LABELS.get(self.phase, "Starting")
+
+    @property
+    def rows_read(self) -> int:
+        return sum(self.counts.get(table, {}).get("read", 0) for table in self.COUNTED_TABLES)
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    def table_counts(self) -> list[tuple[str, dict]]:
+        """(label, counts) per table read, in reading order, for the run's page."""
+        return [
+            (label, self.counts[table])
+            for table, label in self.COUNTED_TABLES.items()
+            if table in self.counts
+        ]
 
     @property
     def percent(self) -> int:
@@ -237,6 +322,8 @@ class SyncCursor(models.Model):
     next_link_run = models.BigIntegerField(null=True, blank=True)
     next_link_full = models.BooleanField(default=False)
     delta_link = models.TextField(blank=True)
+    # The $select the links and watermark were made with; another column list needs a full read.
+    columns = models.TextField(blank=True)
     watermark = models.DateTimeField(null=True, blank=True)
     last_full_read_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,10 +7,19 @@ by hand stays, merely losing its "from CRM" mark. Sync history is kept as a reco
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from network.models import SavedAccount, SavedLead
 from seats.models import Contract
-from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser, SyncCursor
+from sync.models import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmUser,
+    SeatCrmUser,
+    SyncCursor,
+    SyncRun,
+)
 
 
 def _imported(model, contract: Contract) -> QuerySet:
@@ -36,7 +45,16 @@ def imported_data_counts(*, contract: Contract) -> dict[str, int]:
 
 @transaction.atomic
 def imported_data_purge(*, contract: Contract) -> dict[str, int]:
-    """Delete every imported row of the contract in one transaction; returns the counts."""
+    """Delete every imported row of the contract in one transaction; returns the counts.
+
+    A run in progress is stopped first: its next page checkpoint finds the run no longer
+    running and gives up (``sync.runs``), so it cannot write rows back after the clean-up.
+    """
+    SyncRun.objects.filter(contract=contract, state__in=SyncRun.ACTIVE_STATES).update(
+        state=SyncRun.State.FAILED,
+        finished_at=timezone.now(),
+        error_detail="Stopped: the imported CRM data was cleaned up.",
+    )
     counts = imported_data_counts(contract=contract)
     for model in (SavedAccount, SavedLead):
         _imported(model, contract).filter(saved_by_hand=False).delete()

@@ -7,60 +7,11 @@ with no usable match is *Not Matched*, with the reason an admin needs to fix it 
 """
 
 from django.db import transaction
-from django.utils.dateparse import parse_datetime
 
 from dynamics import DynamicsClient
 from seats.models import SEAT_ROLES, Contract, Seat
+from sync.mirror import USERS, ReadContext
 from sync.models import CrmUser, SeatCrmUser
-
-USER_COLUMNS = [
-    "systemuserid",
-    "fullname",
-    "internalemailaddress",
-    "domainname",
-    "azureactivedirectoryobjectid",
-    "isdisabled",
-    "applicationid",
-    "modifiedon",
-]
-_USER_FIELDS = [
-    "full_name",
-    "email",
-    "domain_name",
-    "azure_object_id",
-    "is_disabled",
-    "is_application_user",
-    "modified_on",
-]
-
-
-def crm_user_from_row(*, contract: Contract, row: dict) -> CrmUser:
-    """A CrmUser (unsaved) from a ``systemusers`` row; raises ValueError on a row without id."""
-    crm_id = row.get("systemuserid")
-    if not crm_id:
-        raise ValueError("system user without systemuserid")
-    return CrmUser(
-        contract=contract,
-        crm_id=crm_id,
-        full_name=(row.get("fullname") or "")[:200],
-        email=(row.get("internalemailaddress") or "").strip().lower()[:254],
-        domain_name=(row.get("domainname") or "").strip().lower()[:254],
-        azure_object_id=row.get("azureactivedirectoryobjectid") or None,
-        is_disabled=bool(row.get("isdisabled")),
-        is_application_user=bool(row.get("applicationid")),
-        modified_on=parse_datetime(row["modifiedon"]) if row.get("modifiedon") else None,
-    )
-
-
-def crm_users_save(*, users: list[CrmUser]) -> None:
-    """Insert or update mirror rows in bulk, keyed by (contract, crm_id)."""
-    CrmUser.objects.bulk_create(
-        users,
-        update_conflicts=True,
-        unique_fields=["contract", "crm_id"],
-        update_fields=_USER_FIELDS,
-        batch_size=1000,
-    )
 
 
 @transaction.atomic
@@ -69,11 +20,23 @@ def crm_users_refresh(*, contract: Contract, client: DynamicsClient) -> int:
 
     Used by *Assign seats from CRM* ("refreshable") outside of a full import. Returns the count.
     """
+    context = ReadContext(contract_id=contract.pk)
     users = [
-        crm_user_from_row(contract=contract, row=row)
-        for row in client.iter_rows("systemusers", select=USER_COLUMNS)
+        CrmUser(
+            contract=contract,
+            crm_id=converted.crm_id,
+            **dict(zip(USERS.fields, values, strict=True)),
+        )
+        for row in client.iter_rows(USERS.entity_set, select=list(USERS.columns))
+        if (values := (converted := USERS.convert(row, context)).values) is not None
     ]
-    crm_users_save(users=users)
+    CrmUser.objects.bulk_create(
+        users,
+        update_conflicts=True,
+        unique_fields=["contract", "crm_id"],
+        update_fields=list(USERS.fields),
+        batch_size=1000,
+    )
     CrmUser.objects.filter(contract=contract).exclude(crm_id__in=[u.crm_id for u in users]).delete()
     seat_mappings_refresh(contract=contract)
     return len(users)

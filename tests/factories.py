@@ -130,7 +130,7 @@ class CrmUserFactory(DjangoModelFactory):
         model = "sync.CrmUser"
 
     contract = factory.SubFactory(ContractFactory)
-    crm_id = factory.Faker("uuid4")
+    crm_id = factory.LazyFunction(uuid.uuid4)
     full_name = factory.Faker("name")
     email = factory.Sequence(lambda n: f"crm-user{n}@contoso.test")
     domain_name = factory.SelfAttribute("email")
@@ -141,7 +141,7 @@ class CrmAccountFactory(DjangoModelFactory):
         model = "sync.CrmAccount"
 
     contract = factory.SubFactory(ContractFactory)
-    crm_id = factory.Faker("uuid4")
+    crm_id = factory.LazyFunction(uuid.uuid4)
     name = factory.Sequence(lambda n: f"CRM Account {n}")
 
 
@@ -150,7 +150,7 @@ class CrmContactFactory(DjangoModelFactory):
         model = "sync.CrmContact"
 
     contract = factory.SubFactory(ContractFactory)
-    crm_id = factory.Faker("uuid4")
+    crm_id = factory.LazyFunction(uuid.uuid4)
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     full_name = factory.LazyAttribute(lambda o: f"{o.first_name} {o.last_name}")
@@ -161,8 +161,17 @@ class CrmOpportunityFactory(DjangoModelFactory):
         model = "sync.CrmOpportunity"
 
     contract = factory.SubFactory(ContractFactory)
-    crm_id = factory.Faker("uuid4")
+    crm_id = factory.LazyFunction(uuid.uuid4)
     name = factory.Sequence(lambda n: f"Opportunity {n}")
+
+
+class SyncRunFactory(DjangoModelFactory):
+    class Meta:
+        model = "sync.SyncRun"
+
+    contract = factory.SubFactory(ContractFactory)
+    trigger = "manual"
+    state = "succeeded"
 
 
 # --- Writeback ----------------------------------------------------------------------------------

@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests import emulator_fixtures
 from tests.emulator_fixtures import DEMO_DOMAIN, RunningEmulator
 
-# emulator, emulator_clean, emulator_factory come from tests/conftest.py's plugin.
+# Fixtures from the shared module, registered here for this directory.
+emulator = emulator_fixtures.emulator
+emulator_clean = emulator_fixtures.emulator_clean
+emulator_factory = emulator_fixtures.emulator_factory
 
 APP_EMAIL = f"portal-integration-app@{DEMO_DOMAIN}"
 

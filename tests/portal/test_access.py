@@ -20,6 +20,10 @@ MATRIX = {
     "crm_settings:save_writeback_settings": (
         LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
     ),
+    "sync:status":              (LOGIN, FORBIDDEN, OK, OK, OK),
+    "sync:history":             (LOGIN, FORBIDDEN, OK, OK, OK),
+    "sync:records":             (LOGIN, FORBIDDEN, OK, OK, OK),
+    "sync:sync_now":            (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
     "seats:list":               (LOGIN, FORBIDDEN, OK, OK, OK),
     "seats:assign":             (LOGIN, FORBIDDEN, OK, OK, OK),
     # Without a selection the confirmation sends the admin back to the list.

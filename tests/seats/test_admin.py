@@ -94,3 +94,19 @@ def test_refresh_from_crm_action(crm_contract, staff, contract, outsider):
     assert "Contoso Test: read" in page
     assert "Fabrikam Test: Connect to CRM on Admin Settings &gt; CRM Settings first." in page
     assert AuditEntry.objects.filter(action="crm.users_refresh", contract=contract).exists()
+
+
+def test_staff_cannot_demote_the_last_admin_in_the_django_admin(client, admin, seat_holder):
+    from seats.models import Role
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:seats_seat_change", args=[admin.pk])
+    response = client.post(
+        url,
+        {"contract": admin.contract_id, "user": admin.user_id, "role": Role.SEAT_HOLDER,
+         "crm_sync": admin.crm_sync},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "last admin" in response.content.decode()
+    admin.refresh_from_db()
+    assert admin.role == Role.ADMIN

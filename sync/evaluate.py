@@ -1,0 +1,206 @@
+"""Deciding the imported saves: from the mirror to each seat's saved Accounts and Leads, in SQL.
+
+The rule (DESIGN §4, the seed's "Configure Your Sales Navigator CRM Settings"): for each seat with
+CRM sync on and a mapped CRM user, take that user's **open** opportunities whose stage is at or
+beyond the chosen one (every open one with *Not Sure*). Then
+
+- the opportunity's account, when it matches a network company, is a saved **Account**;
+- the opportunity's contact (``parentcontactid``) and its customer when the customer is a contact
+  (``customerid``), when they match a network member, are saved **Leads**.
+
+Only the people on the deal become leads, not every contact of its account: an account can hold
+hundreds of contacts who have nothing to do with the opportunity, and the seat holder prospects
+the deal's people.
+
+The desired set is computed by one SQL query into a temporary table (never loaded into Python),
+then four statements per kind bring the saves in line with it; each touches only rows that
+change:
+
+1. insert imported saves that are missing;
+2. mark hand-made saves that now also have a reason as from CRM (and relink a save whose CRM
+   record changed);
+3. clear the mark on hand-made saves that lost their last reason: "saves the seat holder made by
+   hand are never touched" beyond the import's own mark;
+4. delete imported-only saves that lost their last reason.
+
+It is plain SQL that PostgreSQL and SQLite (3.33+) both run: CTEs, temporary tables,
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` and ``UPDATE ... FROM``. The ORM cannot express
+it: mirror rows refer to each other by CRM id, not by foreign key.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from crm_settings.models import CrmSettings
+from network.models import SavedAccount, SavedLead
+from seats.models import SEAT_ROLES, Contract, CrmSync, Seat
+from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser
+
+
+def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
+    """The salesstage values that pass the gate, or None for *Not Sure* (every open one).
+
+    "At or beyond" follows the pipeline order saved with the admin's choice; a stage that is not
+    among those options (the org's stages changed since) lets only that exact value through.
+    """
+    if crm_settings.pipeline_stage is None:
+        return None
+    rank = crm_settings.stage_rank(crm_settings.pipeline_stage)
+    if rank is None:
+        return [crm_settings.pipeline_stage]
+    return [option["value"] for option in crm_settings.pipeline_stage_options[rank:]]
+
+
+def sync_modes(crm_settings: CrmSettings) -> list[str]:
+    """The seat ``crm_sync`` values that take part: *Enable CRM Sync*, and the default with auto."""
+    return [CrmSync.ON, CrmSync.DEFAULT] if crm_settings.auto_sync else [CrmSync.ON]
+
+
+# The desired saves of the kind being applied; a temporary table lives in this connection only.
+DESIRED = "sync_desired_saves"
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """Saved accounts or saved leads, as the SQL needs to see them."""
+
+    saved: type  # SavedAccount / SavedLead
+    target: str  # the saved model's network column: "company_id" / "member_id"
+    mirror: type  # CrmAccount / CrmContact
+    mirror_target: str  # the mirror's network column: "company_id" / "member_id"
+    # The opportunity columns that name the mirror row: account, or contact and customer.
+    links: tuple[str, ...]
+
+
+ACCOUNTS = _Kind(SavedAccount, "company_id", CrmAccount, "company_id", ("account_id",))
+LEADS = _Kind(SavedLead, "member_id", CrmContact, "member_id", ("contact_id", "customer_id"))
+
+
+def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings):
+    """``SELECT seat_id, target_id, crm_record_id`` of the saves the rules want, and parameters.
+
+    1. ``seat_owners``: the contract's seats with seat features and sync on, with the CRM id of
+       the user each maps to.
+    2. ``gated``: (owner, CRM record) of every open opportunity past the gate, for each link
+       (account; contact and customer). ``customerid`` names the opportunity's account on most
+       opportunities; only a customer that is not the account can be a contact.
+    3. ``grouped``: one row per (seat, network company or member) through the mirror rows'
+       matches; several CRM rows can match one network row, and the save links to one of them.
+    """
+    roles, modes = list(SEAT_ROLES), sync_modes(crm_settings)
+    gate = stage_gate(crm_settings)
+    stage_sql = f"AND o.sales_stage IN ({_placeholders(gate)})" if gate is not None else ""
+    links, link_params = [], []
+    for link in kind.links:
+        not_the_account = "AND (o.account_id IS NULL OR o.customer_id <> o.account_id)"
+        links.append(f"""
+            SELECT o.owner_id, o.{link} AS record_id
+            FROM {_table(CrmOpportunity)} o
+            WHERE o.contract_id = %s AND o.state = %s {stage_sql}
+              AND o.{link} IS NOT NULL {not_the_account if link == "customer_id" else ""}""")
+        link_params += [contract.pk, CrmOpportunity.State.OPEN, *(gate or [])]
+    target, mirror = kind.mirror_target, _table(kind.mirror)
+    sql = f"""
+        WITH seat_owners AS (
+            SELECT s.id AS seat_id, u.crm_id AS owner_id
+            FROM {_table(Seat)} s
+            JOIN {_table(SeatCrmUser)} l ON l.seat_id = s.id
+            JOIN {_table(CrmUser)} u ON u.id = l.crm_user_id
+            WHERE s.contract_id = %s AND s.role IN ({_placeholders(roles)})
+              AND s.crm_sync IN ({_placeholders(modes)})
+        ),
+        gated AS ({" UNION ALL ".join(links)}),
+        grouped AS (
+            SELECT so.seat_id, m.{target} AS target_id, MIN(m.id) AS mirror_pk
+            FROM gated g
+            JOIN seat_owners so ON so.owner_id = g.owner_id
+            JOIN {mirror} m ON m.contract_id = %s AND m.crm_id = g.record_id
+            WHERE m.{target} IS NOT NULL
+            GROUP BY so.seat_id, m.{target}
+        )
+        SELECT gr.seat_id, gr.target_id, m.crm_id AS crm_record_id
+        FROM grouped gr JOIN {mirror} m ON m.id = gr.mirror_pk"""
+    return sql, [contract.pk, *roles, *modes, *link_params, contract.pk]
+
+
+@dataclass
+class SaveCounts:
+    added: int = 0  # imported saves inserted
+    updated: int = 0  # from-CRM mark set or cleared on a hand-made save, or its record relinked
+    removed: int = 0  # imported-only saves deleted
+
+
+def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -> SaveCounts:
+    """Compute the desired saves into a temporary table, then bring the saves in line with it."""
+    select, params = _desired_select(kind, contract=contract, crm_settings=crm_settings)
+    saved, target = _table(kind.saved), kind.target
+    of_contract = f"seat_id IN (SELECT id FROM {_table(Seat)} WHERE contract_id = %s)"
+    lost_reason = f"""{of_contract} AND from_crm = %s AND saved_by_hand = %s
+        AND NOT EXISTS (SELECT 1 FROM {DESIRED} d
+                        WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target})"""
+    counts = SaveCounts()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {DESIRED}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {DESIRED} AS {select}", params)
+        cursor.execute(f"CREATE UNIQUE INDEX {DESIRED}_key ON {DESIRED} (seat_id, target_id)")
+        # A new table has no statistics; without them PostgreSQL plans the joins below as if
+        # it held one row.
+        cursor.execute(f"ANALYZE {DESIRED}")
+        cursor.execute(
+            f"""INSERT INTO {saved} (seat_id, {target}, saved_by_hand, from_crm, crm_record_id,
+                                     saved_at, imported_at)
+            SELECT d.seat_id, d.target_id, %s, %s, d.crm_record_id, %s, %s
+            FROM {DESIRED} d
+            LEFT JOIN {saved} x ON x.seat_id = d.seat_id AND x.{target} = d.target_id
+            WHERE x.id IS NULL
+            ON CONFLICT (seat_id, {target}) DO NOTHING""",
+            [False, True, now, now],
+        )
+        counts.added = cursor.rowcount
+        cursor.execute(
+            f"""UPDATE {saved}
+            SET from_crm = %s, crm_record_id = d.crm_record_id,
+                imported_at = COALESCE({saved}.imported_at, %s)
+            FROM {DESIRED} d
+            WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target}
+              AND ({saved}.from_crm = %s OR {saved}.crm_record_id IS NULL
+                   OR {saved}.crm_record_id <> d.crm_record_id)""",
+            [True, now, False],
+        )
+        counts.updated = cursor.rowcount
+        cursor.execute(
+            f"""UPDATE {saved} SET from_crm = %s, crm_record_id = NULL, imported_at = NULL
+            WHERE {lost_reason}""",
+            [False, contract.pk, True, True],
+        )
+        counts.updated += cursor.rowcount
+        cursor.execute(f"DELETE FROM {saved} WHERE {lost_reason}", [contract.pk, True, False])
+        counts.removed = cursor.rowcount
+        cursor.execute(f"DROP TABLE {DESIRED}")
+    return counts
+
+
+@transaction.atomic
+def saves_evaluate(*, contract: Contract, crm_settings: CrmSettings) -> dict[str, int]:
+    """Bring every seat's imported Accounts and Leads in line with the mirror; returns counts.
+
+    One transaction, so a seat holder never sees half of a change. Running it twice changes
+    nothing the second time.
+    """
+    # Raw SQL gets the value the ORM would store (SQLite keeps naive UTC text).
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    counts = {}
+    for name, kind in (("accounts", ACCOUNTS), ("leads", LEADS)):
+        result = _apply(kind, contract=contract, crm_settings=crm_settings, now=now)
+        counts |= {f"{name}_{what}": value for what, value in result.__dict__.items()}
+    return counts

@@ -1,0 +1,104 @@
+"""Admin > CRM Settings, the import's part: status, *Sync now*, history, one run, and the records
+page that answers *Why not imported?* for every CRM contact, account and seat.
+
+Admin and Admin only seats may open them; a run of another contract is a 404.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from crm_settings.selectors import crm_connection_get
+from seats.access import admin_required, get_for_contract
+from sync.models import SyncRun
+from sync.selectors import (
+    RECORD_KINDS,
+    record_page,
+    sync_run_history,
+    sync_run_problems,
+    sync_status,
+)
+from sync.services import sync_request
+
+PAGE_SIZE = 50
+
+
+def _status(request):
+    return render(request, "sync/_status.html", {"status": sync_status(contract=request.contract)})
+
+
+@admin_required
+@require_GET
+def status(request):
+    """The status panel of CRM Settings (htmx); it refreshes itself while a run is active."""
+    return _status(request)
+
+
+@admin_required
+@require_POST
+def sync_now(request):
+    """*Sync now*: start an import, or join the one in progress."""
+    if crm_connection_get(contract=request.contract) is None:
+        messages.error(request, "Connect to CRM before syncing.")
+        return redirect("crm_settings:index")
+    _, created = sync_request(contract=request.contract, trigger=SyncRun.Trigger.MANUAL)
+    if request.htmx:
+        return _status(request)
+    if created:
+        messages.success(request, "Sync started.")
+    else:
+        messages.info(request, "A sync is already in progress; your request was added to it.")
+    return redirect("crm_settings:index")
+
+
+@admin_required
+@require_GET
+def history(request):
+    runs = sync_run_history(contract=request.contract)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "sync/history.html", {"page": page, "nav": "admin"})
+
+
+@admin_required
+@require_GET
+def run(request, pk: int):
+    sync_run = get_for_contract(request, SyncRun.objects.all(), pk=pk)
+    problems = Paginator(sync_run_problems(run=sync_run), PAGE_SIZE)
+    page = problems.get_page(request.GET.get("page"))
+    return render(request, "sync/run.html", {"run": sync_run, "page": page, "nav": "admin"})
+
+
+@admin_required
+@require_GET
+def records(request):
+    """*Why not imported?*: mirrored contacts, accounts or seats with the rule that applies."""
+    kind = request.GET.get("kind", "contacts")
+    if kind not in RECORD_KINDS:
+        kind = "contacts"
+    search = request.GET.get("q", "").strip()[:100]
+    unmatched = request.GET.get("unmatched") == "1"
+    page = record_page(
+        contract=request.contract,
+        kind=kind,
+        search=search,
+        unmatched=unmatched,
+        page_number=request.GET.get("page"),
+        page_size=PAGE_SIZE,
+    )
+    query = urlencode({"kind": kind, "q": search, **({"unmatched": "1"} if unmatched else {})})
+    return render(
+        request,
+        "sync/records.html",
+        {
+            "page": page,
+            "kind": kind,
+            "kinds": [(key, spec[0]) for key, spec in RECORD_KINDS.items()],
+            "search": search,
+            "unmatched": unmatched,
+            "query": query,
+            "connection": crm_connection_get(contract=request.contract),
+            "nav": "admin",
+        },
+    )

@@ -1,0 +1,170 @@
+"""A worker killed mid-run, and two triggers at once, against PostgreSQL and the emulator.
+
+These tests commit for real (``transaction=True``): the worker is a separate process
+(``manage.py sync_now``, no task queue) and the triggers run in separate threads, each with its
+own database connection. SQLite's in-memory test database cannot be shared that way, so they run
+where CI runs the suite: on PostgreSQL.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from network.models import SavedAccount, SavedLead
+from sync.models import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmUser,
+    SeatCrmUser,
+    SyncCursor,
+    SyncRun,
+)
+from sync.purge import imported_data_purge
+from sync.tasks import sync_run
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.emulator,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs a database other processes and threads can share (CI runs PostgreSQL)",
+    ),
+]
+PAGE_SIZE = 50
+
+
+@pytest.fixture(autouse=True)
+def _small_pages_and_no_queue(settings, monkeypatch):
+    """Pages of 50 rows, so a run has many; and no import started by the connect flow itself
+    (committed for real here, its on-commit hook would run one inline)."""
+    settings.DYNAMICS_PAGE_SIZE = PAGE_SIZE
+    monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
+
+
+def _state(contract) -> dict:
+    """Everything an import decides, without ids and times that differ from run to run."""
+    mirror = {
+        "users": (CrmUser, ("crm_id", "email", "is_disabled")),
+        "accounts": (CrmAccount, ("crm_id", "name", "company_id", "match_method")),
+        "contacts": (CrmContact, ("crm_id", "email", "account_id", "member_id", "match_method")),
+        "opportunities": (
+            CrmOpportunity,
+            ("crm_id", "owner_id", "state", "sales_stage", "account_id", "contact_id"),
+        ),
+    }
+    state = {
+        name: set(model.objects.filter(contract=contract).values_list(*fields))
+        for name, (model, fields) in mirror.items()
+    }
+    for model, target in ((SavedAccount, "company_id"), (SavedLead, "member_id")):
+        state[model.__name__] = set(
+            model.objects.filter(seat__contract=contract).values_list(
+                "seat_id", target, "from_crm", "saved_by_hand", "crm_record_id"
+            )
+        )
+    state["links"] = set(
+        SeatCrmUser.objects.filter(seat__contract=contract).values_list(
+            "seat_id", "crm_user__crm_id"
+        )
+    )
+    return state
+
+
+def _reads(run: SyncRun) -> dict:
+    return {table: counts["read"] for table, counts in run.table_counts()}
+
+
+def _worker(crm, contract) -> subprocess.Popen:
+    """``manage.py sync_now`` in its own process, on this test's database and emulator."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "DYNAMICS_AUTHORITY_HOST": crm.base_url,
+        "DYNAMICS_DEFAULT_TENANT": crm.tenant,
+        "DYNAMICS_CA_BUNDLE": crm.ca_cert,
+        "DYNAMICS_CLIENT_ID": crm.client_id,
+        "DYNAMICS_CLIENT_SECRET": crm.client_secret,
+        "DYNAMICS_EXTRA_ALLOWED_HOSTS": crm.base_url.split("://", 1)[1],
+        "DYNAMICS_PAGE_SIZE": str(PAGE_SIZE),
+    }
+    command = [sys.executable, "manage.py", "sync_now", str(contract.pk)]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def _wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_killed_worker_resumes_to_the_same_end(connected, crm, settings):
+    """GIVEN the end state of an uninterrupted import
+    WHEN the same import runs in a worker process that is killed (SIGKILL) half-way through the
+    contacts, and the next trigger comes after the run's heartbeat went stale
+    THEN the next run takes the killed one over, goes on from its last page and ends with the
+    same mirror, saves and counts as the uninterrupted import."""
+    uninterrupted = SyncRun.objects.get(pk=int(sync_run(connected.pk, "manual").split()[1]))
+    assert uninterrupted.state == SyncRun.State.SUCCEEDED
+    expected = _state(connected)
+    imported_data_purge(contract=connected)
+    assert not CrmContact.objects.filter(contract=connected).exists()
+
+    crm.set_faults(latency_ms=150)
+    worker = _worker(crm, connected)
+    contacts = SyncCursor.objects.filter(contract=connected, table="contact")
+    _wait_for(lambda: contacts.exclude(next_link="").exists() or worker.poll() is not None)
+    assert worker.poll() is None, worker.stdout.read().decode()
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    crm.reset_faults()
+    killed = SyncRun.objects.filter(contract=connected).latest("created_at")
+    assert killed.state == SyncRun.State.RUNNING
+    assert 0 < killed.counts["contact"]["read"] < uninterrupted.counts["contact"]["read"]
+
+    settings.SYNC_STALE_SECONDS = 1
+    time.sleep(1.2)
+    assert sync_run(connected.pk, "schedule") == f"run {killed.pk} succeeded"
+    resumed = SyncRun.objects.get(pk=killed.pk)
+    assert resumed.resumes == 1
+    assert resumed.counts["contact"]["how"] == "full read, resumed from its last page"
+    assert _reads(resumed) == _reads(uninterrupted)
+    assert _state(connected) == expected
+
+
+def test_two_triggers_at_once_run_one_sync(connected, crm):
+    crm.set_faults(latency_ms=50)
+    start = threading.Barrier(2)
+    answers = []
+
+    def trigger():
+        try:
+            start.wait()
+            answers.append(sync_run(connected.pk, SyncRun.Trigger.MANUAL))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trigger) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    crm.reset_faults()
+    run = SyncRun.objects.get(contract=connected)
+    assert sorted(answers) == sorted([f"run {run.pk} succeeded", f"merged into run {run.pk}"])
+    assert run.state == SyncRun.State.SUCCEEDED
