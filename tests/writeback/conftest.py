@@ -2,19 +2,24 @@
 
 Against the Dynamics emulator: ``copying`` is ``crm_contract`` copying every item type, ``rep`` a
 seat holder the CRM knows (Alex Morgan, mapped to his CRM user as the import maps seats), and
-``crm_person`` makes a contact or lead with a fresh email in the emulator's org.
+``crm_person`` makes a contact or lead with a fresh email in the emulator's org. ``demo_crm`` is
+an emulator of the demo org for the tests that count every activity or import the whole org:
+reset to the seeded org before each test, with the portal pointed at it.
 """
 
 import uuid
 
 import pytest
 
+from crm_settings.connect import connection_complete, connection_start
 from crm_settings.crm import open_client
 from crm_settings.models import CrmSettings
 from sync.users import crm_users_refresh
+from tests.conftest import point_portal_at
 from tests.factories import CrmSettingsFactory, MemberFactory, SeatFactory
 
 ALEX = "alex.morgan@contoso-demo.com"
+INTEGRATION = "integration@contoso-demo.com"
 
 
 @pytest.fixture
@@ -77,3 +82,26 @@ def crm_person(dynamics):
         return dynamics.create_row(entity_set, **row)
 
     return create
+
+
+@pytest.fixture(scope="session")
+def demo_crm_server(emulator_factory):
+    return emulator_factory(size="demo")
+
+
+@pytest.fixture
+def demo_crm(demo_crm_server, settings):
+    """The demo org as seeded (its activity tables empty), and the portal pointed at it."""
+    demo_crm_server.reset()
+    return point_portal_at(settings, demo_crm_server)
+
+
+def connect(crm, contract, admin) -> None:
+    """Connect ``contract`` to ``crm`` as an admin does: Microsoft sign-in, then the checks."""
+    pending = connection_start(
+        environment_url=crm.base_url,
+        tenant=crm.tenant,
+        redirect_uri="http://127.0.0.1:8000/admin-settings/crm/callback/",
+    )
+    params = crm.sign_in(pending.flow["auth_uri"], INTEGRATION)
+    connection_complete(contract=contract, pending=pending, params=params, by=admin.user)

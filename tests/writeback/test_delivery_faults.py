@@ -1,6 +1,6 @@
 """Exactly once under faults: thousands of items through a misbehaving CRM, and a worker killed
-in the middle of a batch. Each test has an emulator of its own (its activity tables start empty),
-so counting its activities counts this test's."""
+in the middle of a batch. The demo org is reset before each test (its activity tables start
+empty), so counting its activities counts this test's."""
 
 import os
 import signal
@@ -15,30 +15,16 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from crm_settings.connect import connection_complete, connection_start
 from crm_settings.crm import open_client
 from sync.models import CrmContact
-from tests.conftest import point_portal_at
 from tests.factories import MemberFactory, SeatFactory, copied_messages_bulk_create
-from tests.writeback.conftest import ALEX, copy_everything, map_seats
+from tests.writeback.conftest import ALEX, connect, copy_everything, map_seats
 from writeback.models import OutboxEntry, OutboxState
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-INTEGRATION = "integration@contoso-demo.com"
-
-
-def _connect(crm, contract, admin) -> None:
-    """Connect ``contract`` to ``crm`` as an admin does: Microsoft sign-in, then the checks."""
-    pending = connection_start(
-        environment_url=crm.base_url,
-        tenant=crm.tenant,
-        redirect_uri="http://127.0.0.1:8000/admin-settings/crm/callback/",
-    )
-    params = crm.sign_in(pending.flow["auth_uri"], INTEGRATION)
-    connection_complete(contract=contract, pending=pending, params=params, by=admin.user)
 
 
 def _members(contract, *, matched: int, by_email: int, unmatched: int) -> list:
@@ -64,20 +50,15 @@ def _members(contract, *, matched: int, by_email: int, unmatched: int) -> list:
 
 
 @pytest.fixture
-def copying_rep(contract, admin, settings, monkeypatch):
-    """Returns ``setup(crm)``: connect ``contract`` to ``crm``, copy everything, map Alex's seat."""
-
-    def setup(crm):
-        point_portal_at(settings, crm)
-        # Connecting starts the first import: not what these tests are about.
-        monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
-        _connect(crm, contract, admin)
-        copy_everything(contract, monkeypatch)
-        rep = SeatFactory(contract=contract, user__email=ALEX)
-        map_seats(contract)
-        return rep
-
-    return setup
+def copying_rep(demo_crm, contract, admin, monkeypatch):
+    """Alex Morgan's seat on ``contract``, connected to ``demo_crm`` and copying everything."""
+    # Connecting starts the first import: not what these tests are about.
+    monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
+    connect(demo_crm, contract, admin)
+    copy_everything(contract, monkeypatch)
+    rep = SeatFactory(contract=contract, user__email=ALEX)
+    map_seats(contract)
+    return rep
 
 
 def _activity_ids(crm, entity_set: str) -> list[str]:
@@ -85,15 +66,12 @@ def _activity_ids(crm, entity_set: str) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_5000_items_through_throttling_errors_and_drops_arrive_exactly_once(
-    emulator_factory, copying_rep
-):
+def test_5000_items_through_throttling_errors_and_drops_arrive_exactly_once(demo_crm, copying_rep):
     """GIVEN 5,000 copied messages, and a CRM where a fifth of the requests get 429 or 5xx and
     some connections drop, before or after the write was applied
     WHEN the outbox is drained, and drained again as retries come due
     THEN every item is sent, and the CRM holds exactly one activity per item."""
-    crm = emulator_factory(size="demo")
-    rep = copying_rep(crm)
+    crm, rep = demo_crm, copying_rep
     members = _members(rep.contract, matched=30, by_email=10, unmatched=10)
     entries = copied_messages_bulk_create(seat=rep, members=members, count=5000)
     crm.replace_faults(
@@ -170,14 +148,13 @@ def _wait_for(check, *, timeout: float, message: str):
 
 
 def test_a_worker_killed_mid_batch_leaves_no_duplicate(
-    transactional_db, emulator_factory, copying_rep, tmp_path
+    transactional_db, demo_crm, copying_rep, tmp_path
 ):
     """GIVEN 2,000 copied messages and a CRM that takes its time over each request
     WHEN the worker delivering them is killed (SIGKILL) after the CRM applied a batch and before
     the worker recorded it, and a new worker starts once the dead one's lease has run out
     THEN every item is sent, and the CRM holds exactly one activity per item."""
-    crm = emulator_factory(size="demo")
-    rep = copying_rep(crm)
+    crm, rep = demo_crm, copying_rep
     members = _members(rep.contract, matched=20, by_email=0, unmatched=5)
     entries = copied_messages_bulk_create(seat=rep, members=members, count=2000)
     crm.replace_faults(latency_ms=150)
