@@ -112,7 +112,7 @@ def _get(entity_set: str, *, filter: str, top: int = 20) -> Operation:
     return Operation.get(entity_set, query=build_query(**options))
 
 
-def _candidate(entity_set: str, row: dict, why: str = "") -> Candidate:
+def _candidate(entity_set: str, row: dict) -> Candidate:
     record_type = _ENTITY_SETS[entity_set]
     key, _ = _COLUMNS[record_type]
     name = row.get("fullname") or row.get("name") or ""
@@ -121,7 +121,6 @@ def _candidate(entity_set: str, row: dict, why: str = "") -> Candidate:
         record=CrmRecord(type=record_type, id=uuid.UUID(row[key]), name=name),
         email=row.get("emailaddress1") or row.get("websiteurl") or "",
         company=company or "",
-        why=why,
     )
 
 
@@ -165,8 +164,10 @@ def _ranked(about, found: list[tuple[str, dict]], known: CrmRecord | None) -> li
         candidate = _candidate(entity_set, row)
         rank, why = _rank(about, candidate)
         key = (candidate.record.type, candidate.record.id)
-        if key not in best or rank < best[key][0]:
-            best[key] = (rank, replace(candidate, why=why))
+        if key in best and best[key][0] <= rank:
+            # Found twice (or matched in the portal): the better reason, the row's details.
+            rank, why = best[key][0], best[key][1].why
+        best[key] = (rank, replace(candidate, why=why))
     ordered = sorted(best.values(), key=lambda pair: (pair[0], pair[1].record.name))
     return [candidate for _, candidate in ordered][:MAX_CANDIDATES]
 
