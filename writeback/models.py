@@ -18,6 +18,9 @@ the same transaction as the item or the tick. Where each item lands in Dynamics:
 
 Received messages are copied too, when their thread or they themselves are ticked: the CRM gets
 the conversation, as in the real product, not only the seat holder's half of it.
+
+A ``RecordMatch`` remembers the CRM record a seat holder chose for a member or a company in the
+unresolved-task report, so that their later items are matched to it.
 """
 
 import uuid
