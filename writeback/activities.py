@@ -18,7 +18,7 @@ builds requests or reads answers; nothing sends them.
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from crm_settings.models import WritebackType
 from dynamics import ChangeSet, DynamicsError, Operation, OperationResult, RolledBack
@@ -89,7 +89,8 @@ def activity_body(
 ) -> dict:
     """The activity's columns: content, when it happened, its owner and what it regards."""
     content, happened_at = _content_and_time(entry)
-    when = happened_at.isoformat()
+    # Whole seconds in UTC, the form Microsoft's examples use for date-time columns.
+    when = happened_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {
         "subject": content.subject,
         "description": content.description,
