@@ -35,11 +35,11 @@ def test_seat_holders_see_their_own_open_items_and_admins_the_contracts(
     assert "Unassigned Message Task" in page
     assert reverse("writeback:unresolved_item", args=[mine.pk]) in page
     assert reverse("writeback:unresolved_item", args=[theirs.pk]) not in page
-    assert page.count("Resolve</a>") == 1
+    assert page.count("Resolve<span") == 1
 
     for seat in (admin, admin_only):
         page = login(seat).get(reverse("writeback:unresolved")).content.decode()
-        assert page.count("Resolve</a>") == 2
+        assert page.count("Resolve<span") == 2
         assert "rep@contoso.test" in page
 
 
@@ -66,7 +66,7 @@ def test_the_report_costs_the_same_queries_for_few_or_many_items(
     client = login(admin)
     with django_assert_max_num_queries(6):
         page = client.get(reverse("writeback:unresolved")).content.decode()
-    assert page.count("Resolve</a>") == count + 1
+    assert page.count("Resolve<span") == count + 1
     assert "Unassigned Note Task" in page
 
 
