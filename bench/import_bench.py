@@ -5,8 +5,9 @@
 
 Steps:
 
-1. Seed the emulator's data file once (``var/bench/emulator-<size>.sqlite3``, reused after) and
-   start the emulator on it.
+1. Seed the emulator's data file once (``var/bench/emulator-<size>-<seed>-<code>.sqlite3``,
+   reused after; ``<code>`` changes with the generator's and the emulator's source, so a changed
+   org is seeded afresh) and start the emulator on it.
 2. Create a fresh database next to ``DATABASE_URL``'s (``<name>_bench``, dropped at the end),
    migrate it, load the prospecting network generated for the org (timed on its own), and create
    a contract with a seat for every sales user of the org, connected to the emulator.
@@ -23,6 +24,7 @@ the download.
 """
 
 import argparse
+import hashlib
 import math
 import os
 import sys
@@ -64,6 +66,15 @@ class QueryCounter:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+
+def _source_fingerprint() -> str:
+    """A short hash of the org generator's and the emulator's code."""
+    digest = hashlib.sha256()
+    for package in ("demodata", "dynamics_emulator"):
+        for path in sorted((ROOT / package).glob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def _client(emulator) -> DynamicsClient:
@@ -128,7 +139,8 @@ def main() -> None:
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("Note: DATABASE_URL is not PostgreSQL; the targets are for PostgreSQL.")
-    data = args.data or ROOT / "var" / "bench" / f"emulator-{args.size}-{args.seed}.sqlite3"
+    name = f"emulator-{args.size}-{args.seed}-{_source_fingerprint()}.sqlite3"
+    data = args.data or ROOT / "var" / "bench" / name
     started = time.perf_counter()
     emulator = start_emulator(data, size=args.size, seed_number=args.seed, startup_timeout=900)
     print(f"emulator ready in {time.perf_counter() - started:.1f} s ({args.size}, {data})")

@@ -41,7 +41,7 @@ from network.normalize import (
 )
 from sync.matching import account_match_sql, contact_match_sql
 from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SyncProblem
-from sync.staging import Stage
+from sync.staging import Stage, copy_text
 
 _OPPORTUNITY_STATES = {state.value: state.label for state in CrmOpportunity.State}
 # Stored for an opportunity whose statecode is missing or not a number: never open.
@@ -407,6 +407,8 @@ class ConvertedPage:
     read: int
     failed: int
     deleted_ids: list[str]
+    # The rows in COPY's text format, on PostgreSQL: made here so the writer only sends them.
+    copy_payload: bytes | None = None
 
 
 def page_convert(
@@ -424,7 +426,9 @@ def page_convert(
             failed += 1
         else:
             staged[converted.crm_id] = (converted.crm_id, *converted.values, mark, *matching)
-    return ConvertedPage(list(staged.values()), problems, len(rows), failed, deleted_ids)
+    values = list(staged.values())
+    payload = copy_text(values) if connection.vendor == "postgresql" else None
+    return ConvertedPage(values, problems, len(rows), failed, deleted_ids, payload)
 
 
 def mirror_page_write(
@@ -444,7 +448,7 @@ def mirror_page_write(
         with connection.cursor() as cursor:
             stage = table.stage()
             stage.reset(cursor)
-            stage.fill(cursor, page.rows)
+            stage.fill(cursor, page.rows, page.copy_payload)
             if table.match_sql is not None:
                 counts.unmatched = len(page.rows) - _match(table, stage, cursor, contract_id)
             counts.created = stage.upsert(cursor, contract_id)

@@ -92,32 +92,22 @@ def table_read(
         # Ask for change tracking again: an admin may have turned it on since (Dataverse lets
         # them turn it on, never off); if it is still off, step 3 falls back to a watermark.
         cursor.mode = SyncCursor.Mode.DELTA
+    read = {"run": run, "client": client, "context": context, "recorder": recorder}
     try:
-        _read(
-            table, cursor, plan, select, run=run, client=client, context=context, recorder=recorder
-        )
-    except ChangeTrackingError as error:
-        if isinstance(error, ChangeTrackingUnsupported):
-            cursor.mode = SyncCursor.Mode.WATERMARK
-            note = "full read (change tracking is off for this table)"
-        elif isinstance(error, DeltaTokenExpired):
-            note = "full read, reconciled (the delta token had expired)"
-        else:
-            note = "full read, reconciled (change tracking refused the saved link)"
-        restart = _Plan(ReadKind.FULL, mark=run.pk, start_url=None, note=note)
-        _read(table, cursor, restart, select, run=run, client=client, context=context,
-              recorder=recorder)  # fmt: skip
+        _read(table, cursor, plan, select, **read)
+        return
+    except ChangeTrackingUnsupported:
+        cursor.mode = SyncCursor.Mode.WATERMARK
+        note = "full read (change tracking is off for this table)"
+    except DeltaTokenExpired:
+        note = "full read, reconciled (the delta token had expired)"
+    except ChangeTrackingError:
+        note = "full read, reconciled (change tracking refused the saved link)"
     except ValidationFailed:
         if not plan.start_url:
             raise
-        restart = _Plan(
-            ReadKind.FULL,
-            mark=run.pk,
-            start_url=None,
-            note="full read, reconciled (the saved page link was refused)",
-        )
-        _read(table, cursor, restart, select, run=run, client=client, context=context,
-              recorder=recorder)  # fmt: skip
+        note = "full read, reconciled (the saved page link was refused)"
+    _read(table, cursor, _Plan(ReadKind.FULL, run.pk, None, note), select, **read)
 
 
 def _plan(*, cursor: SyncCursor, run: SyncRun, signature: str) -> _Plan:

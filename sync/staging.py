@@ -17,6 +17,29 @@ A temporary table belongs to one database connection, so two workers never see e
 
 from django.db import connection
 
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped;
+# PostgreSQL text cannot hold NUL characters at all.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
+
+
+def copy_text(rows: list[tuple]) -> bytes:
+    """The rows as COPY's text format: tab-separated values, ``\\N`` for NULL, one per line.
+
+    Values are text (GUIDs and dates included: the columns parse them), numbers and booleans.
+    """
+    return "".join("\t".join(_copy_value(value) for value in row) + "\n" for row in rows).encode()
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
+
+
 # SQLite needs a WHERE clause between ``INSERT ... SELECT`` and ``ON CONFLICT`` to parse the
 # statement (its documented "parsing ambiguity"); PostgreSQL accepts it as well.
 _ALWAYS = "WHERE 1 = 1"
@@ -43,15 +66,17 @@ class Stage:
         else:
             cursor.execute(f"DELETE FROM {self.name}")
 
-    def fill(self, cursor, rows: list[tuple]) -> None:
-        """Put the rows (tuples in ``columns`` order, wire values) into the stage."""
+    def fill(self, cursor, rows: list[tuple], copy_payload: bytes | None = None) -> None:
+        """Put the rows (tuples in ``columns`` order, wire values) into the stage.
+
+        On PostgreSQL ``copy_payload`` is the same rows already in COPY's text format
+        (``copy_text``), made beforehand by the thread that converts pages.
+        """
         if not rows:
             return
         if connection.vendor == "postgresql":
-            # COPY's text format parses GUIDs, ISO dates and numbers the way the columns expect.
             with cursor.cursor.copy(f"COPY {self.name} ({self._column_list}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(copy_payload if copy_payload is not None else copy_text(rows))
             return
         placeholders = ", ".join(["%s"] * len(self.columns))
         prepared = [
