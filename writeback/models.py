@@ -186,6 +186,15 @@ class OutboxState(models.TextChoices):
     REMOVED = "removed", "Removed"
 
 
+_IN_FLIGHT = {
+    OutboxState.QUEUED,
+    OutboxState.SENDING,
+    OutboxState.RETRYING,
+    OutboxState.REMOVAL_REQUESTED,
+    OutboxState.REMOVING,
+}
+
+
 class ErrorKind(models.TextChoices):
     """Why a delivery failed: the ``kind`` of the ``dynamics`` client's errors."""
 
@@ -304,6 +313,11 @@ class OutboxEntry(models.Model):
         """What the unresolved-task report calls it ("Unassigned InMail or Message Task")."""
         kind = {"inmail": "InMail", "message": "Message"}.get(self.item_type, "Note")
         return f"Unassigned {kind} Task"
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether the worker still has to act on it (pages keep refreshing its state)."""
+        return self.state in _IN_FLIGHT
 
     @property
     def failure_reason(self) -> str:
