@@ -126,6 +126,9 @@ class Emulator:
     def handle(self, request: Request, listener: str = "main") -> Response:
         """Answer one request. `listener` is "browser" for the plain-http sign-in listener."""
         kind = self.classify(request.path)
+        if request.path == "/favicon.ico":
+            # Browsers ask every origin for one; answering 404 shows up as a console error.
+            return Response(204, b"", [])
         if listener == "browser" and kind != "authorize":
             response = json_response(404, {"error": "This listener only serves the sign-in "
                                            "pages; use the main URL for everything else."})

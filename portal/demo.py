@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from network.demo import network_seed
-from seats.models import Contract, Role, Seat, User
+from network.models import Member
+from seats.models import SEAT_ROLES, Contract, Role, Seat, User
 from seats.services import contract_create, seats_create
+from writeback.demo import writeback_demo_seed
 
 DEMO_PASSWORD = "crm-demo-2026"
 
@@ -93,6 +95,25 @@ def demo_seed() -> list[str]:
         created.append(
             f"network: {network.companies_created} companies, {network.members_created} members"
         )
+    created += _conversations_seed()
+    return created
+
+
+def _conversations_seed() -> list[str]:
+    """Give each demo seat holder a few threads and notes with network members.
+
+    Members are taken in a fixed order, four per seat, so the same people get the same
+    conversations on every run; about 70% of the network has a CRM counterpart, so some threads
+    match CRM contacts and some land in the unresolved-task report.
+    """
+    created = []
+    members = list(Member.objects.order_by("profile_url")[:200])
+    seats = Seat.objects.filter(
+        user__email__in=[p.email for _, people in DEMO_CONTRACTS.values() for p in people],
+        role__in=SEAT_ROLES,
+    ).order_by("user__email")
+    for index, seat in enumerate(seats):
+        created += writeback_demo_seed(seat=seat, members=members[index * 4 : index * 4 + 4])
     return created
 
 

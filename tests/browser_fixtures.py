@@ -63,7 +63,14 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     errors: list[str] = []
-    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    tab.on(
+        "console",
+        lambda msg: (
+            errors.append(f"{msg.text} ({msg.location.get('url', '')})")
+            if msg.type == "error"
+            else None
+        ),
+    )
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     tab.console_errors = errors
     yield tab

@@ -323,3 +323,42 @@ def seats_bulk_create(contract: Contract, count: int, *, start: int = 0) -> list
         SavedLead(seat=seat, member=member, from_crm=True, imported_at=now) for seat in importing
     )
     return seats
+
+
+def copied_messages_bulk_create(
+    *, seat: Seat, members: list[Member], count: int
+) -> list[OutboxEntry]:
+    """``count`` sent messages ticked for the CRM, spread over ``seat``'s conversations with
+    ``members``, with their queued outbox entries: in a handful of queries, for size tests and the
+    writeback benchmark (services write one item at a time)."""
+    threads = Thread.objects.bulk_create(
+        Thread(seat=seat, member=member, kind=Thread.Kind.MESSAGE, copy_to_crm=True)
+        for member in members
+    )
+    messages = Message.objects.bulk_create(
+        (
+            Message(
+                thread=threads[n % len(threads)],
+                direction=Message.Direction.SENT,
+                body=f"Bulk message {n}",
+                copy_to_crm=True,
+            )
+            for n in range(count)
+        ),
+        batch_size=1000,
+    )
+    return OutboxEntry.objects.bulk_create(
+        (
+            OutboxEntry(
+                contract_id=seat.contract_id,
+                seat=seat,
+                item_type=Thread.Kind.MESSAGE,
+                message=message,
+                activity_id=activity_id_for(
+                    contract_id=seat.contract_id, item_type=Thread.Kind.MESSAGE, item_id=message.pk
+                ),
+            )
+            for message in messages
+        ),
+        batch_size=1000,
+    )

@@ -1,4 +1,5 @@
-"""The current seat's own threads, messages and notes, or 404: for the pages and the API alike.
+"""The current seat's own threads, messages, notes and unresolved items, or 404: for the pages
+and the API alike.
 
 Each lookup selects what the page or payload shows, so using the result costs no more queries.
 """
@@ -6,7 +7,8 @@ Each lookup selects what the page or payload shows, so using the result costs no
 from django.shortcuts import get_object_or_404
 
 from seats.access import get_for_seat
-from writeback.models import Message, Note, Thread
+from writeback.models import Message, Note, OutboxEntry, Thread
+from writeback.selectors import unresolved_list
 
 
 def get_thread(request, pk: int) -> Thread:
@@ -21,3 +23,8 @@ def get_message(request, pk: int) -> Message:
 def get_note(request, pk: int) -> Note:
     notes = Note.objects.select_related("member", "company", "delivery")
     return get_for_seat(request, notes, pk=pk)
+
+
+def get_unresolved(request, pk: int) -> OutboxEntry:
+    """An item of the unresolved-task report the current seat sees (admins: the contract's)."""
+    return get_object_or_404(unresolved_list(seat=request.seat), pk=pk)

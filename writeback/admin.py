@@ -1,13 +1,22 @@
 """Staff views of conversations, notes and the outbox.
 
 Items are read-only here: their copy checkboxes change only through the services, which keep the
-outbox in step. Staff can *Retry writeback* on failed outbox entries.
+outbox in step. Staff can *Retry writeback* on failed outbox entries, and delete a record match
+chosen by mistake (the member's next items are then matched afresh).
 """
 
 from django.contrib import admin, messages
 from django.db import models
 
-from writeback.models import CopyPreference, Message, Note, OutboxEntry, OutboxState, Thread
+from writeback.models import (
+    CopyPreference,
+    Message,
+    Note,
+    OutboxEntry,
+    OutboxState,
+    RecordMatch,
+    Thread,
+)
 from writeback.outbox import outbox_retry
 
 
@@ -88,3 +97,13 @@ class OutboxEntryAdmin(_ReadOnlyAdmin):
             + (f" {skipped} skipped: only failed items can be retried." if skipped else ""),
             messages.SUCCESS if failed else messages.WARNING,
         )
+
+
+@admin.register(RecordMatch)
+class RecordMatchAdmin(_ReadOnlyAdmin):
+    list_display = ["__str__", "record_type", "record_id", "chosen_by", "updated_at", "contract"]
+    list_filter = ["record_type", "contract"]
+    search_fields = [
+        "record_name", "record_id", "member__first_name", "member__last_name", "company__name",
+    ]  # fmt: skip
+    list_select_related = ["member", "company", "chosen_by__user", "contract"]

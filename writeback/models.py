@@ -18,6 +18,9 @@ the same transaction as the item or the tick. Where each item lands in Dynamics:
 
 Received messages are copied too, when their thread or they themselves are ticked: the CRM gets
 the conversation, as in the real product, not only the seat holder's half of it.
+
+A ``RecordMatch`` remembers the CRM record a seat holder chose for a member or a company in the
+unresolved-task report, so that their later items are matched to it.
 """
 
 import uuid
@@ -183,6 +186,15 @@ class OutboxState(models.TextChoices):
     REMOVED = "removed", "Removed"
 
 
+_IN_FLIGHT = {
+    OutboxState.QUEUED,
+    OutboxState.SENDING,
+    OutboxState.RETRYING,
+    OutboxState.REMOVAL_REQUESTED,
+    OutboxState.REMOVING,
+}
+
+
 class ErrorKind(models.TextChoices):
     """Why a delivery failed: the ``kind`` of the ``dynamics`` client's errors."""
 
@@ -191,6 +203,8 @@ class ErrorKind(models.TextChoices):
     PRIVILEGE = "privilege", "Your CRM account does not have sufficient access privileges."
     MISSING = "missing", "Could not find where this goes in your CRM."
     AUTH = "auth", "The CRM sign-in has expired or was revoked."
+    # Not a ``dynamics`` error: delivery needs the seat holder's CRM user as owner.
+    UNMAPPED = "unmapped", "Your seat is not matched to a CRM user."
 
 
 # What a seat holder can do about each failure (the seed's "next steps", for their role).
@@ -202,6 +216,8 @@ _NEXT_STEPS = {
     ErrorKind.MISSING: "Ask your admin to check that the LinkedIn Sales Navigator for Dynamics app "
     "is installed in your CRM, then select Retry.",
     ErrorKind.AUTH: "Ask your admin to connect to CRM again, then select Retry.",
+    ErrorKind.UNMAPPED: "Ask your admin to check your seat on Admin / Seat Management (Not "
+    "Matched shows why; usually your email differs from your CRM user's), then select Retry.",
 }
 
 
@@ -286,9 +302,83 @@ class OutboxEntry(models.Model):
         return self.message if self.message_id else self.note
 
     @property
+    def about(self) -> Member | Company:
+        """Who or what the item is about: the member written to, or the note's lead or account."""
+        if self.message_id:
+            return self.message.thread.member
+        return self.note.member if self.note.member_id else self.note.company
+
+    @property
+    def task_label(self) -> str:
+        """What the unresolved-task report calls it ("Unassigned InMail or Message Task")."""
+        kind = {"inmail": "InMail", "message": "Message"}.get(self.item_type, "Note")
+        return f"Unassigned {kind} Task"
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether the worker still has to act on it (pages keep refreshing its state)."""
+        return self.state in _IN_FLIGHT
+
+    @property
     def failure_reason(self) -> str:
         return ErrorKind(self.last_error_kind).label if self.last_error_kind else ""
 
     @property
     def next_step(self) -> str:
         return _NEXT_STEPS.get(self.last_error_kind, "")
+
+
+class RecordType(models.TextChoices):
+    """The CRM records an activity can regard."""
+
+    CONTACT = "contact", "Contact"
+    LEAD = "lead", "Lead"
+    ACCOUNT = "account", "Account"
+
+
+class RecordMatch(models.Model):
+    """The CRM record a seat holder chose for a member or a company in the unresolved-task report.
+
+    Delivery asks these before the import's matches: once an item about someone was resolved,
+    their next items regard the same record and are written closed. A later choice replaces the
+    earlier one.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    record_type = models.CharField(max_length=10, choices=RecordType.choices)
+    record_id = models.UUIDField()
+    record_name = models.CharField(max_length=200, blank=True)
+    chosen_by = models.ForeignKey(
+        Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(member__isnull=False, company__isnull=True)
+                    | models.Q(member__isnull=True, company__isnull=False)
+                ),
+                name="record_match_of_a_member_or_a_company",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "member"],
+                condition=models.Q(member__isnull=False),
+                name="record_match_once_per_member",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "company"],
+                condition=models.Q(company__isnull=False),
+                name="record_match_once_per_company",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member or self.company} → {self.record_type} {self.record_name}"

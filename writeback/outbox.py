@@ -20,12 +20,13 @@ sent keeps the lease, so its removal cannot overtake the send still in flight.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -168,10 +169,10 @@ def outbox_retry(*, entry: OutboxEntry) -> OutboxEntry:
 # --- The worker's side: claim due entries, record each outcome ----------------------------------
 
 
-def _due(*, contract: Contract, now: datetime) -> Q:
-    # Sending waits for the admin's selection ("items of types not selected ... are never sent");
-    # removing what the seat holder unticked never does.
-    types = crm_settings_get(contract=contract).writeback_types()
+def _due(*, contract: Contract, now: datetime, waiting_types: Collection[str]) -> Q:
+    # Sending waits for the admin's selection ("items of types not selected ... are never sent")
+    # and for the types' CRM table; removing what the seat holder unticked never does.
+    types = crm_settings_get(contract=contract).writeback_types() - set(waiting_types)
     return Q(next_attempt_at__lte=now) & (
         Q(state__in=_SEND_DUE, item_type__in=types) | Q(state__in=_REMOVE_DUE)
     )
@@ -183,9 +184,16 @@ def _due_ids(*, contract: Contract, due: Q, limit: int) -> list[int]:
 
 
 def outbox_claim_due(
-    *, contract: Contract, limit: int = CLAIM_BATCH, now: datetime | None = None
+    *,
+    contract: Contract,
+    limit: int = CLAIM_BATCH,
+    now: datetime | None = None,
+    waiting_types: Collection[str] = (),
 ) -> list[OutboxEntry]:
     """Take up to ``limit`` due entries of ``contract`` for the calling worker, oldest first.
+
+    Items of ``waiting_types`` are not taken for sending (their CRM table is missing); they stay
+    as they are until a claim without them.
 
     1. Read the ids of due entries.
     2. Take them in one UPDATE whose WHERE repeats the "due" condition (``UPDATE ... WHERE state
@@ -198,7 +206,7 @@ def outbox_claim_due(
     ``outbox_mark_error``.
     """
     now = now or timezone.now()
-    due = _due(contract=contract, now=now)
+    due = _due(contract=contract, now=now, waiting_types=waiting_types)
     ids = _due_ids(contract=contract, due=due, limit=limit)
     if not ids:
         return []
@@ -232,6 +240,93 @@ def _held_by(entry: OutboxEntry, state: str):
     return OutboxEntry.objects.filter(pk=entry.pk, state=state, claim_token=entry.claim_token)
 
 
+@dataclass(frozen=True)
+class SentActivity:
+    """A claimed entry whose activity exists in the CRM, and what the CRM holds."""
+
+    entry: OutboxEntry
+    crm_entity_set: str
+    crm_url: str
+    written_open: bool
+    regarding_type: str = ""
+    regarding_id: uuid.UUID | None = None
+
+
+# What marking an entry sent sets, and how the entry must still be held: the columns of
+# _mark_sent_sql's placeholders, in order.
+_SENT_COLUMNS = [
+    "state",
+    "sent_at",
+    "claim_token",
+    "last_error_kind",
+    "last_error_detail",
+    "last_error_at",
+    "crm_entity_set",
+    "crm_url",
+    "written_open",
+    "regarding_type",
+    "regarding_id",
+    "updated_at",
+]
+_HELD_COLUMNS = ["id", "state", "claim_token"]
+
+
+def _column(name: str) -> str:
+    return connection.ops.quote_name(OutboxEntry._meta.get_field(name).column)
+
+
+def _mark_sent_sql() -> str:
+    assignments = ", ".join(f"{_column(name)} = %s" for name in _SENT_COLUMNS)
+    held = " AND ".join(f"{_column(name)} = %s" for name in _HELD_COLUMNS)
+    table = connection.ops.quote_name(OutboxEntry._meta.db_table)
+    return f"UPDATE {table} SET {assignments} WHERE {held}"
+
+
+def _prepared(name: str, value):
+    return OutboxEntry._meta.get_field(name).get_db_prep_value(value, connection)
+
+
+def outbox_mark_sent_many(*, sent: list[SentActivity]) -> int:
+    """Many activities exist in the CRM (created now, or found already there by their ids).
+
+    The conditional UPDATE of ``outbox_mark_sent`` for each, sent as one statement with many
+    parameter rows (psycopg pipelines them: one round trip for a whole batch, where an ORM update
+    per entry costs one each). An entry no longer held by the claim that took it (unticked
+    meanwhile, or taken over after the lease ran out) is left alone. Returns how many were marked.
+    """
+    if not sent:
+        return 0
+    now = timezone.now()
+    rows = []
+    for activity in sent:
+        new = {
+            "state": OutboxState.SENT.value,
+            "sent_at": now,
+            "claim_token": None,
+            "last_error_kind": "",
+            "last_error_detail": "",
+            "last_error_at": None,
+            "crm_entity_set": activity.crm_entity_set,
+            "crm_url": activity.crm_url,
+            "written_open": activity.written_open,
+            "regarding_type": activity.regarding_type,
+            "regarding_id": activity.regarding_id,
+            "updated_at": now,
+        }
+        held = {
+            "id": activity.entry.pk,
+            "state": OutboxState.SENDING.value,
+            "claim_token": activity.entry.claim_token,
+        }
+        rows.append(
+            [_prepared(name, new[name]) for name in _SENT_COLUMNS]
+            + [_prepared(name, held[name]) for name in _HELD_COLUMNS]
+        )
+    with connection.cursor() as cursor:
+        cursor.executemany(_mark_sent_sql(), rows)
+        return cursor.rowcount
+
+
 def outbox_mark_sent(
     *,
     entry: OutboxEntry,
@@ -246,22 +341,15 @@ def outbox_mark_sent(
     Returns False when the entry is no longer this worker's (unticked meanwhile, or taken over
     after the lease ran out); the caller then leaves it alone.
     """
-    now = timezone.now()
-    changed = _held_by(entry, OutboxState.SENDING).update(
-        state=OutboxState.SENT,
-        sent_at=now,
-        claim_token=None,
-        last_error_kind="",
-        last_error_detail="",
-        last_error_at=None,
+    activity = SentActivity(
+        entry=entry,
         crm_entity_set=crm_entity_set,
         crm_url=crm_url,
         written_open=written_open,
         regarding_type=regarding_type,
         regarding_id=regarding_id,
-        updated_at=now,
     )
-    return changed == 1
+    return outbox_mark_sent_many(sent=[activity]) == 1
 
 
 def outbox_mark_removed(*, entry: OutboxEntry) -> bool:

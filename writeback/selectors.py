@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce, Substr
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from network.models import Company, Member
 from seats.models import Seat
-from writeback.models import CopyPreference, Message, Note, Thread
+from writeback.models import CopyPreference, Message, Note, OutboxEntry, OutboxState, Thread
 
 SNIPPET_LENGTH = 160
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -80,3 +80,22 @@ def note_list(
     notes = Note.objects.filter(seat=seat).select_related("delivery", "member", "company")
     notes = notes.filter(member=member) if member is not None else notes.filter(company=company)
     return notes.order_by("-created_at", "-pk")
+
+
+def unresolved_list(*, seat: Seat) -> QuerySet[OutboxEntry]:
+    """The LinkedIn unresolved task report: items written as open activities regarding nobody.
+
+    A seat holder sees their own; admins (Admin and Admin only) every one of the contract's.
+    Newest first, with what the report shows selected.
+    """
+    entries = OutboxEntry.objects.filter(
+        contract_id=seat.contract_id, state=OutboxState.SENT, written_open=True
+    )
+    if not seat.is_admin:
+        entries = entries.filter(seat=seat)
+    return entries.select_related(
+        "seat__user",
+        "message__thread__member__company",
+        "note__member__company",
+        "note__company",
+    ).order_by("-sent_at", "-pk")

@@ -2,17 +2,20 @@
 
 from django_q.tasks import async_task
 
+from crm_settings.crm import open_client
 from crm_settings.selectors import crm_connection_get
 from seats.models import Contract
-from writeback.delivery import deliver
-from writeback.outbox import outbox_claim_due, outbox_due_contract_ids
+from writeback.delivery import DeliveryRun, deliver
+from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_ids
 
 
-def drain_outbox(contract_id: int) -> int:
-    """Deliver the contract's due outbox entries, a batch at a time; returns how many were taken.
+def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
+    """Deliver the contract's due outbox entries, ``batch_size`` at a time (one ``$batch`` each,
+    per seat when impersonating), until none is due; returns how many were taken.
 
     Safe to run twice or concurrently: each claim takes entries no other worker holds. Without a
-    CRM connection nothing is claimed, so items stay queued until the contract connects.
+    CRM connection nothing is claimed, so items stay queued until the contract connects. One
+    client serves the whole run (one sign-in, kept-alive connections, lookups remembered).
     """
     contract = Contract.objects.filter(pk=contract_id).first()
     if contract is None:
@@ -21,10 +24,16 @@ def drain_outbox(contract_id: int) -> int:
     if connection is None:
         return 0
     taken = 0
-    # Each claim moves what it takes out of "due" (the lease), so this loop ends.
-    while entries := outbox_claim_due(contract=contract):
-        taken += len(entries)
-        deliver(connection=connection, entries=entries)
+    with open_client(connection) as client:
+        run = DeliveryRun(connection=connection, client=client)
+        # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
+        while not run.halted and (
+            entries := outbox_claim_due(
+                contract=contract, limit=batch_size, waiting_types=run.waiting_types
+            )
+        ):
+            taken += len(entries)
+            deliver(run=run, entries=entries)
     return taken
 
 

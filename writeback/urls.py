@@ -1,6 +1,6 @@
 from django.urls import path
 
-from writeback import views
+from writeback import report_views, views
 
 app_name = "writeback"
 
@@ -15,6 +15,12 @@ urlpatterns = [
     path("notes/account/<int:company_id>/", views.account_notes, name="account_notes"),
     path("notes/<int:pk>/copy/", views.note_copy, name="note_copy"),
     path("crm-copies/<int:pk>/retry/", views.retry, name="retry"),
+    path("unresolved/", report_views.unresolved, name="unresolved"),
+    path("unresolved/<int:pk>/", report_views.unresolved_item, name="unresolved_item"),
+    path(
+        "unresolved/<int:pk>/resolve/", report_views.unresolved_resolve, name="unresolved_resolve"
+    ),
+    path("unresolved/<int:pk>/create/", report_views.unresolved_create, name="unresolved_create"),
     path("mobile-app-tokens/", views.api_tokens, name="api_tokens"),
     path("mobile-app-tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke_api_token"),
 ]

@@ -222,10 +222,12 @@ def _wants_copy(request) -> bool:
 
 
 @seat_holder_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def message_copy(request, pk: int):
-    """*Copy message to CRM* ticked or unticked."""
+    """*Copy message to CRM* ticked or unticked (POST); its current state (GET, polled by htmx)."""
     message = get_message(request, pk)
+    if request.method == "GET":
+        return _copy_control(request, message)
     error = ""
     try:
         message_set_copy(message=message, copy_to_crm=_wants_copy(request))
@@ -235,10 +237,12 @@ def message_copy(request, pk: int):
 
 
 @seat_holder_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def note_copy(request, pk: int):
-    """*Copy to CRM* ticked or unticked on a note."""
+    """*Copy to CRM* ticked or unticked on a note (POST); its current state (GET, polled)."""
     note = get_note(request, pk)
+    if request.method == "GET":
+        return _copy_control(request, note)
     error = ""
     try:
         note_set_copy(note=note, copy_to_crm=_wants_copy(request))

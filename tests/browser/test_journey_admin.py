@@ -38,12 +38,11 @@ def team(contract):
     return admin
 
 
-@pytest.mark.skip(reason="waits for the import engine (sync.tasks) to land on main")
 def test_admin_journey(page, stack, shots, team):
     sign_in(page, stack.url, "admin@contoso-demo.com")
 
     # 1. Admin > Admin Settings > CRM Settings.
-    page.locator("summary", has_text="Admin").click()
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Admin").click()
     page.get_by_role("link", name="CRM Settings").click()
     assert_accessible(page)
     shots.take(page, "crm-settings-not-connected", docs=True)
@@ -93,7 +92,7 @@ def test_admin_journey(page, stack, shots, team):
     assert_accessible(page)
 
     # 6. Seat Management: In CRM badges, disable one seat, assign two seats from CRM.
-    page.locator("summary", has_text="Admin").click()
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Admin").click()
     page.get_by_role("link", name="Admin / Seat Management").click()
     wait_until(
         lambda: page.reload() or page.get_by_text("In CRM", exact=True).count() >= len(DEMO_REPS),
@@ -103,7 +102,7 @@ def test_admin_journey(page, stack, shots, team):
     shots.take(page, "seat-management", docs=True)
 
     page.get_by_label("More actions for Sam Lee").click()
-    page.locator("details[open]").get_by_role("button", name="Disable CRM Sync").click()
+    page.locator("details[open]").get_by_role("link", name="Disable CRM Sync").click()
     page.get_by_role("heading", name="Disable CRM Sync").wait_for()
     assert_accessible(page)
     page.get_by_role("button", name="Disable CRM Sync").click()

@@ -38,6 +38,7 @@ MATRIX = {
     "writeback:new_message":    (LOGIN, OK, FORBIDDEN, OK, OK),
     "writeback:new_inmail":     (LOGIN, OK, FORBIDDEN, OK, OK),
     "writeback:api_tokens":     (LOGIN, OK, FORBIDDEN, OK, OK),
+    "writeback:unresolved":     (LOGIN, OK, OK, OK, OK),
     "portal:home":              (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "account_change_password":  (LOGIN, OK, OK, OK, OK),
     "portal:healthz":           (OK, OK, OK, OK, OK),

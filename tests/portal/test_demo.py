@@ -1,7 +1,9 @@
 import pytest
 from django.core.management import call_command
 
+from network.models import Member
 from seats.models import AuditEntry, Contract, Role, Seat, User
+from writeback.models import Message, Note, Thread
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +18,10 @@ def _snapshot():
         ),
         list(User.objects.values_list("email", "password").order_by("email")),
         AuditEntry.objects.count(),
+        Member.objects.count(),
+        Thread.objects.count(),
+        Message.objects.count(),
+        Note.objects.count(),
     )
 
 
@@ -34,3 +40,11 @@ def test_the_demo_has_every_role_and_known_passwords(client):
     assert roles == {Role.ADMIN, Role.ADMIN_ONLY, Role.SEAT_HOLDER}
     assert client.login(email="admin@contoso-demo.com", password="crm-demo-2026")
     assert User.objects.get(email="staff@crm-sync.local").is_staff
+
+
+def test_the_demo_gives_seat_holders_a_network_and_conversations():
+    call_command("seed_demo", quiet_logins=True)
+    assert Member.objects.count() > 300
+    alex = Seat.objects.get(user__email="alex.morgan@contoso-demo.com")
+    assert Thread.objects.filter(seat=alex).count() >= 2
+    assert Note.objects.filter(seat=alex).exists()

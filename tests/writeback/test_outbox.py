@@ -16,10 +16,12 @@ from writeback.outbox import (
     MAX_ATTEMPTS,
     MAX_RETRY_DELAY,
     RETRY_ONLY_FAILED,
+    SentActivity,
     outbox_claim_due,
     outbox_mark_error,
     outbox_mark_removed,
     outbox_mark_sent,
+    outbox_mark_sent_many,
     outbox_retry,
     retry_delay,
 )
@@ -139,6 +141,35 @@ def test_a_sent_entry_records_where_it_landed(queued):
     assert (entry.crm_entity_set, entry.regarding_type, entry.written_open) == (
         "li_messages", "contact", False,
     )  # fmt: skip
+
+
+def test_a_batch_of_sent_entries_is_marked_at_once_except_those_no_longer_held(
+    queued, contract, member
+):
+    other = message_send(seat=queued.thread.seat, member=member, body="Two", copy_to_crm=True)
+    first, second = outbox_claim_due(contract=contract)
+    message_set_copy(message=other, copy_to_crm=False)  # unticked while being sent
+    regarding = uuid.uuid4()
+    sent = [
+        SentActivity(
+            entry=entry,
+            crm_entity_set="li_messages",
+            crm_url=f"https://contoso.crm.dynamics.com/main.aspx?id={entry.activity_id}",
+            written_open=entry is second,
+            regarding_type="" if entry is second else "contact",
+            regarding_id=None if entry is second else regarding,
+        )
+        for entry in (first, second)
+    ]
+
+    assert outbox_mark_sent_many(sent=sent) == 1
+
+    entry = _entry(queued)
+    assert (entry.state, entry.written_open, entry.regarding_id) == (
+        OutboxState.SENT, False, regarding,
+    )  # fmt: skip
+    assert entry.crm_url.endswith(str(entry.activity_id)) and entry.claim_token is None
+    assert _entry(other).state == OutboxState.REMOVAL_REQUESTED
 
 
 def test_unticking_before_delivery_withdraws(queued, contract):

@@ -249,3 +249,26 @@ def test_compose_defaults_the_checkbox_to_the_last_choice(login, seat_holder, me
     assert 'name="copy_to_crm" id="id_copy_to_crm" checked' not in page
     page = login(seat_holder).get(reverse("writeback:new_inmail")).content.decode()
     assert 'name="copy_to_crm" id="id_copy_to_crm" checked' in page
+
+
+def test_a_copy_in_flight_keeps_refreshing_its_state_until_it_settles(
+    login, seat_holder, writeback_on
+):
+    entry = OutboxEntryFactory(message__thread__seat=seat_holder)
+    client = login(seat_holder)
+    url = reverse("writeback:message_copy", args=[entry.message.pk])
+    page = _htmx(client, "get", url).content.decode()
+    assert "Queued" in page
+    assert f'hx-get="{url}" hx-trigger="every 3s"' in page
+
+    OutboxEntry.objects.filter(pk=entry.pk).update(state=OutboxState.SENT)
+    page = _htmx(client, "get", url).content.decode()
+    assert "Sent to CRM" in page
+    assert "hx-trigger" not in page.split("copy-control", 1)[1].split(">", 1)[0]
+
+
+def test_another_seats_copy_state_is_not_found(login, seat_holder, outsider):
+    entry = OutboxEntryFactory(message__thread__seat=seat_holder)
+    client = login(outsider)
+    url = reverse("writeback:message_copy", args=[entry.message.pk])
+    assert _htmx(client, "get", url).status_code == 404

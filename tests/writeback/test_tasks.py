@@ -24,7 +24,7 @@ def test_with_a_connection_due_entries_go_to_the_delivery(queued, contract, monk
     delivered = []
     monkeypatch.setattr(
         "writeback.tasks.deliver",
-        lambda *, connection, entries: delivered.append((connection.contract_id, entries)),
+        lambda *, run, entries: delivered.append((run.connection.contract_id, entries)),
     )
     CrmConnectionFactory(contract=contract)
     assert drain_outbox(contract.pk) == 1
@@ -32,10 +32,27 @@ def test_with_a_connection_due_entries_go_to_the_delivery(queued, contract, monk
     assert contract_id == contract.pk and entry.state == OutboxState.SENDING
 
 
-def test_the_delivery_is_not_built_yet(queued, contract):
+def test_the_drain_takes_claims_until_nothing_is_due(queued, contract, member, monkeypatch):
+    for body in ("two", "three"):
+        message_send(seat=queued.thread.seat, member=member, body=body, copy_to_crm=True)
+    claims = []
+    monkeypatch.setattr(
+        "writeback.tasks.deliver", lambda *, run, entries: claims.append(len(entries))
+    )
     CrmConnectionFactory(contract=contract)
-    with pytest.raises(NotImplementedError):
-        drain_outbox(contract.pk)
+    assert drain_outbox(contract.pk, batch_size=2) == 3
+    assert claims == [2, 1]
+
+
+def test_the_drain_stops_when_the_sign_in_no_longer_works(queued, contract, member, monkeypatch):
+    message_send(seat=queued.thread.seat, member=member, body="two", copy_to_crm=True)
+
+    def halt(*, run, entries):
+        run.halted = True
+
+    monkeypatch.setattr("writeback.tasks.deliver", halt)
+    CrmConnectionFactory(contract=contract)
+    assert drain_outbox(contract.pk, batch_size=1) == 1
 
 
 def test_a_contract_that_is_gone_is_skipped(db):

@@ -1,0 +1,109 @@
+"""The LinkedIn unresolved task report: the list, one item with its suggestions and a CRM search,
+and *Create record in CRM*.
+
+Seat holders see and resolve their own items; admins (Admin and Admin only) every item of the
+contract. Another seat holder's item is a 404 (``get_unresolved``).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from network.models import Company
+from seats.access import seat_required
+from writeback import report
+from writeback.access import get_unresolved
+from writeback.forms import CrmRecordForm, ResolveForm, add_service_error
+from writeback.selectors import unresolved_list
+
+PAGE_SIZE = 50
+RESOLVED_IN_CRM = "That item was resolved in your CRM already, so it has left the report."
+
+
+@seat_required
+@require_GET
+def unresolved(request):
+    """Open activities that regard nobody in the CRM, newest first."""
+    entries = unresolved_list(seat=request.seat)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "writeback/unresolved.html", {"page": page, "nav": "unresolved"})
+
+
+@seat_required
+@require_GET
+def unresolved_item(request, pk: int):
+    """One item: its suggested CRM records, or what a search found (htmx swaps only those)."""
+    entry = get_unresolved(request, pk)
+    searching = "q" in request.GET
+    query = request.GET.get("q", "").strip()
+    if searching:
+        answer = report.unresolved_search(entry=entry, query=query)
+    else:
+        answer = report.unresolved_suggestions(entry=entry)
+    if answer.resolved:
+        messages.info(request, RESOLVED_IN_CRM)
+        return redirect("writeback:unresolved")
+    context = {
+        "entry": entry,
+        "answer": answer,
+        "searching": searching,
+        "query": query,
+        "search_min_length": report.SEARCH_MIN_LENGTH,
+        "nav": "unresolved",
+    }
+    if request.htmx:
+        return render(request, "writeback/_candidates.html", context)
+    return render(request, "writeback/unresolved_item.html", context)
+
+
+@seat_required
+@require_POST
+def unresolved_resolve(request, pk: int):
+    """A suggested or found record chosen: the activity regards it and is closed."""
+    entry = get_unresolved(request, pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a record from the list.")
+        return redirect("writeback:unresolved_item", pk)
+    record = form.record()
+    try:
+        report.unresolved_resolve(entry=entry, record=record, by=request.seat)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("writeback:unresolved_item", pk)
+    messages.success(request, f"Resolved: the activity is closed on {record.name or 'the record'}.")
+    return redirect("writeback:unresolved")
+
+
+@seat_required
+@require_http_methods(["GET", "POST"])
+def unresolved_create(request, pk: int):
+    """*Create record in CRM* from the member's (or company's) details, then resolve with it."""
+    entry = get_unresolved(request, pk)
+    about = entry.about
+    form = CrmRecordForm(
+        request.POST or None,
+        for_company=isinstance(about, Company),
+        initial=CrmRecordForm.initial_for(about),
+    )
+    if request.method == "POST" and form.is_valid():
+        values = {k: v for k, v in form.cleaned_data.items() if k != "record_type"}
+        try:
+            record = report.unresolved_create_record(
+                entry=entry,
+                record_type=form.cleaned_data["record_type"],
+                values=values,
+                by=request.seat,
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request, f"{record.name} was created in your CRM and the activity closed on it."
+            )
+            return redirect("writeback:unresolved")
+    context = {"entry": entry, "form": form, "nav": "unresolved"}
+    status = 400 if form.errors else 200
+    return render(request, "writeback/unresolved_create.html", context, status=status)
