@@ -87,14 +87,15 @@ class _Facts:
 
 
 def _facts(contract: Contract, owner_ids) -> _Facts:
+    """Settings, and the seats and names of the given owners (3 queries)."""
     crm_settings = crm_settings_get(contract=contract)
+    owners = {owner for owner in owner_ids if owner}
     seats_by_owner = defaultdict(list)
     links = SeatCrmUser.objects.filter(
-        seat__contract=contract, crm_user__isnull=False
+        seat__contract=contract, crm_user__crm_id__in=owners
     ).select_related("seat__user", "crm_user")
     for link in links:
         seats_by_owner[link.crm_user.crm_id].append(link.seat)
-    owners = {owner for owner in owner_ids if owner}
     names = dict(
         CrmUser.objects.filter(contract=contract, crm_id__in=owners).values_list(
             "crm_id", "full_name"

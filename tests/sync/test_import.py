@@ -382,15 +382,22 @@ def test_bad_crm_data_becomes_problems_and_the_run_carries_on(connected, crm, ru
     assert run.problems.filter(crm_id=orphan["contactid"]).exists()
 
 
-def test_a_crm_failure_fails_the_run_with_the_guides_message(connected, crm, run_sync):
-    crm.set_faults(unreachable=True)
+def test_a_crm_failure_fails_the_run_and_the_next_one_goes_on(connected, crm, run_sync):
+    """GIVEN the connecting user may not read opportunities (Dynamics answers 403)
+    THEN the run fails with the kind CRM Settings turns into the guide's message, after the
+    tables it could read; once the privilege is back the next run reads only what is left."""
+    crm.set_faults(deny={"integration@contoso-demo.com": ["opportunity"]})
     run = run_sync(connected)
     assert run.state == SyncRun.State.FAILED
-    assert run.error_kind == "connect"
+    assert run.error_kind == "privilege" and "403" in run.error_detail
+    assert "opportunity" not in run.counts and run.counts["contact"]["read"] == 400
     connected.crm_connection.refresh_from_db()
-    assert connected.crm_connection.last_error_kind == "connect"
+    assert connected.crm_connection.last_error_kind == "privilege"
     crm.reset_faults()
-    assert run_sync(connected).state == SyncRun.State.SUCCEEDED
+    run = run_sync(connected)
+    assert run.state == SyncRun.State.SUCCEEDED
+    assert run.counts["contact"]["how"] == "delta read (change tracking)"
+    assert run.counts["opportunity"]["how"] == "full read (first import)"
 
 
 class _Breaking:

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm_settings.connect import CrmChoices
-from sync.models import SeatCrmUser, SyncProblem, SyncRun
+from sync.models import CrmAccount, CrmContact, SeatCrmUser, SyncProblem, SyncRun
 from tests.factories import (
     CrmAccountFactory,
     CrmConnectionFactory,
@@ -187,13 +187,18 @@ class TestRecords:
         owner = CrmUserFactory(contract=contract)
 
         def add(n):
-            for _ in range(n):
-                CrmContactFactory(contract=contract, member=MemberFactory())
-                CrmAccountFactory(contract=contract)
-            seats = SeatFactory.create_batch(n, contract=contract)
-            SeatCrmUser.objects.bulk_create(
-                SeatCrmUser(seat=seat, crm_user=owner) for seat in seats
-            )
+            if kind == "contacts":
+                members = MemberFactory.create_batch(n)
+                CrmContact.objects.bulk_create(
+                    CrmContactFactory.build(contract=contract, member=m) for m in members
+                )
+            elif kind == "accounts":
+                CrmAccount.objects.bulk_create(CrmAccountFactory.build_batch(n, contract=contract))
+            else:
+                seats = SeatFactory.create_batch(n, contract=contract)
+                SeatCrmUser.objects.bulk_create(
+                    SeatCrmUser(seat=seat, crm_user=owner) for seat in seats
+                )
 
         add(10)
         with django_assert_max_num_queries(20) as few:
