@@ -186,10 +186,13 @@ def _run(emulator, args) -> None:
         f"  HTTP requests        {run.requests:8d}   (page floor {floor}, "
         f"{100 * (run.requests - floor) / floor:+.1f}%)"
     )
-    print(f"  database queries     {queries:8d}   ({queries / floor:.1f} per page, all steps)")
+    print(
+        f"  database queries     {queries:8d}   ({queries / floor:.1f} per page, all steps;"
+        " plus one COPY per page)"
+    )
     print(
         f"  download only        {download:8.2f} s   ({rows:,} rows, {download_requests} "
-        "requests, same client and $select)"
+        f"requests, same client and $select; {before:.2f} s before, {after:.2f} s after)"
     )
     print(f"  import / download    {seconds / download:8.2f} x   (target <= 3)")
     print(
