@@ -21,23 +21,36 @@ number of rows. Unmatched rows stay in the mirror with ``match_method = ''`` and
 never dropped.
 """
 
+from dataclasses import dataclass
+
 from network.models import Company, Member
 from sync.models import CrmAccount, MatchMethod
 
 
-def _match(*, stage: str, target: str, method: str, found: str, where: str = "") -> list[str]:
-    """Two UPDATEs that match the stage's unmatched rows by one key, then note how.
+@dataclass(frozen=True)
+class MatchStep:
+    """Matching by one key: ``find`` sets the network id where the key finds one, ``note`` then
+    records how on the rows it matched (its row count is how many did)."""
+
+    find: str
+    note: str
+
+
+def _match(*, stage: str, target: str, method: str, found: str, where: str = "") -> MatchStep:
+    """The step that matches the stage's unmatched rows by one key.
 
     ``found`` is a scalar subquery over the stage row ``s`` giving the network id or NULL. A
     lookup per row walks the network's index for that key, so a page costs the same whether the
     network holds thousands of rows or millions (a join would read the whole network table), and
     the plan needs no statistics on the freshly filled stage.
     """
-    return [
-        f"UPDATE {stage} AS s SET {target} = {found} WHERE s.{target} IS NULL {where}",
-        f"UPDATE {stage} SET match_method = '{method}' "
-        f"WHERE {target} IS NOT NULL AND match_method = ''",
-    ]
+    return MatchStep(
+        find=f"UPDATE {stage} AS s SET {target} = {found} WHERE s.{target} IS NULL {where}",
+        note=(
+            f"UPDATE {stage} SET match_method = '{method}' "
+            f"WHERE {target} IS NOT NULL AND match_method = ''"
+        ),
+    )
 
 
 def _oldest(network: str, key: str, value: str) -> str:
@@ -53,7 +66,7 @@ def _only(network: str, key: str, value: str, also: str = "") -> str:
     )
 
 
-def contact_match_sql(stage: str, *, profile_urls: bool = True) -> list[str]:
+def contact_match_steps(stage: str, *, profile_urls: bool = True) -> list[MatchStep]:
     """Statements that match the unmatched contacts in ``stage``, in order.
 
     The profile URL step is left out when the contract has no profile column. The
@@ -80,11 +93,11 @@ def contact_match_sql(stage: str, *, profile_urls: bool = True) -> list[str]:
         where="AND s.profile_key <> ''",
     )
     return [
-        *by_email,
-        *(by_profile if profile_urls else []),
+        by_email,
+        *([by_profile] if profile_urls else []),
         # Member.name_key is "<name>|<company>"; an account without a name key gives "<name>|",
         # which no member has.
-        *_match(
+        _match(
             stage=stage,
             target="member_id",
             method=MatchMethod.NAME_COMPANY,
@@ -94,18 +107,18 @@ def contact_match_sql(stage: str, *, profile_urls: bool = True) -> list[str]:
     ]
 
 
-def account_match_sql(stage: str, **options) -> list[str]:
+def account_match_steps(stage: str, **options) -> list[MatchStep]:
     """Statements that match the unmatched accounts in ``stage``, in order."""
     company = Company._meta.db_table
     return [
-        *_match(
+        _match(
             stage=stage,
             target="company_id",
             method=MatchMethod.DOMAIN,
             found=_oldest(company, "domain", "s.domain"),
             where="AND s.domain <> ''",
         ),
-        *_match(
+        _match(
             stage=stage,
             target="company_id",
             method=MatchMethod.NAME,

@@ -39,7 +39,7 @@ from network.normalize import (
     normalize_name,
     normalize_profile_url,
 )
-from sync.matching import account_match_sql, contact_match_sql
+from sync.matching import MatchStep, account_match_steps, contact_match_steps
 from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SyncProblem
 from sync.staging import Stage, copy_text
 
@@ -295,7 +295,7 @@ class MirrorTable:
     convert: Callable[[dict, ReadContext], Converted]
     # Matching to the network: the mirror column it sets, and the statements (sync.matching).
     match_target: str = ""
-    match_sql: Callable[..., list[str]] | None = None
+    match_steps: Callable[..., list[MatchStep]] | None = None
 
     def select(self, context: ReadContext) -> list[str]:
         """The ``$select`` for this run: the table's columns plus the admin's chosen ones."""
@@ -335,7 +335,7 @@ ACCOUNTS = MirrorTable(
     fields=("name", "website", "domain", "name_key", "owner_id", "modified_on"),
     convert=account_from_row,
     match_target="company_id",
-    match_sql=account_match_sql,
+    match_steps=account_match_steps,
 )
 CONTACTS = MirrorTable(
     logical_name="contact",
@@ -352,7 +352,7 @@ CONTACTS = MirrorTable(
     ),
     convert=contact_from_row,
     match_target="member_id",
-    match_sql=contact_match_sql,
+    match_steps=contact_match_steps,
 )  # fmt: skip
 OPPORTUNITIES = MirrorTable(
     logical_name="opportunity",
@@ -392,10 +392,13 @@ class PageCounts:
 
 
 def _match(table: MirrorTable, stage: Stage, cursor, context: ReadContext) -> int:
-    """Run the table's matching statements on the stage; returns how many rows matched."""
-    for sql in table.match_sql(stage.name, profile_urls=bool(context.profile_url_column)):
-        cursor.execute(sql, [context.contract_id] if "%s" in sql else [])
-    return stage.count_matched(cursor)
+    """Run the table's matching steps on the stage; returns how many rows matched."""
+    matched = 0
+    for step in table.match_steps(stage.name, profile_urls=bool(context.profile_url_column)):
+        cursor.execute(step.find, [context.contract_id] if "%s" in step.find else [])
+        cursor.execute(step.note)
+        matched += cursor.rowcount
+    return matched
 
 
 @dataclass
@@ -455,7 +458,7 @@ def mirror_page_write(
             stage = table.stage()
             stage.reset(cursor)
             stage.fill(cursor, page.rows, page.copy_payload)
-            if table.match_sql is not None:
+            if table.match_steps is not None:
                 counts.unmatched = len(page.rows) - _match(table, stage, cursor, context)
             counts.created = stage.upsert(cursor, contract_id)
             counts.updated = len(page.rows) - counts.created

@@ -96,10 +96,6 @@ class Stage:
             f"INSERT INTO {self.name} ({self._column_list}) VALUES ({placeholders})", prepared
         )
 
-    def count_matched(self, cursor) -> int:
-        cursor.execute(f"SELECT COUNT(*) FROM {self.name} WHERE match_method <> ''")
-        return cursor.fetchone()[0]
-
     def count_existing(self, cursor, contract_id: int) -> int:
         """How many staged rows the contract's mirror already holds."""
         cursor.execute(
