@@ -445,7 +445,8 @@ def mirror_page_write(
     """Write one converted page to the mirror, with a fixed number of queries.
 
     1. Stage the page (2 queries and a COPY, or 3 queries).
-    2. Match it to the network (accounts: 2 statements; contacts: 3).
+    2. Match it to the network: two statements per key (accounts: domain, name; contacts:
+       email, name and company, and the profile URL when the contract has that column).
     3. Upsert the stage into the mirror (1; 2 where the database cannot tell inserted rows from
        updated ones in the same statement).
     4. Delete the rows Dynamics reported deleted (1 when there are any).
