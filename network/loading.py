@@ -248,12 +248,18 @@ def network_load(
     """
     report = LoadReport()
     _load_companies(companies, report)
+    # Members are linked to companies by name: look them up with fresh statistics.
+    _analyze(Company)
     _load_members(people, report)
-    if report.changed and connection.vendor == "postgresql":
-        # Fresh statistics, so matching against a network that just grew is planned well.
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {Company._meta.db_table}, {Member._meta.db_table}")
+    # And matching CRM rows against a network that just grew is planned well.
+    _analyze(Member)
     return report
+
+
+def _analyze(model) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def numbered(rows: Iterable[dict], start: int = 1) -> Iterator[tuple[int, dict]]:
