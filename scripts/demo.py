@@ -85,8 +85,10 @@ def main() -> None:
     env.setdefault("DJANGO_DEBUG", "1")
     env.setdefault("PORTAL_VAR_DIR", str(var))
     processes: list[subprocess.Popen] = []
-    # Ctrl-C and SIGTERM unwind through the finally below, which stops every child.
+    # Ctrl-C and SIGTERM unwind through the finally below, which stops every child. SIGINT gets
+    # a handler too: a shell starting us in the background would otherwise have us ignore it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     try:
         _run(args, env, var, processes)
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.conftest import point_portal_at
+from tests.factories import SeatFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -145,3 +146,57 @@ def wait_until(check, *, timeout: float = 60, interval: float = 0.5, message: st
             return value
         time.sleep(interval)
     pytest.fail(message or f"condition not met within {timeout} s")
+
+
+DEMO_REPS = ["alex.morgan", "priya.shah", "sam.lee", "maria.garcia", "tom.becker"]
+
+
+@pytest.fixture
+def demo_team(contract):
+    """The demo org's admin and sales reps hold seats (named as in the org); two seats free."""
+    contract.purchased_seats = len(DEMO_REPS) + 3
+    contract.save()
+    people = [("admin", "Dana", "Admin", True)] + [
+        (name, *[part.title() for part in name.split(".")], False) for name in DEMO_REPS
+    ]
+    seats = {}
+    for name, first, last, is_admin in people:
+        seats[name] = SeatFactory(
+            contract=contract,
+            admin=is_admin,
+            user__email=f"{name}@contoso-demo.com",
+            user__first_name=first,
+            user__last_name=last,
+        )
+    return seats
+
+
+@pytest.fixture
+def synced(stack, demo_team, contract):
+    """The demo network loaded, the contract connected as the integration user (through the real
+    sign-in), the first import finished by the worker, and writeback of everything on."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from crm_settings.selectors import crm_settings_get
+    from network.demo import network_seed
+    from sync.models import SyncRun
+
+    network_seed(size="demo")
+    client = Client()
+    client.force_login(demo_team["admin"].user)
+    host = {"host": urlsplit(stack.url).netloc}
+    started = client.post(
+        reverse("crm_settings:connect"), {"environment_url": stack.emulator.base_url}, headers=host
+    )
+    params = stack.emulator.sign_in(started.url, "integration@contoso-demo.com")
+    client.get(reverse("crm_settings:callback"), params, headers=host)
+    wait_until(
+        lambda: SyncRun.objects.filter(contract=contract, state="succeeded").exists(),
+        timeout=120,
+        message=f"the first import did not finish; worker log:\n{stack.worker_log()[-3000:]}",
+    )
+    settings = crm_settings_get(contract=contract)
+    settings.writeback_enabled = settings.writeback_all = True
+    settings.save()
+    return stack

@@ -6,39 +6,13 @@ import pytest
 
 from seats.models import CrmSync, Seat
 from tests.browser.a11y import assert_accessible
-from tests.browser.conftest import wait_until
+from tests.browser.conftest import DEMO_REPS, wait_until
 from tests.browser.test_smoke import sign_in
-from tests.factories import SeatFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEMO_REPS = ["alex.morgan", "priya.shah", "sam.lee", "maria.garcia", "tom.becker"]
 
-
-@pytest.fixture
-def team(contract):
-    """The demo org's admin and sales reps hold seats; the contract has two free seats."""
-    contract.purchased_seats = len(DEMO_REPS) + 3
-    contract.save()
-    admin = SeatFactory(
-        contract=contract,
-        admin=True,
-        user__email="admin@contoso-demo.com",
-        user__first_name="Dana",
-        user__last_name="Admin",
-    )
-    for name in DEMO_REPS:
-        first, last = name.split(".")
-        SeatFactory(
-            contract=contract,
-            user__email=f"{name}@contoso-demo.com",
-            user__first_name=first.title(),
-            user__last_name=last.title(),
-        )
-    return admin
-
-
-def test_admin_journey(page, stack, shots, team):
+def test_admin_journey(page, stack, shots, demo_team):
     sign_in(page, stack.url, "admin@contoso-demo.com")
 
     # 1. Admin > Admin Settings > CRM Settings.
@@ -60,7 +34,9 @@ def test_admin_journey(page, stack, shots, team):
     shots.take(page, "connected", docs=True)
 
     # 3. The progress bar moves to a finished sync (the worker process runs the import).
-    page.get_by_text("Last date of sync").wait_for(timeout=90_000)
+    page.locator("#sync-status-panel").get_by_role("link", name="Succeeded").wait_for(
+        timeout=90_000
+    )
     assert_accessible(page)
     shots.take(page, "first-sync-finished", docs=True)
 
