@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm_settings.messages import AdminMessage, admin_message
-from crm_settings.models import CrmSettings
+from crm_settings.models import CrmConnection, CrmSettings
 from seats.models import Contract, Seat
 from sync.explain import Explanation, accounts_explain, contacts_explain, seats_explain
 from sync.models import CrmAccount, CrmContact, SyncProblem, SyncRun
@@ -66,12 +66,19 @@ class SyncStatus:
     active: SyncRun | None
     last_finished: SyncRun | None
     last_success: SyncRun | None
+    # Connected, but the first import's task has not reached a worker yet (its run is created
+    # there): the panel keeps asking until the run shows up.
+    waiting: bool = False
+
+    @property
+    def refreshing(self) -> bool:
+        return self.active is not None or self.waiting
 
     @property
     def first_sync(self) -> bool:
         """The first import after connecting is under way: "Successfully connected, sync in
         progress"."""
-        return self.active is not None and self.last_success is None
+        return (self.active is not None or self.waiting) and self.last_success is None
 
     @property
     def error(self) -> AdminMessage | None:
@@ -82,12 +89,29 @@ class SyncStatus:
         return admin_message(run.error_kind, run.error_detail)
 
 
+# How long after connecting the status panel waits for the first run to appear before it stops
+# asking (a stopped worker must not keep a page polling for ever).
+FIRST_SYNC_WAIT = timedelta(minutes=10)
+
+
 def sync_status(*, contract: Contract) -> SyncStatus:
     runs = SyncRun.objects.filter(contract=contract)
+    active = runs.filter(state__in=SyncRun.ACTIVE_STATES).first()
+    connected_at = (
+        CrmConnection.objects.filter(contract=contract)
+        .values_list("connected_at", flat=True)
+        .first()
+    )
     return SyncStatus(
-        active=runs.filter(state__in=SyncRun.ACTIVE_STATES).first(),
+        active=active,
         last_finished=runs.filter(finished_at__isnull=False).order_by("-finished_at").first(),
         last_success=runs.filter(state=SyncRun.State.SUCCEEDED).order_by("-finished_at").first(),
+        waiting=(
+            active is None
+            and connected_at is not None
+            and connected_at > timezone.now() - FIRST_SYNC_WAIT
+            and not runs.filter(created_at__gte=connected_at).exists()
+        ),
     )
 
 

@@ -1,5 +1,7 @@
 """The import's pages on CRM Settings: status, *Sync now*, history, one run, *Why not imported?*"""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +34,9 @@ def _status(client) -> str:
 
 class TestStatus:
     def test_before_the_first_sync(self, login, admin, connected):
+        # Long after connecting with no run at all (e.g. no worker ran): no endless polling.
+        connected.connected_at = timezone.now() - timedelta(hours=1)
+        connected.save()
         page = _status(login(admin))
         assert "No sync has finished yet" in page
         assert 'hx-trigger="every 2s"' not in page
@@ -207,3 +212,19 @@ class TestRecords:
         with django_assert_max_num_queries(len(few.captured_queries)):
             page = client.get(reverse("sync:records"), {"kind": kind}).content.decode()
         assert "Page 1 of" in page
+
+
+def test_the_status_keeps_asking_until_the_first_sync_reaches_a_worker(login, admin, connected):
+    """Right after connecting, the first import's run does not exist yet (a worker creates it):
+    the panel must poll anyway, or the admin would never see the sync start."""
+    page = _status(login(admin))
+    assert 'hx-trigger="every 2s"' in page
+    assert "The first sync is queued" in page
+    assert "Successfully connected, sync in progress" in page
+
+    SyncRunFactory(
+        contract=connected.contract, state=SyncRun.State.SUCCEEDED, finished_at=timezone.now()
+    )
+    page = _status(login(admin))
+    assert 'hx-trigger="every 2s"' not in page
+    assert "The first sync is queued" not in page
