@@ -4,6 +4,7 @@ background work."""
 
 import pytest
 
+from network.demo import network_seed
 from seats.models import CrmSync, Seat
 from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import DEMO_REPS, wait_until
@@ -13,6 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_admin_journey(page, stack, shots, demo_team):
+    network_seed(size="demo")  # the prospecting side the import saves Accounts and Leads from
     sign_in(page, stack.url, "admin@contoso-demo.com")
 
     # 1. Admin > Admin Settings > CRM Settings.
@@ -37,6 +39,7 @@ def test_admin_journey(page, stack, shots, demo_team):
     page.locator("#sync-status-panel").get_by_role("link", name="Succeeded").wait_for(
         timeout=90_000
     )
+    page.reload()  # the connect step's notice is gone; the finished sync stays
     assert_accessible(page)
     shots.take(page, "first-sync-finished", docs=True)
 
@@ -74,6 +77,9 @@ def test_admin_journey(page, stack, shots, demo_team):
         lambda: page.reload() or page.get_by_text("In CRM", exact=True).count() >= len(DEMO_REPS),
         message="the seats never showed their In CRM badges",
     )
+    # The first sync saved Accounts and Leads for the seat holders who own opportunities.
+    alex_row = page.get_by_role("row").filter(has_text="alex.morgan@contoso-demo.com")
+    assert "Never" not in alex_row.inner_text()
     assert_accessible(page)
     shots.take(page, "seat-management", docs=True)
 

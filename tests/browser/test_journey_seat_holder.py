@@ -59,7 +59,9 @@ def test_seat_holder_journey(page, synced, shots, demo_team, contract):
     assert reply_form.get_by_label("Copy message to CRM").is_checked()
     page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_text("Your reply was sent.").wait_for()
-    page.get_by_text("Sent to CRM").first.wait_for(timeout=60_000)
+    page.locator(".msg", has_text="Great, Tuesday").get_by_text("Sent to CRM").wait_for(
+        timeout=60_000
+    )
     assert_accessible(page)
     shots.take(page, "thread-sent-to-crm", docs=True)
     reply = Message.objects.get(body="Great, Tuesday 10:00 works for me.")
