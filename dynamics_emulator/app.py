@@ -19,6 +19,7 @@ from .control import Control, Stats
 from .faults import Faults, malformed_body
 from .identity import Identity, identity_path
 from .metadata import Catalog
+from .record_page import record_page
 from .schema import TABLES_BY_NAME
 from .security import RateLimiter, Security
 from .store import Store
@@ -195,6 +196,8 @@ class Emulator:
                               "6000 over time window of 300 seconds.", retry).response()
 
     def _other(self, request: Request) -> Response:
+        if request.path == "/main.aspx":
+            return record_page(catalog=self.catalog, store=self.store, query=request.query)
         if request.path in ("/", ""):
             return json_response(200, self.describe(request.base_url),
                                  content_type="application/json")
