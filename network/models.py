@@ -94,7 +94,9 @@ class SavedQuerySet(models.QuerySet):
 class _Saved(models.Model):
     """What saved accounts and leads share: who saved it, by hand and/or from the CRM."""
 
-    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the (seat, from_crm) index and the once-per-seat constraint both
+    # start with the seat, and every imported save is one more entry per index to write.
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="+", db_index=False)
     saved_by_hand = models.BooleanField(default=False)
     from_crm = models.BooleanField(default=False, help_text="Imported from the CRM by the sync.")
     crm_record_id = models.UUIDField(

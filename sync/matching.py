@@ -28,45 +28,43 @@ from sync.models import CrmAccount, MatchMethod
 
 
 @dataclass(frozen=True)
-class MatchStep:
-    """Matching by one key: ``find`` sets the network id where the key finds one, ``note`` then
-    records how on the rows it matched (its row count is how many did)."""
+class _Lookup:
+    """How one key finds a network row for the stage row ``s``: ``found`` is an aggregate over
+    the network rows ``n`` of ``rows`` (a ``FROM ... WHERE``) giving the network id or NULL."""
 
-    find: str
-    note: str
-
-
-def _match(*, stage: str, target: str, method: str, found: str, where: str = "") -> MatchStep:
-    """The step that matches the stage's unmatched rows by one key.
-
-    ``found`` is a scalar subquery over the stage row ``s`` giving the network id or NULL. A
-    lookup per row walks the network's index for that key, so a page costs the same whether the
-    network holds thousands of rows or millions (a join would read the whole network table), and
-    the plan needs no statistics on the freshly filled stage.
-    """
-    return MatchStep(
-        find=f"UPDATE {stage} AS s SET {target} = {found} WHERE s.{target} IS NULL {where}",
-        note=(
-            f"UPDATE {stage} SET match_method = '{method}' "
-            f"WHERE {target} IS NOT NULL AND match_method = ''"
-        ),
-    )
+    found: str
+    rows: str
 
 
-def _oldest(network: str, key: str, value: str) -> str:
+def _oldest(network: str, key: str, value: str) -> _Lookup:
     """The oldest network row with this key: emails, profile URLs and domains are identities."""
-    return f"(SELECT MIN(id) FROM {network} WHERE {key} = {value})"
+    return _Lookup("MIN(n.id)", f"FROM {network} n WHERE n.{key} = {value}")
 
 
-def _only(network: str, key: str, value: str, also: str = "") -> str:
+def _only(network: str, key: str, value: str, also: str = "") -> _Lookup:
     """The one network row with this key, or NULL when there are several: names are not unique."""
-    return (
-        f"(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(id) END FROM {network} "
-        f"WHERE {key} = {value} {also})"
+    return _Lookup(
+        "CASE WHEN COUNT(*) = 1 THEN MIN(n.id) END",
+        f"FROM {network} n WHERE n.{key} = {value} {also}",
     )
 
 
-def contact_match_steps(stage: str, *, profile_urls: bool = True) -> list[MatchStep]:
+def _match(*, stage: str, target: str, method: str, lookup: _Lookup, where: str = "") -> str:
+    """The statement that matches the stage's unmatched rows by one key.
+
+    One correlated subquery per row sets both the network id and ``match_method``. It walks the
+    network's index for that key, so a page costs the same whether the network holds thousands
+    of rows or millions (a join would read the whole network table), and the plan needs no
+    statistics on the freshly filled stage. Rows it does not match keep NULL and ``''``.
+    """
+    return (
+        f"UPDATE {stage} AS s SET ({target}, match_method) = "
+        f"(SELECT {lookup.found}, CASE WHEN {lookup.found} IS NULL THEN '' ELSE '{method}' END "
+        f"{lookup.rows}) WHERE s.{target} IS NULL {where}"
+    )
+
+
+def contact_match_steps(stage: str, *, profile_urls: bool = True) -> list[str]:
     """Statements that match the unmatched contacts in ``stage``, in order.
 
     The profile URL step is left out when the contract has no profile column. The
@@ -82,14 +80,14 @@ def contact_match_steps(stage: str, *, profile_urls: bool = True) -> list[MatchS
         stage=stage,
         target="member_id",
         method=MatchMethod.EMAIL,
-        found=_oldest(member, "email", "s.email"),
+        lookup=_oldest(member, "email", "s.email"),
         where="AND s.email <> ''",
     )
     by_profile = _match(
         stage=stage,
         target="member_id",
         method=MatchMethod.PROFILE_URL,
-        found=_oldest(member, "profile_key", "s.profile_key"),
+        lookup=_oldest(member, "profile_key", "s.profile_key"),
         where="AND s.profile_key <> ''",
     )
     return [
@@ -101,13 +99,13 @@ def contact_match_steps(stage: str, *, profile_urls: bool = True) -> list[MatchS
             stage=stage,
             target="member_id",
             method=MatchMethod.NAME_COMPANY,
-            found=_only(member, "name_key", f"s.name_key || '|' || {account_name}"),
+            lookup=_only(member, "name_key", f"s.name_key || '|' || {account_name}"),
             where="AND s.name_key <> '' AND s.account_id IS NOT NULL",
         ),
     ]
 
 
-def account_match_steps(stage: str, **options) -> list[MatchStep]:
+def account_match_steps(stage: str, **options) -> list[str]:
     """Statements that match the unmatched accounts in ``stage``, in order."""
     company = Company._meta.db_table
     return [
@@ -115,7 +113,7 @@ def account_match_steps(stage: str, **options) -> list[MatchStep]:
             stage=stage,
             target="company_id",
             method=MatchMethod.DOMAIN,
-            found=_oldest(company, "domain", "s.domain"),
+            lookup=_oldest(company, "domain", "s.domain"),
             where="AND s.domain <> ''",
         ),
         _match(
@@ -123,7 +121,7 @@ def account_match_steps(stage: str, **options) -> list[MatchStep]:
             target="company_id",
             method=MatchMethod.NAME,
             # A company whose website is another one is another company of the same name.
-            found=_only(company, "name_key", "s.name_key", "AND (s.domain = '' OR domain = '')"),
+            lookup=_only(company, "name_key", "s.name_key", "AND (s.domain = '' OR n.domain = '')"),
             where="AND s.name_key <> ''",
         ),
     ]

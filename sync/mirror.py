@@ -39,7 +39,7 @@ from network.normalize import (
     normalize_name,
     normalize_profile_url,
 )
-from sync.matching import MatchStep, account_match_steps, contact_match_steps
+from sync.matching import account_match_steps, contact_match_steps
 from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SyncProblem
 from sync.staging import Stage, copy_text
 
@@ -295,7 +295,7 @@ class MirrorTable:
     convert: Callable[[dict, ReadContext], Converted]
     # Matching to the network: the mirror column it sets, and the statements (sync.matching).
     match_target: str = ""
-    match_steps: Callable[..., list[MatchStep]] | None = None
+    match_steps: Callable[..., list[str]] | None = None
 
     def select(self, context: ReadContext) -> list[str]:
         """The ``$select`` for this run: the table's columns plus the admin's chosen ones."""
@@ -391,14 +391,10 @@ class PageCounts:
         return dict(self.__dict__)
 
 
-def _match(table: MirrorTable, stage: Stage, cursor, context: ReadContext) -> int:
-    """Run the table's matching steps on the stage; returns how many rows matched."""
-    matched = 0
+def _match(table: MirrorTable, stage: Stage, cursor, context: ReadContext) -> None:
+    """Run the table's matching steps on the stage (``match_method`` says which rows matched)."""
     for step in table.match_steps(stage.name, profile_urls=bool(context.profile_url_column)):
-        cursor.execute(step.find, [context.contract_id] if "%s" in step.find else [])
-        cursor.execute(step.note)
-        matched += cursor.rowcount
-    return matched
+        cursor.execute(step, [context.contract_id] if "%s" in step else [])
 
 
 @dataclass
@@ -445,10 +441,10 @@ def mirror_page_write(
     """Write one converted page to the mirror, with a fixed number of queries.
 
     1. Stage the page (2 queries and a COPY, or 3 queries).
-    2. Match it to the network: two statements per key (accounts: domain, name; contacts:
-       email, name and company, and the profile URL when the contract has that column).
-    3. Upsert the stage into the mirror (1; 2 where the database cannot tell inserted rows from
-       updated ones in the same statement).
+    2. Match it to the network: one statement per key (accounts: domain, name; contacts: email,
+       name and company, and the profile URL when the contract has that column).
+    3. Upsert the stage into the mirror, which also says how many rows were new and how many
+       matched (1; 3 where the database cannot say so in the same statement).
     4. Delete the rows Dynamics reported deleted (1 when there are any).
     5. Insert the page's problems (1 when there are any).
     """
@@ -460,9 +456,11 @@ def mirror_page_write(
             stage.reset(cursor)
             stage.fill(cursor, page.rows, page.copy_payload)
             if table.match_steps is not None:
-                counts.unmatched = len(page.rows) - _match(table, stage, cursor, context)
-            counts.created = stage.upsert(cursor, contract_id)
+                _match(table, stage, cursor, context)
+            counts.created, matched = stage.upsert(cursor, contract_id)
             counts.updated = len(page.rows) - counts.created
+            if table.match_steps is not None:
+                counts.unmatched = len(page.rows) - matched
     if page.deleted_ids:
         gone = table.model.objects.filter(
             contract_id=contract_id, crm_id__in=_valid_guids(page.deleted_ids)
@@ -500,7 +498,8 @@ def mirror_rematch(*, contract_id: int, network_changed_since, profile_url_colum
             stage = table.stage()
             stage.reset(cursor)
             if stage.take_unmatched(cursor, contract_id, table.match_target):
-                found = _match(table, stage, cursor, context)
+                _match(table, stage, cursor, context)
+                found = stage.count_matched(cursor)
                 if found:
                     stage.write_matches(cursor, contract_id, table.match_target)
                 matched += found

@@ -28,15 +28,25 @@ def copy_text(rows: list[tuple]) -> bytes:
     """The rows as COPY's text format: tab-separated values, ``\\N`` for NULL, one per line.
 
     Values are text (GUIDs and dates included: the columns parse them), numbers and booleans.
+    This runs for every value of a big import, so text (the common case) is handled inline and
+    only escaped when it holds a character that needs it.
     """
-    return "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows).encode()
+    needs_escape = _NEEDS_ESCAPE.search
+    return "".join(
+        "\t".join(
+            [
+                (value.translate(_COPY_ESCAPES) if needs_escape(value) else value)
+                if value.__class__ is str
+                else _copy_other(value)
+                for value in row
+            ]
+        )
+        + "\n"
+        for row in rows
+    ).encode()
 
 
-def _copy_value(value) -> str:
-    # Called for every value of a big import: the common cases first, and no escaping of text
-    # that needs none.
-    if value.__class__ is str:
-        return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
+def _copy_other(value) -> str:
     if value is None:
         return "\\N"
     if value is True:
@@ -105,25 +115,40 @@ class Stage:
         )
         return cursor.fetchone()[0]
 
-    def upsert(self, cursor, contract_id: int) -> int:
+    def upsert(self, cursor, contract_id: int) -> tuple[int, int]:
         """Insert the staged rows into the mirror, or update the ones it has (by CRM id).
 
-        Returns how many rows were new. PostgreSQL says so in the same statement (a row it
-        inserted has no ``xmax`` yet); elsewhere the staged ids are looked up first.
+        Returns how many rows were new and how many matched the network. PostgreSQL says both
+        in the same statement (a row it inserted has no ``xmax`` yet); elsewhere the staged rows
+        are counted first.
         """
         postgresql = connection.vendor == "postgresql"
-        existing = 0 if postgresql else self.count_existing(cursor, contract_id)
+        matching = "match_method" in self.columns
+        existing = matched = 0
+        if not postgresql:
+            existing = self.count_existing(cursor, contract_id)
+            matched = self.count_matched(cursor) if matching else 0
         updates = ", ".join(f"{name} = excluded.{name}" for name in self.columns[1:])
+        returning = f" RETURNING (xmax = 0), {'match_method <> %s' if matching else 'FALSE'}"
         cursor.execute(
             f"INSERT INTO {self.mirror} (contract_id, {self._column_list}) "
             f"SELECT %s, {self._column_list} FROM {self.name} {_ALWAYS} "
             f"ON CONFLICT (contract_id, crm_id) DO UPDATE SET {updates}"
-            + (" RETURNING (xmax = 0)" if postgresql else ""),
-            [contract_id],
+            + (returning if postgresql else ""),
+            [contract_id, *([""] if postgresql and matching else [])],
         )
-        if postgresql:
-            return sum(1 for (inserted,) in cursor.fetchall() if inserted)
-        return cursor.rowcount - existing
+        if not postgresql:
+            return cursor.rowcount - existing, matched
+        created = 0
+        for inserted, found in cursor.fetchall():
+            created += inserted
+            matched += found
+        return created, matched
+
+    def count_matched(self, cursor) -> int:
+        """How many staged rows the matching steps matched to the network."""
+        cursor.execute(f"SELECT COUNT(*) FROM {self.name} WHERE match_method <> ''")
+        return cursor.fetchone()[0]
 
     def take_unmatched(self, cursor, contract_id: int, target: str) -> int:
         """Stage the contract's mirror rows that match nobody yet; returns how many."""
