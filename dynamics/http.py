@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import requests
@@ -104,10 +105,19 @@ class Stats:
     throttled: int = 0
     bytes_received: int = 0
     bytes_sent: int = 0
+    # Several threads may share one client (the import reads two tables at once).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
 
     def reset(self) -> None:
-        for field in fields(self):
-            setattr(self, field.name, 0)
+        with self._lock:
+            for counter in fields(self):
+                if not counter.name.startswith("_"):
+                    setattr(self, counter.name, 0)
 
 
 class TokenSource(Protocol):
@@ -213,7 +223,7 @@ class Transport:
                     # force a refresh and send once more (not counted against max_attempts).
                     refreshed_after_401 = refresh_now = True
                     attempt -= 1
-                    self.stats.retries += 1
+                    self.stats.add(retries=1)
                     continue
                 if response.ok or (accept is not None and accept(response)):
                     reply = Reply(
@@ -256,14 +266,13 @@ class Transport:
         """One HTTP exchange with a fresh bearer token; counts it and reads the whole body."""
         token = self.auth.access_token(force_refresh=force_refresh)
         headers["Authorization"] = f"Bearer {token}"
-        self.stats.requests += 1
-        self.stats.bytes_sent += len(body or b"")
+        self.stats.add(requests=1, bytes_sent=len(body or b""))
         response = self.session.request(
             method, url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
         )
         # Reading the body here (not lazily) makes a connection cut mid-body a RequestException
         # of this attempt, so it is retried like any dropped connection.
-        self.stats.bytes_received += len(response.content)
+        self.stats.add(bytes_received=len(response.content))
         return response
 
     def _wait_or_raise(self, error: DynamicsError, attempt: int, started: float) -> None:
@@ -274,8 +283,8 @@ class Transport:
         if self.clock() - started + delay > self.retry.budget:
             raise error
         if throttled:
-            self.stats.throttled += 1
-        self.stats.retries += 1
+            self.stats.add(throttled=1)
+        self.stats.add(retries=1)
         self.sleep(delay)
 
     def _delay(self, error: DynamicsError, attempt: int) -> tuple[float, bool]:

@@ -11,6 +11,7 @@ heartbeat and is written only while the worker's token still holds the claim, so
 lost its run to a takeover stops at its next page instead of writing alongside the new owner.
 """
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -107,24 +108,36 @@ class RunRecorder:
         self.run = run
         self._requests_sent = requests_sent
         self._requests_at_checkpoint = requests_sent()
+        self._tables_done = 0
+        # Two reading threads share the recorder. The lock is held until the run row is
+        # updated, so counts go to the database in the order they were added; a thread waiting
+        # here never holds the run row (a page's transaction updates it last).
+        self._lock = threading.RLock()
 
     def checkpoint(self, *, table: str = "", add: dict | None = None, note: str = "", **fields):
         """Add ``add`` to the table's counts and save them with ``fields``; the heartbeat too."""
-        counts = {name: dict(values) for name, values in self.run.counts.items()}
-        if table:
-            row = counts.setdefault(table, {})
-            for name, value in (add or {}).items():
-                row[name] = row.get(name, 0) + value
-            if note:
-                row["how"] = note
-        sent = self._requests_sent()
-        sync_run_checkpoint(
-            run=self.run,
-            counts=counts,
-            requests=self.run.requests + sent - self._requests_at_checkpoint,
-            **fields,
-        )
-        self._requests_at_checkpoint = sent
+        with self._lock:
+            counts = {name: dict(values) for name, values in self.run.counts.items()}
+            if table:
+                row = counts.setdefault(table, {})
+                for name, value in (add or {}).items():
+                    row[name] = row.get(name, 0) + value
+                if note:
+                    row["how"] = note
+            sent = self._requests_sent()
+            sync_run_checkpoint(
+                run=self.run,
+                counts=counts,
+                requests=self.run.requests + sent - self._requests_at_checkpoint,
+                **fields,
+            )
+            self._requests_at_checkpoint = sent
+
+    def table_finished(self, *, of: int) -> None:
+        """One more of ``of`` progress steps is done (tables finish in any order)."""
+        with self._lock:
+            self._tables_done += 1
+            self.checkpoint(progress_done=self._tables_done, progress_total=of)
 
     def finish(self, *, state: str, error_kind: str = "", error_detail: str = "") -> bool:
         """End the run (succeeded or failed). Returns whether a follow-up run was asked for."""

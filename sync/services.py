@@ -6,9 +6,12 @@ how each table is read is in ``sync.reading``, how saves are decided in ``sync.e
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
 
+from django import db
+from django.conf import settings
 from django.db import transaction
 
 from crm_settings.connect import connection_clear_error, connection_record_error
@@ -18,7 +21,15 @@ from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError
 from seats.models import Contract
 from sync.evaluate import saves_evaluate
-from sync.mirror import TABLES, USERS, ReadContext, mirror_rematch
+from sync.mirror import (
+    ACCOUNTS,
+    CONTACTS,
+    OPPORTUNITIES,
+    TABLES,
+    USERS,
+    ReadContext,
+    mirror_rematch,
+)
 from sync.models import CrmUser, SyncRun
 from sync.reading import table_read
 from sync.runs import SAVES_PHASE, RunLost, RunRecorder, sync_run_request
@@ -79,8 +90,8 @@ def _previous_success(run: SyncRun) -> SyncRun | None:
 def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> None:
     """The steps of one run, after the claim.
 
-    1. Read the four tables into the mirror in order (users, accounts, contacts,
-       opportunities), each by full, delta, watermark or resumed read (``sync.reading``).
+    1. Read the four tables into the mirror (``_read_tables``), each by full, delta, watermark
+       or resumed read (``sync.reading``).
     2. Re-map seats to CRM users by email (users may have arrived, changed or gone).
     3. Match again unmatched rows when the network gained members or companies since the last
        successful run.
@@ -89,12 +100,7 @@ def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> N
     """
     contract = run.contract
     context = _read_context(contract=contract, crm_settings=crm_settings_get(contract=contract))
-    for step, table in enumerate(TABLES):
-        if table is not USERS:
-            known = CrmUser.objects.filter(contract=contract).values_list("crm_id", flat=True)
-            context = replace(context, user_ids=frozenset(str(crm_id) for crm_id in known))
-        table_read(table=table, run=run, client=client, context=context, recorder=recorder)
-        recorder.checkpoint(progress_done=step + 1, progress_total=PROGRESS_STEPS)
+    context = _read_tables(run=run, client=client, context=context, recorder=recorder)
 
     recorder.checkpoint(phase=SAVES_PHASE)
     seat_mappings_refresh(contract=contract)
@@ -110,6 +116,60 @@ def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> N
         raise _Disconnected()
     counts = saves_evaluate(contract=contract, crm_settings=crm_settings_get(contract=contract))
     recorder.checkpoint(table="saves", add=counts, progress_done=PROGRESS_STEPS)
+
+
+# After the users: accounts before contacts (a contact is matched by its account's name), and
+# opportunities, which need neither, alongside them.
+LANES = ((ACCOUNTS, CONTACTS), (OPPORTUNITIES,))
+
+
+def _read_tables(
+    *, run: SyncRun, client: DynamicsClient, context: ReadContext, recorder: RunRecorder
+) -> ReadContext:
+    """Read the users, then the two lanes of ``LANES``; returns the context with the user ids.
+
+    The lanes run at once when they can have a database connection each (PostgreSQL, outside a
+    transaction): the import then overlaps one lane's database work with the other's download
+    and conversion. Every page still commits with its own checkpoint, so a run killed at any
+    moment resumes each table from its last page. When one lane fails, the other finishes its
+    current table (its pages are kept) and the first failure is raised.
+    """
+    table_read(table=USERS, run=run, client=client, context=context, recorder=recorder)
+    recorder.table_finished(of=PROGRESS_STEPS)
+    known = CrmUser.objects.filter(contract=run.contract_id).values_list("crm_id", flat=True)
+    context = replace(context, user_ids=frozenset(str(crm_id) for crm_id in known))
+
+    def lane(tables) -> None:
+        for table in tables:
+            table_read(table=table, run=run, client=client, context=context, recorder=recorder)
+            recorder.table_finished(of=PROGRESS_STEPS)
+
+    parallel = (
+        settings.SYNC_PARALLEL_READS
+        and db.connection.vendor == "postgresql"
+        and not db.connection.in_atomic_block
+    )
+    if not parallel:
+        for tables in LANES:
+            lane(tables)
+        return context
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-lane") as pool:
+        other = pool.submit(_with_own_connection, lane, LANES[1])
+        try:
+            lane(LANES[0])
+        except BaseException:
+            other.exception()  # wait for it; this lane's error is the one reported
+            raise
+        other.result()
+    return context
+
+
+def _with_own_connection(function, *args) -> None:
+    """Run ``function`` in this thread, closing the database connection it opened here."""
+    try:
+        function(*args)
+    finally:
+        db.connections.close_all()
 
 
 def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> SyncRun:

@@ -168,3 +168,38 @@ def test_two_triggers_at_once_run_one_sync(connected, crm):
     run = SyncRun.objects.get(contract=connected)
     assert sorted(answers) == sorted([f"run {run.pk} succeeded", f"merged into run {run.pk}"])
     assert run.state == SyncRun.State.SUCCEEDED
+
+
+def test_reading_in_two_lanes_ends_like_reading_one_table_after_another(
+    connected, crm, settings, monkeypatch
+):
+    """GIVEN PostgreSQL outside a transaction, where opportunities are read in a second thread
+    alongside accounts and contacts
+    THEN that run ends with the same mirror, saves and counts as one reading the tables one
+    after another, and its request count is exact (the lanes share one client)."""
+    import sync.services
+
+    threads = {}
+    read = sync.services.table_read
+
+    def recording(*, table, **kwargs):
+        threads[table.logical_name] = threading.current_thread().name
+        return read(table=table, **kwargs)
+
+    monkeypatch.setattr(sync.services, "table_read", recording)
+    settings.SYNC_PARALLEL_READS = False
+    one_by_one = SyncRun.objects.get(pk=int(sync_run(connected.pk, "manual").split()[1]))
+    expected = _state(connected)
+    assert len(set(threads.values())) == 1
+    imported_data_purge(contract=connected)
+    SyncCursor.objects.filter(contract=connected).delete()
+
+    settings.SYNC_PARALLEL_READS = True
+    in_lanes = SyncRun.objects.get(pk=int(sync_run(connected.pk, "manual").split()[1]))
+
+    assert in_lanes.state == SyncRun.State.SUCCEEDED
+    assert threads["opportunity"] != threads["contact"] == threads["account"]
+    assert _state(connected) == expected
+    assert _reads(in_lanes) == _reads(one_by_one)
+    assert in_lanes.requests == one_by_one.requests
+    assert (in_lanes.progress_done, in_lanes.progress_total) == (5, 5)
