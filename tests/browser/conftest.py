@@ -11,19 +11,16 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 
 from tests.conftest import point_portal_at
 from tests.factories import SeatFactory
+from tests.processes import ROOT, manage, portal_env
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 
 
@@ -39,18 +36,6 @@ def browser_emulator(emulator_factory):
     return emulator_factory(size="demo", browser_port=_free_port())
 
 
-def _database_url() -> str:
-    """The URL of the test database this process uses, for the worker process."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        f"/{db['NAME']}"
-    )
-
-
 @pytest.fixture
 def stack(transactional_db, live_server, settings, browser_emulator, monkeypatch, tmp_path):
     """The running product: returns an object with ``url``, ``emulator`` and ``worker``.
@@ -62,34 +47,15 @@ def stack(transactional_db, live_server, settings, browser_emulator, monkeypatch
 
     point_portal_at(settings, browser_emulator)
     monkeypatch.setattr(Conf, "SYNC", False)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "Q_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_SECRET_KEY=django_settings.SECRET_KEY,
-        PORTAL_ENCRYPTION_KEY=django_settings.PORTAL_ENCRYPTION_KEY.decode(),
-        PORTAL_VAR_DIR=str(tmp_path),
-        DATABASE_URL=_database_url(),
-        DATABASE_CONN_MAX_AGE="0",
+    env = portal_env(
+        browser_emulator,
+        tmp_path,
         Q_WORKERS="1",
         Q_TIMEOUT="120",
         Q_RETRY="150",
-        DYNAMICS_AUTHORITY_HOST=browser_emulator.base_url,
-        DYNAMICS_DEFAULT_TENANT=browser_emulator.tenant,
-        DYNAMICS_CA_BUNDLE=browser_emulator.ca_cert,
-        DYNAMICS_EXTRA_ALLOWED_HOSTS=urlsplit(browser_emulator.base_url).netloc,
-        DYNAMICS_CLIENT_ID=browser_emulator.client_id,
-        DYNAMICS_CLIENT_SECRET=browser_emulator.client_secret,
         PORTAL_LOG_LEVEL="WARNING",
     )
-    log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    worker = manage(["qcluster"], env, tmp_path / "worker.log", group=True)
     stack = _Stack(url=live_server.url, emulator=browser_emulator, worker=worker, tmp=tmp_path)
     yield stack
     os.killpg(worker.pid, signal.SIGTERM)
@@ -97,7 +63,6 @@ def stack(transactional_db, live_server, settings, browser_emulator, monkeypatch
         worker.wait(timeout=15)
     except subprocess.TimeoutExpired:
         os.killpg(worker.pid, signal.SIGKILL)
-    log.close()
     browser_emulator.reset()
 
 

@@ -6,13 +6,10 @@ own database connection. SQLite's in-memory test database cannot be shared that 
 where CI runs the suite: on PostgreSQL.
 """
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -29,8 +26,8 @@ from sync.models import (
 )
 from sync.purge import imported_data_purge
 from sync.tasks import sync_run
+from tests.processes import manage, portal_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.emulator,
     pytest.mark.django_db(transaction=True),
@@ -83,27 +80,15 @@ def _reads(run: SyncRun) -> dict:
     return {table: counts["read"] for table, counts in run.table_counts()}
 
 
-def _worker(crm, contract) -> subprocess.Popen:
+def _worker(crm, contract, tmp_path) -> subprocess.Popen:
     """``manage.py sync_now`` in its own process, on this test's database and emulator."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "DYNAMICS_AUTHORITY_HOST": crm.base_url,
-        "DYNAMICS_DEFAULT_TENANT": crm.tenant,
-        "DYNAMICS_CA_BUNDLE": crm.ca_cert,
-        "DYNAMICS_CLIENT_ID": crm.client_id,
-        "DYNAMICS_CLIENT_SECRET": crm.client_secret,
-        "DYNAMICS_EXTRA_ALLOWED_HOSTS": crm.base_url.split("://", 1)[1],
-        "DYNAMICS_PAGE_SIZE": str(PAGE_SIZE),
-    }
-    command = [sys.executable, "manage.py", "sync_now", str(contract.pk)]
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    env = portal_env(
+        crm,
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="config.settings_test",
+        DYNAMICS_PAGE_SIZE=str(PAGE_SIZE),
     )
+    return manage(["sync_now", str(contract.pk)], env)
 
 
 def _wait_for(condition, seconds: float = 60) -> None:
@@ -113,7 +98,7 @@ def _wait_for(condition, seconds: float = 60) -> None:
         time.sleep(0.02)
 
 
-def test_a_killed_worker_resumes_to_the_same_end(connected, crm, settings):
+def test_a_killed_worker_resumes_to_the_same_end(connected, crm, settings, tmp_path):
     """GIVEN the end state of an uninterrupted import
     WHEN the same import runs in a worker process that is killed (SIGKILL) half-way through the
     contacts, and the next trigger comes after the run's heartbeat went stale
@@ -126,7 +111,7 @@ def test_a_killed_worker_resumes_to_the_same_end(connected, crm, settings):
     assert not CrmContact.objects.filter(contract=connected).exists()
 
     crm.set_faults(latency_ms=150)
-    worker = _worker(crm, connected)
+    worker = _worker(crm, connected, tmp_path)
     contacts = SyncCursor.objects.filter(contract=connected, table="contact")
     _wait_for(lambda: contacts.exclude(next_link="").exists() or worker.poll() is not None)
     assert worker.poll() is None, worker.stdout.read().decode()

@@ -2,29 +2,23 @@
 in the middle of a batch. The demo org is reset before each test (its activity tables start
 empty), so counting its activities counts this test's."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from crm_settings.crm import open_client
 from sync.models import CrmContact
 from tests.factories import MemberFactory, SeatFactory, copied_messages_bulk_create
+from tests.processes import manage, portal_env
 from tests.writeback.conftest import ALEX, connect, copy_everything, map_seats
 from writeback.models import OutboxEntry, OutboxState
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _members(contract, *, matched: int, by_email: int, unmatched: int) -> list:
@@ -103,39 +97,11 @@ def test_5000_items_through_throttling_errors_and_drops_arrive_exactly_once(demo
     assert OutboxEntry.objects.filter(written_open=False).count() == 4000
 
 
-def _database_url() -> str:
-    """The test database, for the worker process."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _start_worker(crm, contract, tmp_path) -> subprocess.Popen:
     """``manage.py drain_outbox`` for the contract, in a process of its own, with a short lease."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "Q_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_SECRET_KEY=django_settings.SECRET_KEY,
-        PORTAL_ENCRYPTION_KEY=django_settings.PORTAL_ENCRYPTION_KEY.decode(),
-        PORTAL_VAR_DIR=str(tmp_path),
-        DATABASE_URL=_database_url(),
-        DATABASE_CONN_MAX_AGE="0",
-        # The lease of a claim: past it, entries of a dead worker are due again.
-        Q_TIMEOUT="10",
-        Q_RETRY="15",
-        DYNAMICS_AUTHORITY_HOST=crm.base_url,
-        DYNAMICS_DEFAULT_TENANT=crm.tenant,
-        DYNAMICS_CA_BUNDLE=crm.ca_cert,
-        DYNAMICS_EXTRA_ALLOWED_HOSTS=urlsplit(crm.base_url).netloc,
-        DYNAMICS_CLIENT_ID=crm.client_id,
-        DYNAMICS_CLIENT_SECRET=crm.client_secret,
-    )
-    log = (tmp_path / "worker.log").open("ab")
-    command = [sys.executable, "manage.py", "drain_outbox", "--contract", str(contract.pk)]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # The lease of a claim (Q_TIMEOUT): past it, entries of a dead worker are due again.
+    env = portal_env(crm, tmp_path, Q_TIMEOUT="10", Q_RETRY="15")
+    return manage(["drain_outbox", "--contract", str(contract.pk)], env, tmp_path / "worker.log")
 
 
 def _wait_for(check, *, timeout: float, message: str):
