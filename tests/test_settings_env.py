@@ -91,6 +91,25 @@ def test_settings_refuse_malformed_environment(env, message):
     assert message in result.stderr
 
 
+def test_migrations_can_be_checked_on_a_fresh_checkout_with_nothing_configured(tmp_path):
+    """``manage.py makemigrations --check`` reads only the code: no secret needed. Commands
+    that serve or touch data still refuse to start without one."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "Q_"))}
+    clean.pop("DATABASE_URL", None)
+    clean["PORTAL_VAR_DIR"] = str(tmp_path)
+
+    def manage(*args):
+        command = [sys.executable, "manage.py", *args]
+        return subprocess.run(command, cwd=ROOT, env=clean, capture_output=True, text=True)
+
+    checked = manage("makemigrations", "--check", "--dry-run")
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "No changes detected" in checked.stdout
+    refused = manage("migrate", "--plan")
+    assert refused.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in refused.stderr
+
+
 def test_settings_load_with_safe_defaults_in_dev_mode(tmp_path):
     result = _load_settings(DJANGO_DEBUG="1", PORTAL_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
