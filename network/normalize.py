@@ -38,16 +38,22 @@ def normalize_company(text: str) -> str:
     return " ".join(words)
 
 
+# A URL's host: after an optional scheme, "//" and user info, up to a port, path, query or fragment.
+_URL_HOST = re.compile(r"(?:[a-z][a-z0-9+.-]*:)?(?://)?(?:[^/?#@]*@)?([^/?#:@\[\]]*)")
+
+
 def normalize_domain(value: str) -> str:
-    """A bare lower-case host from a website URL, a host or an email address; '' if none."""
+    """A bare lower-case host from a website URL, a host or an email address; '' if none.
+
+    A plain pattern rather than ``urlsplit``: this runs for every account of a large import, and
+    a malformed website (an unclosed ``[``) must give '' rather than an error.
+    """
     value = (value or "").strip().lower()
     if not value:
         return ""
     if "@" in value and "/" not in value:
         value = value.rsplit("@", 1)[1]
-    if "://" not in value:
-        value = "//" + value
-    host = (urlsplit(value).hostname or "").strip(".")
+    host = _URL_HOST.match(value).group(1).strip().strip(".")
     if host.startswith("www."):
         host = host[4:]
     return host if "." in host else ""

@@ -190,17 +190,37 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
     return counts
 
 
-@transaction.atomic
-def saves_evaluate(*, contract: Contract, crm_settings: CrmSettings) -> dict[str, int]:
-    """Bring every seat's imported Accounts and Leads in line with the mirror; returns counts.
+# The kinds of saves, by the name their counts carry ("accounts_added", "leads_removed", ...).
+KINDS = {"accounts": ACCOUNTS, "leads": LEADS}
 
-    One transaction, so a seat holder never sees half of a change. Running it twice changes
+
+def saves_evaluate(
+    *, contract: Contract, crm_settings: CrmSettings, kinds=tuple(KINDS)
+) -> dict[str, int]:
+    """Bring every seat's imported saves of ``kinds`` in line with the mirror; returns counts.
+
+    Each kind is one transaction, so a seat holder never sees half of a change to their Accounts
+    or to their Leads. The import decides the Accounts as soon as the accounts and opportunities
+    are read, while the contacts are still coming (``sync.services``). Running it twice changes
     nothing the second time.
     """
     # Raw SQL gets the value the ORM would store (SQLite keeps naive UTC text).
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     counts = {}
-    for name, kind in (("accounts", ACCOUNTS), ("leads", LEADS)):
-        result = _apply(kind, contract=contract, crm_settings=crm_settings, now=now)
+    for name in kinds:
+        with transaction.atomic():
+            result = _apply(KINDS[name], contract=contract, crm_settings=crm_settings, now=now)
         counts |= {f"{name}_{what}": value for what, value in result.__dict__.items()}
     return counts
+
+
+def saves_inputs(*, contract: Contract, crm_settings: CrmSettings) -> tuple:
+    """What decides the saves besides the mirror: the gate, the sync modes, and each seat's role,
+    sync choice and CRM user. When these are equal at two moments, so are the desired saves of an
+    unchanged mirror. One query."""
+    seats = Seat.objects.filter(contract=contract).order_by("pk")
+    return (
+        stage_gate(crm_settings),
+        sync_modes(crm_settings),
+        tuple(seats.values_list("pk", "role", "crm_sync", "crm_link__crm_user_id")),
+    )

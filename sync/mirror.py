@@ -296,6 +296,9 @@ class MirrorTable:
     # Matching to the network: the mirror column it sets, and the statements (sync.matching).
     match_target: str = ""
     match_steps: Callable[..., list[str]] | None = None
+    # The columns the saves evaluation and the "why not imported" answers look rows up by: the
+    # ones given planner statistics at once after a full read (autovacuum does the rest later).
+    planner_columns: tuple[str, ...] = ("contract_id", "crm_id")
 
     def select(self, context: ReadContext) -> list[str]:
         """The ``$select`` for this run: the table's columns plus the admin's chosen ones."""
@@ -336,6 +339,7 @@ ACCOUNTS = MirrorTable(
     convert=account_from_row,
     match_target="company_id",
     match_steps=account_match_steps,
+    planner_columns=("contract_id", "crm_id", "company_id"),
 )
 CONTACTS = MirrorTable(
     logical_name="contact",
@@ -353,6 +357,7 @@ CONTACTS = MirrorTable(
     convert=contact_from_row,
     match_target="member_id",
     match_steps=contact_match_steps,
+    planner_columns=("contract_id", "crm_id", "member_id", "account_id"),
 )  # fmt: skip
 OPPORTUNITIES = MirrorTable(
     logical_name="opportunity",
@@ -369,6 +374,10 @@ OPPORTUNITIES = MirrorTable(
         "estimated_value", "won_value", "modified_on",
     ),
     convert=opportunity_from_row,
+    planner_columns=(
+        "contract_id", "crm_id", "owner_id", "state", "sales_stage", "account_id", "contact_id",
+        "customer_id",
+    ),
 )  # fmt: skip
 # Users first (owners are checked against them), accounts before contacts (a contact is matched
 # by its name and its account's name), opportunities last.
@@ -479,8 +488,15 @@ def _valid_guids(values: list[str]) -> list[uuid.UUID]:
     return [uuid.UUID(match.group(1)) for value in values if (match := _GUID.fullmatch(value))]
 
 
-def mirror_rematch(*, contract_id: int, network_changed_since, profile_url_column: str = "") -> int:
-    """Match again the contract's unmatched rows, when the network gained rows since a moment.
+def mirror_rematch(
+    *,
+    contract_id: int,
+    network_changed_since,
+    profile_url_column: str = "",
+    tables: tuple[MirrorTable, ...] = (),
+) -> int:
+    """Match again the contract's unmatched rows of ``tables`` (default: accounts, then
+    contacts), when the network gained rows since a moment.
 
     Network rows loaded after a CRM row was read could match it; without this the row would wait
     for its next change in Dynamics. The unmatched rows go through the same staging and matching
@@ -494,7 +510,7 @@ def mirror_rematch(*, contract_id: int, network_changed_since, profile_url_colum
     context = ReadContext(contract_id=contract_id, profile_url_column=profile_url_column)
     matched = 0
     with connection.cursor() as cursor:
-        for table in (ACCOUNTS, CONTACTS):
+        for table in tables or (ACCOUNTS, CONTACTS):
             stage = table.stage()
             stage.reset(cursor)
             if stage.take_unmatched(cursor, contract_id, table.match_target):

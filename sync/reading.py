@@ -250,7 +250,10 @@ def _finish_read(table, cursor: SyncCursor, plan: _Plan, page, context: ReadCont
     _, removed = gone.delete()
     if connection.vendor == "postgresql":
         # A full read may have written the whole table: give the planner statistics now rather
-        # than when autovacuum comes by, or the evaluation's joins are planned for an empty table.
+        # than when autovacuum comes by, or the evaluation's joins are planned for an empty
+        # table. Only the columns looked up by: the text columns cost most of a full ANALYZE.
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(column) for column in table.planner_columns)
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table.model._meta.db_table)}")
+            cursor.execute(f"ANALYZE {quote(table.model._meta.db_table)} ({columns})")
     return removed.get(table.model._meta.label, 0)

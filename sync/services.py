@@ -6,6 +6,7 @@ how each table is read is in ``sync.reading``, how saves are decided in ``sync.e
 """
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
@@ -20,7 +21,7 @@ from crm_settings.models import CrmConnection, CrmSettings
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError
 from seats.models import Contract
-from sync.evaluate import saves_evaluate
+from sync.evaluate import saves_evaluate, saves_inputs
 from sync.mirror import (
     ACCOUNTS,
     CONTACTS,
@@ -36,7 +37,7 @@ from sync.runs import SAVES_PHASE, RunLost, RunRecorder, sync_run_request
 from sync.users import seat_mappings_refresh
 
 logger = logging.getLogger(__name__)
-# Reading the tables, then re-mapping seats and deciding saves.
+# Reading the four tables, then deciding the saves.
 PROGRESS_STEPS = len(TABLES) + 1
 
 
@@ -87,62 +88,122 @@ def _previous_success(run: SyncRun) -> SyncRun | None:
     )
 
 
+class _Saves:
+    """Deciding the run's saves: the Accounts as soon as accounts and opportunities are read,
+    the Leads when the contacts are, and the Accounts again if what decides them changed.
+
+    Before deciding, a table's unmatched rows are matched again when the network grew since the
+    last successful run (``mirror_rematch``). Settings and seats are read when deciding, so a
+    change merged into this run is honoured: at the end the Accounts are decided again when the
+    gate, the sync modes or the seats are no longer what they were (``saves_inputs``). A change
+    merged once the run is deciding its last saves asks for a follow-up run (``sync.runs``).
+    """
+
+    def __init__(self, *, run: SyncRun, context: ReadContext, recorder: RunRecorder):
+        self.contract = run.contract
+        self.context = context
+        self.recorder = recorder
+        previous = _previous_success(run)
+        self.network_changed_since = previous.started_at if previous else None
+        self.accounts_inputs = None
+
+    def accounts(self) -> None:
+        """Decide the Accounts: accounts and opportunities are read."""
+        self._rematch(ACCOUNTS)
+        self.accounts_inputs = self._decide(("accounts",))
+
+    def leads(self) -> None:
+        """Decide the Leads, and the Accounts again if their inputs changed: all is read."""
+        self.recorder.checkpoint(phase=SAVES_PHASE)
+        self._rematch(CONTACTS)
+        self._decide(("accounts", "leads"), progress_done=PROGRESS_STEPS)
+
+    def _rematch(self, table) -> None:
+        if self.network_changed_since is None:
+            return
+        rematched = mirror_rematch(
+            contract_id=self.contract.pk,
+            network_changed_since=self.network_changed_since,
+            profile_url_column=self.context.profile_url_column,
+            tables=(table,),
+        )
+        self.recorder.checkpoint(table="network", add={"rematched": rematched})
+
+    def _decide(self, kinds: tuple[str, ...], **checkpoint) -> tuple:
+        """Decide ``kinds`` (the Accounts only if not yet decided with the same inputs)."""
+        if not CrmConnection.objects.filter(contract=self.contract).exists():
+            raise _Disconnected()
+        crm_settings = crm_settings_get(contract=self.contract)
+        inputs = saves_inputs(contract=self.contract, crm_settings=crm_settings)
+        if inputs == self.accounts_inputs:
+            kinds = tuple(kind for kind in kinds if kind != "accounts")
+        counts = saves_evaluate(contract=self.contract, crm_settings=crm_settings, kinds=kinds)
+        self.recorder.checkpoint(table="saves", add=counts, **checkpoint)
+        return inputs
+
+
 def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> None:
     """The steps of one run, after the claim.
 
-    1. Read the four tables into the mirror (``_read_tables``), each by full, delta, watermark
-       or resumed read (``sync.reading``).
-    2. Re-map seats to CRM users by email (users may have arrived, changed or gone).
-    3. Match again unmatched rows when the network gained members or companies since the last
-       successful run.
-    4. Decide the saves from the mirror in SQL (``sync.evaluate``), with the settings as they are
-       now: a settings change merged into this run is honoured here.
+    1. Read the system users and map seats to CRM users by email (users may have arrived,
+       changed or gone).
+    2. Read accounts, contacts and opportunities into the mirror (``_read_tables``), each by full,
+       delta, watermark or resumed read (``sync.reading``), deciding the Accounts on the way.
+    3. Decide the Leads from the mirror in SQL (``_Saves``, ``sync.evaluate``), with the
+       settings as they are now: a settings change merged into this run is honoured here.
     """
     contract = run.contract
     context = _read_context(contract=contract, crm_settings=crm_settings_get(contract=contract))
-    context = _read_tables(run=run, client=client, context=context, recorder=recorder)
-
-    recorder.checkpoint(phase=SAVES_PHASE)
+    table_read(table=USERS, run=run, client=client, context=context, recorder=recorder)
+    recorder.table_finished(of=PROGRESS_STEPS)
     seat_mappings_refresh(contract=contract)
-    previous = _previous_success(run)
-    if previous is not None:
-        rematched = mirror_rematch(
-            contract_id=contract.pk,
-            network_changed_since=previous.started_at,
-            profile_url_column=context.profile_url_column,
-        )
-        recorder.checkpoint(table="network", add={"rematched": rematched})
-    if not CrmConnection.objects.filter(contract=contract).exists():
-        raise _Disconnected()
-    counts = saves_evaluate(contract=contract, crm_settings=crm_settings_get(contract=contract))
-    recorder.checkpoint(table="saves", add=counts, progress_done=PROGRESS_STEPS)
-
-
-# After the users: accounts before contacts (a contact is matched by its account's name), and
-# opportunities, which need neither, alongside them.
-LANES = ((ACCOUNTS, CONTACTS), (OPPORTUNITIES,))
+    known = CrmUser.objects.filter(contract=contract).values_list("crm_id", flat=True)
+    context = replace(context, user_ids=frozenset(str(crm_id) for crm_id in known))
+    saves = _Saves(run=run, context=context, recorder=recorder)
+    _read_tables(run=run, client=client, context=context, recorder=recorder, saves=saves)
+    saves.leads()
 
 
 def _read_tables(
-    *, run: SyncRun, client: DynamicsClient, context: ReadContext, recorder: RunRecorder
-) -> ReadContext:
-    """Read the users, then the two lanes of ``LANES``; returns the context with the user ids.
+    *,
+    run: SyncRun,
+    client: DynamicsClient,
+    context: ReadContext,
+    recorder: RunRecorder,
+    saves: _Saves,
+) -> None:
+    """Read accounts, contacts and opportunities in two lanes, deciding the Accounts on the way.
+
+    - lane one: accounts, then contacts (a contact is matched by its account's name);
+    - lane two: opportunities, then, once lane one has the accounts, the Accounts' saves.
 
     The lanes run at once when they can have a database connection each (PostgreSQL, outside a
     transaction): the import then overlaps one lane's database work with the other's download
-    and conversion. Every page still commits with its own checkpoint, so a run killed at any
-    moment resumes each table from its last page. When one lane fails, the other finishes its
-    current table (its pages are kept) and the first failure is raised.
+    and conversion, and the Accounts are decided while the contacts are still coming. Every page
+    still commits with its own checkpoint, so a run killed at any moment resumes each table from
+    its last page. When one lane fails, the other finishes its current step (its pages are kept)
+    and the first failure is raised.
     """
-    table_read(table=USERS, run=run, client=client, context=context, recorder=recorder)
-    recorder.table_finished(of=PROGRESS_STEPS)
-    known = CrmUser.objects.filter(contract=run.contract_id).values_list("crm_id", flat=True)
-    context = replace(context, user_ids=frozenset(str(crm_id) for crm_id in known))
+    accounts_read = threading.Event()
+    accounts_ok = []
 
-    def lane(tables) -> None:
-        for table in tables:
-            table_read(table=table, run=run, client=client, context=context, recorder=recorder)
-            recorder.table_finished(of=PROGRESS_STEPS)
+    def read(table) -> None:
+        table_read(table=table, run=run, client=client, context=context, recorder=recorder)
+        recorder.table_finished(of=PROGRESS_STEPS)
+
+    def lane_one() -> None:
+        try:
+            read(ACCOUNTS)
+            accounts_ok.append(True)
+        finally:
+            accounts_read.set()
+        read(CONTACTS)
+
+    def lane_two() -> None:
+        read(OPPORTUNITIES)
+        accounts_read.wait()
+        if accounts_ok:
+            saves.accounts()
 
     parallel = (
         settings.SYNC_PARALLEL_READS
@@ -150,18 +211,17 @@ def _read_tables(
         and not db.connection.in_atomic_block
     )
     if not parallel:
-        for tables in LANES:
-            lane(tables)
-        return context
+        lane_one()
+        lane_two()
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-lane") as pool:
-        other = pool.submit(_with_own_connection, lane, LANES[1])
+        other = pool.submit(_with_own_connection, lane_two)
         try:
-            lane(LANES[0])
+            lane_one()
         except BaseException:
             other.exception()  # wait for it; this lane's error is the one reported
             raise
         other.result()
-    return context
 
 
 def _with_own_connection(function, *args) -> None:

@@ -129,20 +129,22 @@ class Stage:
             existing = self.count_existing(cursor, contract_id)
             matched = self.count_matched(cursor) if matching else 0
         updates = ", ".join(f"{name} = excluded.{name}" for name in self.columns[1:])
-        returning = f" RETURNING (xmax = 0), {'match_method <> %s' if matching else 'FALSE'}"
-        cursor.execute(
+        upsert = (
             f"INSERT INTO {self.mirror} (contract_id, {self._column_list}) "
             f"SELECT %s, {self._column_list} FROM {self.name} {_ALWAYS} "
             f"ON CONFLICT (contract_id, crm_id) DO UPDATE SET {updates}"
-            + (returning if postgresql else ""),
-            [contract_id, *([""] if postgresql and matching else [])],
         )
         if not postgresql:
+            cursor.execute(upsert, [contract_id])
             return cursor.rowcount - existing, matched
-        created = 0
-        for inserted, found in cursor.fetchall():
-            created += inserted
-            matched += found
+        # A row the statement inserted has no xmax yet; the counts come back as one row.
+        found = "match_method <> ''" if matching else "FALSE"
+        cursor.execute(
+            f"WITH written AS ({upsert} RETURNING xmax = 0 AS inserted, {found} AS found) "
+            "SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE found) FROM written",
+            [contract_id],
+        )
+        created, matched = cursor.fetchone()
         return created, matched
 
     def count_matched(self, cursor) -> int:

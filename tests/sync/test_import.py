@@ -360,6 +360,7 @@ def test_the_won_value_comes_from_the_chosen_column(connected, crm, run_sync):
 
 def test_bad_crm_data_becomes_problems_and_the_run_carries_on(connected, crm, run_sync):
     crm.create_row("accounts", name=None, websiteurl="https://nameless.example")
+    broken = crm.create_row("accounts", name="Broken Site", websiteurl="http://[broken.example/")
     orphan = crm.create_row("contacts", firstname="Otto", lastname="Orphan")
     crm.create_opportunity(name="Team deal", _ownerid_value=str(uuid.uuid4()))
     crm.create_opportunity(name="Odd state", statecode=7, statuscode=1)
@@ -380,6 +381,8 @@ def test_bad_crm_data_becomes_problems_and_the_run_carries_on(connected, crm, ru
     )
     assert CrmContact.objects.filter(crm_id=orphan["contactid"]).exists()
     assert run.problems.filter(crm_id=orphan["contactid"]).exists()
+    # A website that is no URL gives no domain to match by; the account is kept.
+    assert CrmAccount.objects.get(crm_id=broken["accountid"]).domain == ""
 
 
 def test_a_crm_failure_fails_the_run_and_the_next_one_goes_on(connected, crm, run_sync):
