@@ -277,8 +277,8 @@ DYNAMICS_PAGE_SIZE = env_int("DYNAMICS_PAGE_SIZE", 5000, minimum=1, maximum=5000
 # A running import whose heartbeat (refreshed after every page) is older than this is taken to be
 # dead (kill -9, a lost machine, the task timeout); the next trigger resumes it from its last page.
 SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 300, minimum=5)
-# On PostgreSQL, opportunities are read alongside accounts and contacts (two database
-# connections); off, or on SQLite, the tables are read one after another.
+# On PostgreSQL, once the accounts are read, opportunities are read alongside contacts (two
+# database connections); off, or on SQLite, the tables are read one after another.
 SYNC_PARALLEL_READS = env_bool("SYNC_PARALLEL_READS", True)
 
 # --- Logging ------------------------------------------------------------------------------------

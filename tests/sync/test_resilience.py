@@ -159,7 +159,7 @@ def test_reading_in_two_lanes_ends_like_reading_one_table_after_another(
     connected, crm, settings, monkeypatch
 ):
     """GIVEN PostgreSQL outside a transaction, where opportunities are read in a second thread
-    alongside accounts and contacts
+    alongside contacts, and the Accounts decided there
     THEN that run ends with the same mirror, saves and counts as one reading the tables one
     after another, and its request count is exact (the lanes share one client)."""
     import sync.services
