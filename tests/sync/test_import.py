@@ -227,6 +227,51 @@ def test_a_stage_moving_back_before_the_gate_removes_the_saves(connected, crm, d
     assert _deal_saves(deal) == set()
 
 
+def test_a_stage_change_merged_after_the_accounts_were_decided_is_honoured(
+    connected, crm, run_sync, monkeypatch
+):
+    """GIVEN a run that decided the Accounts while it was still reading (the contacts are not in)
+    WHEN the admin moves the pipeline stage before the run ends (the request merges into it)
+    THEN the run decides the Accounts again at the end: its saves follow the new stage."""
+    import sync.services
+
+    decide = sync.services._Saves.accounts
+
+    def and_then_the_admin_moves_the_stage(saves):
+        decide(saves)
+        assert SavedAccount.objects.filter(from_crm=True).exists()
+        crm_settings = crm_settings_get(contract=connected)
+        crm_settings.pipeline_stage, crm_settings.pipeline_stage_options = 3, STAGE_OPTIONS
+        crm_settings.save()
+
+    monkeypatch.setattr(sync.services._Saves, "accounts", and_then_the_admin_moves_the_stage)
+    run = run_sync(connected)
+    assert run.state == SyncRun.State.SUCCEEDED
+    gate = [value for value, _ in demodata.SALES_STAGES][3:]
+    accounts, leads = _expected_saves(crm, connected, gate=gate)
+    assert _saved(SavedAccount, "company_id") == accounts
+    assert _saved(SavedLead, "member_id") == leads
+    assert run.counts["saves"]["accounts_removed"] > 0
+
+
+def test_the_accounts_are_decided_once_when_nothing_changed_meanwhile(
+    connected, run_sync, monkeypatch
+):
+    import sync.evaluate
+    import sync.services
+
+    decided = []
+    evaluate = sync.evaluate.saves_evaluate
+
+    def recording(*, kinds, **kwargs):
+        decided.append(kinds)
+        return evaluate(kinds=kinds, **kwargs)
+
+    monkeypatch.setattr(sync.services, "saves_evaluate", recording)
+    run_sync(connected)
+    assert decided == [("accounts",), ("leads",)]
+
+
 def test_manual_saves_survive(connected, crm, deal, run_sync):
     alex = Seat.objects.get(user__email=ALEX)
     SavedAccountFactory(seat=alex, company=deal["company"])
