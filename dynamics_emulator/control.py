@@ -273,9 +273,12 @@ class Control:
                                                     body.get("lastname")) if p)
         if table.logical_name != "opportunity":
             return
-        if "salesstage" in fields and "stepname" not in fields and body["salesstage"] is not None:
+        stage = body.get("salesstage")
+        if "salesstage" in fields and "stepname" not in fields and type(stage) is int:
+            # Only a numeric stage has a step name; anything else is bad data a test stores on
+            # purpose, kept as sent.
             labels = {0: "Qualify", 1: "Develop", 2: "Propose", 3: "Close"}
-            body["stepname"] = f"{body['salesstage'] + 1}-{labels.get(body['salesstage'], '')}"
+            body["stepname"] = f"{stage + 1}-{labels.get(stage, '')}"
         state, previous = body.get("statecode"), before.get("statecode")
         if state != previous and state in (1, 2):
             body.setdefault("actualclosedate", None)

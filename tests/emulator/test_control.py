@@ -51,6 +51,13 @@ def test_closing_won_bumps_the_version_and_defaults_actual_revenue(org):
     assert reopened["statuscode"] == 1 and reopened["actualclosedate"] is None
 
 
+def test_bad_values_are_stored_as_sent_for_the_import_to_meet(org):
+    created = org.create_opportunity(name="Odd stage", salesstage="two")
+    assert created["salesstage"] == "two" and created["stepname"] == "1-Qualify"
+    patched = org.patch_opportunity(created["opportunityid"], salesstage=None)
+    assert patched["salesstage"] is None
+
+
 def test_unknown_columns_are_refused(org):
     response = org.http.post(f"{org.control_url}/opportunities", json={"stage": 2})
     assert response.status_code == 400 and "stage" in response.json()["error"]
