@@ -488,24 +488,30 @@ def _valid_guids(values: list[str]) -> list[uuid.UUID]:
     return [uuid.UUID(match.group(1)) for value in values if (match := _GUID.fullmatch(value))]
 
 
+def network_grew_since(moment) -> bool:
+    """Whether the prospecting network gained members or companies since ``moment``."""
+    return (
+        Member.objects.filter(created_at__gte=moment).exists()
+        or Company.objects.filter(created_at__gte=moment).exists()
+    )
+
+
 def mirror_rematch(
     *,
     contract_id: int,
-    network_changed_since,
+    network_changed_since=None,
     profile_url_column: str = "",
     tables: tuple[MirrorTable, ...] = (),
 ) -> int:
     """Match again the contract's unmatched rows of ``tables`` (default: accounts, then
-    contacts), when the network gained rows since a moment.
+    contacts), when the network gained rows since ``network_changed_since`` (not asked when it
+    is None: the caller knows the network grew).
 
     Network rows loaded after a CRM row was read could match it; without this the row would wait
     for its next change in Dynamics. The unmatched rows go through the same staging and matching
     statements as a page; returns how many now match.
     """
-    grew = Member.objects.filter(created_at__gte=network_changed_since).exists() or (
-        Company.objects.filter(created_at__gte=network_changed_since).exists()
-    )
-    if not grew:
+    if network_changed_since is not None and not network_grew_since(network_changed_since):
         return 0
     context = ReadContext(contract_id=contract_id, profile_url_column=profile_url_column)
     matched = 0

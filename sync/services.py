@@ -29,6 +29,7 @@ from sync.mirror import (
     USERS,
     ReadContext,
     mirror_rematch,
+    network_grew_since,
 )
 from sync.models import CrmUser, SyncRun
 from sync.reading import table_read
@@ -103,7 +104,8 @@ class _Saves:
         self.context = context
         self.recorder = recorder
         previous = _previous_success(run)
-        self.network_changed_since = previous.started_at if previous else None
+        # Asked once: both tables are matched again, or neither.
+        self.rematch = previous is not None and network_grew_since(previous.started_at)
         self.accounts_inputs = None
 
     def accounts(self) -> None:
@@ -118,11 +120,10 @@ class _Saves:
         self._decide(("accounts", "leads"), progress_done=PROGRESS_STEPS)
 
     def _rematch(self, table) -> None:
-        if self.network_changed_since is None:
+        if not self.rematch:
             return
         rematched = mirror_rematch(
             contract_id=self.contract.pk,
-            network_changed_since=self.network_changed_since,
             profile_url_column=self.context.profile_url_column,
             tables=(table,),
         )

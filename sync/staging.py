@@ -144,8 +144,7 @@ class Stage:
             "SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE found) FROM written",
             [contract_id],
         )
-        created, matched = cursor.fetchone()
-        return created, matched
+        return cursor.fetchone()
 
     def count_matched(self, cursor) -> int:
         """How many staged rows the matching steps matched to the network."""

@@ -272,6 +272,22 @@ def test_the_accounts_are_decided_once_when_nothing_changed_meanwhile(
     assert decided == [("accounts",), ("leads",)]
 
 
+def test_a_contact_unmatched_until_the_network_grows_matches_in_the_next_run(
+    connected, run_sync
+):
+    """GIVEN a mirrored contact that no network member matched
+    WHEN the network gains that person and the next run reads no change from the CRM
+    THEN that run matches the contact anyway (and says how many it matched again)."""
+    run_sync(connected)
+    contact = CrmContact.objects.filter(member__isnull=True).exclude(email="").first()
+    member = MemberFactory(email=contact.email)
+    run = run_sync(connected)
+    assert run.counts["contact"]["how"] == "delta read (change tracking)"
+    assert run.counts["network"]["rematched"] >= 1
+    contact.refresh_from_db()
+    assert (contact.member, contact.match_method) == (member, MatchMethod.EMAIL)
+
+
 def test_manual_saves_survive(connected, crm, deal, run_sync):
     alex = Seat.objects.get(user__email=ALEX)
     SavedAccountFactory(seat=alex, company=deal["company"])
