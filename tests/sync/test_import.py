@@ -272,9 +272,7 @@ def test_the_accounts_are_decided_once_when_nothing_changed_meanwhile(
     assert decided == [("accounts",), ("leads",)]
 
 
-def test_a_contact_unmatched_until_the_network_grows_matches_in_the_next_run(
-    connected, run_sync
-):
+def test_a_contact_unmatched_until_the_network_grows_matches_in_the_next_run(connected, run_sync):
     """GIVEN a mirrored contact that no network member matched
     WHEN the network gains that person and the next run reads no change from the CRM
     THEN that run matches the contact anyway (and says how many it matched again)."""
