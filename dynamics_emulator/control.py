@@ -3,8 +3,9 @@
 It changes the org behind the client's back the way people and admins change a real org:
 moving opportunities through stages, closing and reassigning them, deleting rows, removing a
 privilege, uninstalling the LinkedIn solution, switching change tracking off, expiring tokens,
-and switching faults on and off. Every row change goes through the store, so it bumps the row's
-version and shows up in change tracking like a change made in Dynamics.
+switching faults on and off, and changing the service protection limits. Every row change goes
+through the store, so it bumps the row's version and shows up in change tracking like a change
+made in Dynamics.
 
 See README.md for the list of routes.
 """
@@ -111,6 +112,8 @@ class Control:
             return _json(200, self.emulator.describe())
         if route == "faults":
             return self._faults(request, method)
+        if route == "service-protection":
+            return self._protection(request, method)
         if route == "stats":
             if method == "DELETE":
                 self.emulator.stats.reset()
@@ -165,6 +168,19 @@ class Control:
         elif method != "GET":
             raise ControlError(405, "use GET, PUT, PATCH or DELETE")
         return _json(200, faults.settings)
+
+    # -- service protection --------------------------------------------------------------------
+
+    def _protection(self, request: Request, method: str) -> Response:
+        """Limits and per-user windows: GET reads, PUT replaces, PATCH merges, DELETE resets."""
+        protection = self.emulator.protection
+        if method in ("PUT", "PATCH"):
+            protection.update(self._body(request), replace=method == "PUT")
+        elif method == "DELETE":
+            protection.reset()
+        elif method != "GET":
+            raise ControlError(405, "use GET, PUT, PATCH or DELETE")
+        return _json(200, protection.snapshot())
 
     # -- rows ----------------------------------------------------------------------------------
 
