@@ -6,6 +6,7 @@ the project that speaks HTTP to Dynamics.
 
 from .auth import MsalAuth, StaticTokenAuth
 from .batch import ChangeSet, Operation, OperationResult, RolledBack
+from .budget import Budget, BudgetReading
 from .client import DynamicsClient
 from .errors import (
     ApiError,
@@ -20,6 +21,7 @@ from .errors import (
     MissingObjectError,
     NotFound,
     PrivilegeError,
+    Throttled,
     ValidationFailed,
 )
 from .http import RetryPolicy, Stats, make_session
@@ -29,6 +31,8 @@ from .pages import Page
 __all__ = [
     "ApiError",
     "AuthError",
+    "Budget",
+    "BudgetReading",
     "ChangeSet",
     "ChangeTrackingError",
     "ChangeTrackingUnsupported",
@@ -51,6 +55,7 @@ __all__ = [
     "RolledBack",
     "StaticTokenAuth",
     "Stats",
+    "Throttled",
     "ValidationFailed",
     "make_session",
 ]

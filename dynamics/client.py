@@ -25,6 +25,7 @@ from .batch import (
     results_for,
     split_items,
 )
+from .budget import Budget
 from .errors import DuplicateRecord, MalformedResponse, NotFound
 from .http import Reply, RetryPolicy, Stats, TokenSource, Transport, make_session, parse_json_object
 from .metadata import MetadataQueries
@@ -47,6 +48,9 @@ class DynamicsClient(MetadataQueries):
     `environment_url` is the org URL (`https://contoso.crm4.dynamics.com`; the Web API endpoint
     is accepted too). `auth` gives bearer tokens (MsalAuth or StaticTokenAuth). Not meant to be
     shared between threads: give each worker its own client.
+
+    `stats` counts what the client sent; `budget` holds what Dynamics last said is left of the
+    service protection limits, and the server's Retry-After hold (`dynamics.budget`).
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class DynamicsClient(MetadataQueries):
         self.api_url = f"{self.environment_url}/api/data/{api_version}/"
         self.page_size = page_size
         self.stats = Stats()
+        self.budget = Budget(clock=clock)
         self.session = session or make_session()
         self._transport = Transport(
             session=self.session,
@@ -73,6 +78,7 @@ class DynamicsClient(MetadataQueries):
             timeout=timeout,
             retry=retry or RetryPolicy(),
             stats=self.stats,
+            budget=self.budget,
             sleep=sleep,
             clock=clock,
         )

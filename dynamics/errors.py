@@ -13,6 +13,7 @@ code and is frequently empty", so both are looked at.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,7 +31,15 @@ DUPLICATE_RECORD_ENTITY_KEY = "0x80060892"
 VALIDATION_ERROR = "0x80044331"
 EXPIRED_VERSION_STAMP = "0x80044352"
 CHANGE_TRACKING_NOT_ENABLED = "0x80072491"
-REQUEST_LIMIT_EXCEEDED = "0x80072322"
+# Service protection (api-limits.md): the Web API sends the hex code, the SDK the decimal one.
+REQUEST_LIMIT_EXCEEDED = "0x80072322"  # -2147015902: number of requests
+EXECUTION_TIME_LIMIT_EXCEEDED = "0x80072321"  # -2147015903: combined execution time
+CONCURRENCY_LIMIT_EXCEEDED = "0x80072326"  # -2147015898: concurrent requests
+SERVICE_PROTECTION_LIMITS = {
+    REQUEST_LIMIT_EXCEEDED: "number of requests",
+    EXECUTION_TIME_LIMIT_EXCEEDED: "combined execution time",
+    CONCURRENCY_LIMIT_EXCEEDED: "concurrent requests",
+}
 
 _PRIVILEGE_CODES = {
     PRIVILEGE_DENIED,
@@ -54,7 +63,8 @@ class DynamicsError(Exception):
     Attributes: `kind` ("connect", "api", "privilege", "missing", "auth"), `retryable`,
     `status` (HTTP status or None), `code` (Dataverse hex code or None), `message`, `url`,
     `table` (entity set or logical name when known), `retry_after` (seconds the server asked
-    us to wait, if it did) and `attempts` (how many times the request was sent).
+    us to wait, if it did), `retry_at` (the UTC moment that wait ends, set when the client gave
+    up before it) and `attempts` (how many times the request was sent).
     """
 
     kind = "api"
@@ -81,6 +91,7 @@ class DynamicsError(Exception):
         self.method = method
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
+        self.retry_at: datetime | None = None
         self.attempts = 1
 
     def __str__(self) -> str:
@@ -95,6 +106,8 @@ class DynamicsError(Exception):
             target = short_url(self.url)
             details.append(f"{self.method} {target}" if self.method else target)
         text = " ".join(self.message.split())
+        if self.retry_at is not None:
+            text += f" {retry_note(self.retry_at, self.retry_after)}"
         return f"{text} [{', '.join(details)}]" if details else text
 
 
@@ -109,6 +122,21 @@ class ApiError(DynamicsError):
     """Dynamics answered with an error that has no more specific class (5xx, 429, odd 4xx)."""
 
     kind = "api"
+
+
+class Throttled(ApiError):
+    """Dynamics' service protection refused us (429) for longer than this call could wait.
+
+    Retryable, but not before `retry_at` (also `retry_after`, seconds from when it was raised):
+    Microsoft warns that requests sent during the wait extend it. `limit` names the limit hit
+    when the code says ("number of requests", "combined execution time", "concurrent requests").
+    """
+
+    default_retryable = True
+
+    @property
+    def limit(self) -> str | None:
+        return SERVICE_PROTECTION_LIMITS.get(self.code or "")
 
 
 class MalformedResponse(ApiError):
@@ -163,6 +191,14 @@ class DeltaTokenExpired(ChangeTrackingError):
 
 class ChangeTrackingUnsupported(ChangeTrackingError):
     """The table does not have change tracking enabled."""
+
+
+def retry_note(retry_at: datetime, retry_after: float | None = None) -> str:
+    """The sentence messages end with: Try again after 14:05:09 UTC (in 240 s)."""
+    note = f"Try again after {retry_at.astimezone(UTC):%H:%M:%S} UTC"
+    if retry_after is not None:
+        note += f" (in {math.ceil(retry_after)} s)"
+    return note + "."
 
 
 def short_url(url: str) -> str:
@@ -259,7 +295,8 @@ def error_from_response(
     5. 404: a single row URL with ObjectDoesNotExist -> NotFound; otherwise (unknown entity set,
        metadata) -> MissingObjectError. ObjectDoesNotExist on metadata -> MissingObjectError.
     6. 400 -> ValidationFailed.
-    7. Everything else -> ApiError; 429 and 5xx (but 501) are retryable.
+    7. 429 -> Throttled (retryable; the transport sets when to retry if it gives up).
+    8. Everything else -> ApiError; 5xx (but 501) are retryable.
     """
     request_headers = {k.lower(): v for k, v in (request_headers or {}).items()}
     headers = {k.lower(): v for k, v in headers.items()}
@@ -306,7 +343,9 @@ def error_from_response(
         return MissingObjectError(message, **common)
     if status == 400:
         return ValidationFailed(message, **common)
-    retryable = status == 429 or (status >= 500 and status != 501)
+    if status == 429:
+        return Throttled(message, retry_after=retry_after, **common)
+    retryable = status >= 500 and status != 501
     return ApiError(message, retryable=retryable, retry_after=retry_after, **common)
 
 
