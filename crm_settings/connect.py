@@ -24,7 +24,7 @@ from crm_settings.messages import AdminMessage, admin_message_for
 from crm_settings.models import CrmConnection
 from crm_settings.selectors import crm_settings_get
 from crm_settings.services import sync_enqueue
-from dynamics import AuthError, DynamicsClient, DynamicsError, PrivilegeError
+from dynamics import AuthError, DynamicsClient, DynamicsError, PrivilegeError, Throttled
 from seats.models import Contract, User
 from seats.services import audit_record
 
@@ -245,7 +245,13 @@ def connection_complete(
 
 
 def connection_record_error(*, connection: CrmConnection, error: DynamicsError) -> None:
-    """Remember the last failure of a live connection so CRM Settings can show it."""
+    """Remember the last failure of a live connection so CRM Settings can show it.
+
+    Being asked to wait (``Throttled``) is not a failure of the connection: the API budget
+    gauge shows it (``crm_settings.budget``), and the error clears itself.
+    """
+    if isinstance(error, Throttled):
+        return
     fields = {
         "last_error_kind": error.kind,
         "last_error_detail": str(error)[:2000],

@@ -5,9 +5,10 @@ words of the guide ("Errors that may be displayed and next steps"), plus the tec
 admin can pass on to their CRM administrator or to support.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from dynamics import DynamicsError
+from dynamics import DynamicsError, Throttled
+from dynamics.errors import retry_note
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class AdminMessage:
     next_step: str
     detail: str = ""
 
+
+# The kind stored for a run stopped by ``dynamics.Throttled`` (whose own kind is "api").
+THROTTLED = "throttled"
 
 _BY_KIND = {
     "connect": (
@@ -36,6 +40,15 @@ _BY_KIND = {
         "Make sure the accounts, contacts, opportunities and users tables exist in this "
         "environment and that the connecting user can read them, then try again.",
     ),
+    # Not in the guide: Dynamics' service protection asked the portal to wait (429 with
+    # Retry-After). Nothing is broken; Microsoft asks clients to say the server is busy and when
+    # it accepts requests again (``admin_message_for`` adds the time).
+    THROTTLED: (
+        "Your CRM is busy: it asked the portal to pause its requests for a while.",
+        "Nothing to fix. Scheduled imports and writeback wait, then carry on by themselves. If "
+        "this keeps happening, ask your CRM administrator whether other tools use the same CRM "
+        "user heavily.",
+    ),
     # Not in the guide: the stored sign-in no longer works (revoked, expired, password changed).
     "auth": (
         "Your CRM sign-in has expired or was revoked. Please connect to CRM again.",
@@ -51,6 +64,17 @@ def admin_message(kind: str, detail: str = "") -> AdminMessage:
     return AdminMessage(message=message, next_step=next_step, detail=detail)
 
 
+def error_kind(error: DynamicsError) -> str:
+    """The kind to store for a failure: the client's, or ``THROTTLED`` when asked to wait."""
+    return THROTTLED if isinstance(error, Throttled) else error.kind
+
+
 def admin_message_for(error: DynamicsError) -> AdminMessage:
-    """The guide's message for a client error, with ``str(error)`` as the technical detail."""
-    return admin_message(error.kind, str(error))
+    """The guide's message for a client error, with ``str(error)`` as the technical detail.
+
+    When Dynamics asked to wait, the message says until when.
+    """
+    message = admin_message(error_kind(error), str(error))
+    if isinstance(error, Throttled) and error.retry_at is not None:
+        message = replace(message, message=f"{message.message} {retry_note(error.retry_at)}")
+    return message

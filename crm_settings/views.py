@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm_settings.budget import connection_budget_get
 from crm_settings.connect import (
     PendingSignIn,
     connection_complete,
@@ -51,6 +52,7 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
         )
         context["writeback_form"] = writeback_form or WritebackForm(crm_settings=crm_settings)
         connection.refresh_from_db()
+        context["api_budget"] = connection_budget_get(connection=connection)
         if connection.last_error_kind and choices.error is None:
             context["connection_error"] = admin_message(
                 connection.last_error_kind, connection.last_error_detail

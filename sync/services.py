@@ -14,11 +14,13 @@ from django import db
 from django.conf import settings
 from django.db import transaction
 
+from crm_settings.budget import task_enqueue_after
 from crm_settings.connect import connection_clear_error, connection_record_error
 from crm_settings.crm import open_client
+from crm_settings.messages import error_kind
 from crm_settings.models import CrmConnection, CrmSettings
 from crm_settings.selectors import crm_connection_get, crm_settings_get
-from dynamics import DynamicsClient, DynamicsError
+from dynamics import DynamicsClient, DynamicsError, Throttled
 from seats.models import Contract
 from sync.evaluate import saves_evaluate, saves_inputs
 from sync.mirror import (
@@ -50,6 +52,17 @@ def sync_enqueue(*, contract: Contract, trigger: str, full: bool = False) -> Non
         lambda: async_task(
             "sync.tasks.sync_run", contract_id, trigger, full, task_name=f"sync-{trigger}"
         )
+    )
+
+
+def sync_enqueue_after(*, contract: Contract, trigger: str, full: bool = False, at) -> None:
+    """Start ``sync.tasks.sync_run`` for the contract at ``at`` (after a Retry-After, or when the
+    API budget has room again); a later call moves the one waiting run."""
+    task_enqueue_after(
+        name=f"budget: sync of contract {contract.pk}",
+        func="sync.tasks.sync_run",
+        args=(contract.pk, trigger, full),
+        at=at,
     )
 
 
@@ -258,8 +271,12 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
             logger.info("Sync run %s failed: %s", run.pk, error)
             connection_record_error(connection=connection, error=error)
             rerun = recorder.finish(
-                state=SyncRun.State.FAILED, error_kind=error.kind, error_detail=str(error)
+                state=SyncRun.State.FAILED, error_kind=error_kind(error), error_detail=str(error)
             )
+            if isinstance(error, Throttled) and error.retry_at is not None:
+                # Dynamics asked for a longer wait than the run could afford: go on after it,
+                # from the last page read (the cursors kept it).
+                sync_enqueue_after(contract=contract, trigger=run.trigger, at=error.retry_at)
         except Exception as error:
             logger.exception("Sync run %s failed unexpectedly", run.pk)
             rerun = recorder.finish(

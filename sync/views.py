@@ -10,7 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from crm_settings.budget import budget_wait
 from crm_settings.selectors import crm_connection_get
+from dynamics.errors import retry_note
 from seats.access import admin_required, get_for_contract
 from sync.models import SyncRun
 from sync.selectors import (
@@ -40,13 +42,22 @@ def status(request):
 @require_POST
 def sync_now(request):
     """*Sync now*: start an import, or join the one in progress."""
-    if crm_connection_get(contract=request.contract) is None:
+    connection = crm_connection_get(contract=request.contract)
+    if connection is None:
         messages.error(request, "Connect to CRM before syncing.")
         return redirect("crm_settings:index")
     _, created = sync_request(contract=request.contract, trigger=SyncRun.Trigger.MANUAL)
     if request.htmx:
         return _status(request)
-    if created:
+    wait = budget_wait(connection=connection, reserve=False)
+    if wait is not None:
+        # The task waits for the Retry-After too; say so now rather than show a stuck sync.
+        messages.info(
+            request,
+            f"Your CRM asked the portal to pause its requests. {retry_note(wait)} "
+            "The sync is queued and starts then.",
+        )
+    elif created:
         messages.success(request, "Sync started.")
     else:
         messages.info(request, "A sync is already in progress; your request was added to it.")

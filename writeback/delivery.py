@@ -22,8 +22,10 @@ entry (``outbox_mark_sent_many``, ``outbox_mark_removed`` or ``outbox_mark_error
    those still open that should be closed (one more), and record what the CRM holds.
 
 Errors: the client already retried 429, 5xx and lost connections, honouring Retry-After, within
-its budget. What still fails is retried later by the outbox with a growing delay
-(``retry_delay``) up to ``MAX_ATTEMPTS``, then failed with the reason, next step and *Retry*.
+its budget; a Retry-After longer than it could wait (``Throttled``) puts the entries back for
+after it, without using an attempt, and stops the run. What still fails is retried later by the
+outbox with a growing delay (``retry_delay``) up to ``MAX_ATTEMPTS``, then failed with the
+reason, next step and *Retry*.
 Privilege and validation errors fail at once. A whole request that still failed means the CRM is
 out of reach for now: the run stops taking claims, and the sweep starts another within a minute.
 Three cases get more (``DeliveryRun``):
@@ -55,6 +57,7 @@ from dynamics import (
     NotFound,
     Operation,
     OperationResult,
+    Throttled,
 )
 from dynamics.errors import CANNOT_ACT_ON_BEHALF
 from writeback.activities import (
@@ -73,6 +76,7 @@ from writeback.matching import LiveLookup, matches_find
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
 from writeback.outbox import (
     SentActivity,
+    outbox_mark_deferred,
     outbox_mark_error,
     outbox_mark_removed,
     outbox_mark_sent_many,
@@ -106,6 +110,10 @@ class DeliveryRun:
 
     def fail(self, entry: OutboxEntry, error: DynamicsError) -> None:
         """Record a failed attempt of ``entry``, and what ``error`` says about the connection."""
+        if isinstance(error, Throttled) and error.retry_at is not None:
+            # Told to wait longer than the client could: after it, without using an attempt.
+            outbox_mark_deferred(entry=entry, until=error.retry_at, detail=str(error))
+            return
         kind, retryable = _classify(error)
         outbox_mark_error(
             entry=entry,

@@ -7,6 +7,7 @@ claiming due entries and recording the outcome of each delivery::
     worker:  queued, retrying ──claim──> sending ──ok──> sent
                                          sending ──error, may retry──> retrying (next_attempt_at)
                                          sending ──error, final──> failed
+                                         sending ──CRM says wait──> retrying (attempt not counted)
     untick:  queued, retrying, sending, sent, failed ──> withdrawn  (nothing can be in the CRM)
                                                      ──> removal_requested  (something may be)
     worker:  removal_requested ──claim──> removing ──ok──> removed
@@ -403,6 +404,30 @@ def outbox_mark_error(
         next_attempt_at=next_attempt_at,
         claim_token=None,
         last_error_kind=kind,
+        last_error_detail=detail[:2000],
+        last_error_at=now,
+        updated_at=now,
+    )
+    return changed == 1
+
+
+def outbox_mark_deferred(*, entry: OutboxEntry, until: datetime, detail: str) -> bool:
+    """Dynamics asked to wait (its API limits): due again at ``until``, the attempt not counted.
+
+    Nothing failed on the item's side, so being told to wait never uses up its attempts. False
+    when the entry is no longer this worker's.
+    """
+    now = timezone.now()
+    in_flight = entry.state
+    if in_flight not in _HELD:
+        raise ValueError(f"Only a claimed entry has an outcome; this one is {in_flight}.")
+    sending = in_flight == OutboxState.SENDING
+    changed = _held_by(entry, in_flight).update(
+        state=OutboxState.RETRYING if sending else OutboxState.REMOVAL_REQUESTED,
+        next_attempt_at=max(until, now),
+        attempts=F("attempts") - 1,
+        claim_token=None,
+        last_error_kind=ErrorKind.API,
         last_error_detail=detail[:2000],
         last_error_at=now,
         updated_at=now,

@@ -1,12 +1,33 @@
-"""Background tasks that move the writeback outbox."""
+"""Background tasks that move the writeback outbox.
+
+Both leave Dynamics alone while the connection's API budget says wait (``crm_settings.budget``):
+before a Retry-After ends, or while less than ``DYNAMICS_BUDGET_RESERVE`` percent is left; a
+drain that stops for it is started again when it may go on.
+"""
+
+import logging
 
 from django_q.tasks import async_task
 
+from crm_settings.budget import budget_wait, budget_wait_live, task_enqueue_after
 from crm_settings.crm import open_client
+from crm_settings.models import CrmConnection
 from crm_settings.selectors import crm_connection_get
 from seats.models import Contract
 from writeback.delivery import DeliveryRun, deliver
 from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_ids
+
+logger = logging.getLogger(__name__)
+
+
+def _drain_after(contract_id: int, at) -> None:
+    logger.info("Writeback for contract %s waits for the API budget until %s", contract_id, at)
+    task_enqueue_after(
+        name=f"budget: writeback of contract {contract_id}",
+        func="writeback.tasks.drain_outbox",
+        args=(contract_id,),
+        at=at,
+    )
 
 
 def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
@@ -23,17 +44,28 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     connection = crm_connection_get(contract=contract)
     if connection is None:
         return 0
+    if (wait := budget_wait(connection=connection)) is not None:
+        _drain_after(contract_id, wait)
+        return 0
     taken = 0
+    wait = None
     with open_client(connection) as client:
         run = DeliveryRun(connection=connection, client=client)
         # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
-        while not run.halted and (
-            entries := outbox_claim_due(
+        while True:
+            # Between claims: a drain that used up the reserve, or was told to wait, stops.
+            wait = budget_wait_live(connection=connection, reading=client.budget.reading())
+            if run.halted or wait is not None:
+                break
+            entries = outbox_claim_due(
                 contract=contract, limit=batch_size, waiting_types=run.waiting_types
             )
-        ):
+            if not entries:
+                break
             taken += len(entries)
             deliver(run=run, entries=entries)
+    if wait is not None:
+        _drain_after(contract_id, wait)
     return taken
 
 
@@ -41,9 +73,16 @@ def drain_due_outboxes() -> int:
     """Start a drain for every connected contract with due entries; returns how many.
 
     Runs every minute: it picks up retries whose time has come, entries whose worker died, and
-    items queued before their contract connected.
+    items queued before their contract connected. Contracts whose API budget says wait are left
+    for a later minute.
     """
     contract_ids = outbox_due_contract_ids()
-    for contract_id in contract_ids:
+    waiting = {
+        connection.contract_id
+        for connection in CrmConnection.objects.filter(contract_id__in=contract_ids)
+        if budget_wait(connection=connection) is not None
+    }
+    started = [contract_id for contract_id in contract_ids if contract_id not in waiting]
+    for contract_id in started:
         async_task("writeback.tasks.drain_outbox", contract_id)
-    return len(contract_ids)
+    return len(started)
