@@ -15,6 +15,7 @@ closes (``connection_budget_record``). From what is stored:
   (``task_enqueue_after``).
 """
 
+import ast
 import copy
 import math
 import threading
@@ -110,11 +111,17 @@ def task_enqueue_after(*, name: str, func: str, args: tuple, at: datetime) -> No
     """
     from django_q.models import Schedule
 
+    # The scheduler reads the arguments back with ast.literal_eval: plain values only (a
+    # TextChoices member's repr is not a literal, its str is its value).
+    plain = tuple(str(arg) if isinstance(arg, str) else arg for arg in args)
+    text = repr(plain)
+    if ast.literal_eval(text) != plain:
+        raise ValueError(f"task arguments must be plain literals, not {args!r}")
     Schedule.objects.update_or_create(
         name=name,
         defaults={
             "func": func,
-            "args": repr(tuple(args)),
+            "args": text,
             "schedule_type": Schedule.ONCE,
             "repeats": -1,
             "next_run": at,
