@@ -303,7 +303,8 @@ class RunningEmulator:
 
 def start_emulator(data_path: str | Path, *, size: str = "small", https: bool = True,
                    port: int = 0, browser_port: int | None = None, rate_limit: str | None = None,
-                   service_protection: dict | None = None, faults: dict | None = None, fault_seed: int | None = None,
+                   service_protection: dict | None = None, faults: dict | None = None,
+                   fault_seed: int | None = None,
                    token_lifetime: int | None = None, seed_number: int | None = None,
                    extra_args: list[str] | None = None,
                    startup_timeout: float = 180) -> RunningEmulator:
