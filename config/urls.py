@@ -3,11 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from seats import views as seat_views
+
 admin.site.site_header = "CRM Sync staff admin"
 admin.site.site_title = "CRM Sync staff admin"
 
 urlpatterns = [
     path("", include("portal.urls")),
+    # Email addresses are set by the contract admin, never self-service (seats.views.account_email);
+    # this comes before allauth's own page at the same address.
+    path("accounts/email/", seat_views.account_email, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("admin-settings/crm/", include("crm_settings.urls")),
     path("admin-settings/crm/sync/", include("sync.urls")),

@@ -6,6 +6,7 @@ contract answers 404, a seat holder gets 403 (``seats.access``).
 """
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -302,6 +303,13 @@ def assign_create(request):
             request,
             f"Already holding a seat, nothing changed: {', '.join(result.already)}.",
         )
+    if result.refused:
+        messages.warning(
+            request,
+            "Not assigned: "
+            + "; ".join(f"{email} {why}" for email, why in sorted(result.refused.items()))
+            + ".",
+        )
     if result.unusable:
         messages.warning(
             request,
@@ -328,3 +336,26 @@ def crm_users_refresh(request):
     else:
         messages.success(request, f"Read {count} users from your CRM.")
     return _back(request, "seats:assign")
+
+
+# --- The signed-in person's email address --------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_email(request):
+    """Take the place of allauth's *Email Addresses* page: addresses are not self-service.
+
+    A seat's email is how its holder signs in and how the seat maps to a CRM user (whose
+    activities are then written as theirs), so only the contract admin sets it, on Seat
+    Management; staff set it in the Django admin. Letting people add and make primary any address
+    would let them borrow another CRM user's identity (README, "Security model"). A POST (allauth's
+    add / make primary / remove) changes nothing and says so.
+    """
+    changing = request.method == "POST"
+    return render(
+        request,
+        "seats/account_email.html",
+        {"changing": changing, "admin_managed": request.seat is not None},
+        status=403 if changing else 200,
+    )
