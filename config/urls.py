@@ -16,7 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin-settings/crm/", include("crm_settings.urls")),
     path("admin-settings/crm/sync/", include("sync.urls")),
-    path("seats/", include("seats.urls")),
+    path("seats/", include("sync.seat_urls")),
     path("network/", include("network.urls")),
     path("", include("writeback.urls")),
     path("api/v1/", include("writeback.api.urls")),

@@ -7,6 +7,8 @@ admin can pass on to their CRM administrator or to support.
 
 from dataclasses import dataclass
 
+from django.contrib import messages
+
 from dynamics import DynamicsError
 
 
@@ -15,6 +17,12 @@ class AdminMessage:
     message: str
     next_step: str
     detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """The message as one line for a page's notice: the guide's words, then the detail."""
+        text = f"{self.message} Next step: {self.next_step}"
+        return f"{text} (Details: {self.detail})" if self.detail else text
 
 
 _BY_KIND = {
@@ -54,3 +62,27 @@ def admin_message(kind: str, detail: str = "") -> AdminMessage:
 def admin_message_for(error: DynamicsError) -> AdminMessage:
     """The guide's message for a client error, with ``str(error)`` as the technical detail."""
     return admin_message(error.kind, str(error))
+
+
+class CrmProblem(Exception):
+    """The portal-level error services raise when the CRM fails: views catch this, never the
+    ``dynamics`` client's errors, and show it with ``crm_problem_show``.
+
+    It carries the guide's message and next step with the technical detail (``admin_message``),
+    the client's ``kind`` and whether trying again can help (``retryable``).
+    """
+
+    def __init__(self, admin_message: AdminMessage, *, kind: str, retryable: bool = False):
+        super().__init__(admin_message.text)
+        self.admin_message = admin_message
+        self.kind = kind
+        self.retryable = retryable
+
+    @classmethod
+    def from_error(cls, error: DynamicsError) -> "CrmProblem":
+        return cls(admin_message_for(error), kind=error.kind, retryable=error.retryable)
+
+
+def crm_problem_show(request, problem: CrmProblem, *, prefix: str = "") -> None:
+    """Show ``problem`` as the page's error notice (the one place its words are put together)."""
+    messages.error(request, f"{prefix}{problem.admin_message.text}")

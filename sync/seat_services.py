@@ -1,10 +1,9 @@
-"""Seat Management's writes that reach the CRM side: sync per seat, seats from CRM users, edits.
+"""Seat Management's CRM half: sync per seat, seats from CRM users, and edits that re-map.
 
-``seats/services.py`` is the foundation every app imports, so it imports nothing above seats.
-These services must go further: they read the contract's connection (crm_settings), re-map seats
-to CRM users (``sync.users``), remove imported saves (``network.imported``) and start the import
-by task name. Only this app's views and Django admin import them, so the layers still depend one
-way (DESIGN §3).
+These services own what Seat Management does beyond tenancy: they read the contract's connection
+(crm_settings), re-map seats to CRM users (``sync.users``), remove imported saves
+(``network.imported``) and start the import. The tenancy rules themselves (seat limit, last admin,
+who may be given a seat, audit) stay in ``seats.services``, which these call.
 """
 
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from crm_settings.connect import connection_clear_error, connection_record_error
 from crm_settings.crm import open_client
+from crm_settings.messages import CrmProblem
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from crm_settings.services import sync_enqueue
 from dynamics import DynamicsError
@@ -159,9 +159,9 @@ def _seat_mapping_refresh(seat: Seat) -> None:
 def crm_users_reload(*, contract: Contract, by: User | None) -> int:
     """*Refresh from CRM*: re-read the org's users from Dynamics and re-map every seat.
 
-    Raises ValidationError when the contract is not connected, and the client's DynamicsError
-    when Dynamics fails (also recorded on the connection, so CRM Settings shows it). Returns how
-    many CRM users the org has.
+    Raises ValidationError when the contract is not connected, and CrmProblem when Dynamics fails
+    (also recorded on the connection, so CRM Settings shows it). Returns how many CRM users the
+    org has.
     """
     connection = crm_connection_get(contract=contract)
     if connection is None:
@@ -172,7 +172,7 @@ def crm_users_reload(*, contract: Contract, by: User | None) -> int:
             count = crm_users_refresh(contract=contract, client=client)
     except DynamicsError as error:
         connection_record_error(connection=connection, error=error)
-        raise
+        raise CrmProblem.from_error(error) from error
     connection_clear_error(connection=connection)
     audit_record(
         contract=contract, actor=by, action="crm.users_refresh", after={"crm_users": count}
