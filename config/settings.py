@@ -265,7 +265,8 @@ DYNAMICS_AUTHORITY_HOST = env_url(
     "DYNAMICS_AUTHORITY_HOST", "https://login.microsoftonline.com", schemes=("https",)
 ).rstrip("/")
 DYNAMICS_DEFAULT_TENANT = env_str("DYNAMICS_DEFAULT_TENANT", "organizations")
-# Hosts other than *.dynamics.com an operator allows as environment URLs (e.g. the emulator).
+# Exact host or host:port entries, besides the Dynamics hosts, an operator allows as environment
+# URLs (e.g. the emulator's 127.0.0.1:8443); see dynamics/environment.py.
 DYNAMICS_EXTRA_ALLOWED_HOSTS = env_list("DYNAMICS_EXTRA_ALLOWED_HOSTS")
 # A CA bundle to trust for Dynamics and its sign-in (the emulator's self-signed certificate).
 DYNAMICS_CA_BUNDLE = env_str("DYNAMICS_CA_BUNDLE")

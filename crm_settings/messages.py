@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 
-from dynamics import DynamicsError
+from dynamics import DynamicsError, EnvironmentUrlRefused
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,14 @@ _BY_KIND = {
 }
 KINDS = tuple(_BY_KIND)
 
+# Not in the guide: a connection saved, before the check was strict, with an environment URL the
+# portal now refuses to send a token to (an "auth" error: connecting again is the remedy).
+_REFUSED_ENVIRONMENT_URL = (
+    "The environment URL of this connection is not accepted, so nothing was sent to it.",
+    "Select Disconnect CRM Sync (without clean-up, so nothing is lost), then Connect to CRM "
+    "again with your environment's address, e.g. https://contoso.crm.dynamics.com.",
+)
+
 
 def admin_message(kind: str, detail: str = "") -> AdminMessage:
     message, next_step = _BY_KIND.get(kind, _BY_KIND["api"])
@@ -61,6 +69,9 @@ def admin_message(kind: str, detail: str = "") -> AdminMessage:
 
 def admin_message_for(error: DynamicsError) -> AdminMessage:
     """The guide's message for a client error, with ``str(error)`` as the technical detail."""
+    if isinstance(error, EnvironmentUrlRefused):
+        message, next_step = _REFUSED_ENVIRONMENT_URL
+        return AdminMessage(message=message, next_step=next_step, detail=str(error))
     return admin_message(error.kind, str(error))
 
 
