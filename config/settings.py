@@ -12,9 +12,10 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_fernet_keys, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -41,28 +42,37 @@ if not SECRET_KEY:
     SECRET_KEY = _dev_secret()
 
 
-def _encryption_key() -> bytes:
-    """The Fernet key that encrypts CRM tokens at rest (``PORTAL_ENCRYPTION_KEY``)."""
-    value = env_str("PORTAL_ENCRYPTION_KEY")
-    if not value:
-        if not DEBUG:
-            raise ImproperlyConfigured(
-                "PORTAL_ENCRYPTION_KEY is not set. Generate one with `python -c "
-                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
-            )
-        # Dev only: derived from the dev secret so it is stable across restarts.
-        return base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest())
-    try:
-        if len(base64.urlsafe_b64decode(value.encode())) != 32:
-            raise ValueError
-    except ValueError:
+def _dev_encryption_key() -> bytes:
+    """A per-checkout Fernet key kept in ``var/``, so dev CRM sign-ins survive restarts."""
+    path = VAR_DIR / "dev-encryption-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_bytes().strip()
+
+
+def _encryption_keys() -> list[bytes]:
+    """The Fernet keys of CRM tokens at rest (``PORTAL_ENCRYPTION_KEY``), newest first.
+
+    The first encrypts; any of them decrypts, so a key is rotated by listing the new one first,
+    running ``manage.py encryption_keys_rotate``, then dropping the old one (README).
+    """
+    keys = env_fernet_keys("PORTAL_ENCRYPTION_KEY")
+    if keys:
+        return keys
+    if not DEBUG:
         raise ImproperlyConfigured(
-            "PORTAL_ENCRYPTION_KEY must be a Fernet key: 32 bytes, url-safe base64 encoded."
-        ) from None
-    return value.encode()
+            "PORTAL_ENCRYPTION_KEY is not set. Generate one with `python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+        )
+    # Dev mode used to derive its key from the secret key: still listed, so an existing dev
+    # database reads its sign-ins, and encryption_keys_rotate moves them to the key in var/.
+    derived = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest())
+    return [_dev_encryption_key(), derived]
 
 
-PORTAL_ENCRYPTION_KEY = _encryption_key()
+PORTAL_ENCRYPTION_KEYS = _encryption_keys()
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []

@@ -235,7 +235,7 @@ def connection_record_error(*, connection: CrmConnection, error: DynamicsError) 
         "last_error_detail": str(error)[:2000],
         "last_error_at": timezone.now(),
     }
-    if error.kind == "auth":
+    if isinstance(error, AuthError):
         fields["status"] = CrmConnection.Status.ERROR
     CrmConnection.objects.filter(pk=connection.pk).update(**fields)
 

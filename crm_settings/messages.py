@@ -50,6 +50,13 @@ _BY_KIND = {
         "Select Disconnect CRM Sync (without clean-up, so nothing is lost), then Connect to CRM "
         "again, ideally as your Integration User.",
     ),
+    # Not in the guide: no key in PORTAL_ENCRYPTION_KEY decrypts the stored sign-in (the key was
+    # changed without keeping the old one listed). Connecting again replaces it.
+    "unreadable": (
+        "The stored CRM sign-in can no longer be read. Please connect to CRM again.",
+        "Select Connect to CRM and sign in again, ideally as your Integration User. Your CRM "
+        "settings and imported data are kept.",
+    ),
 }
 KINDS = tuple(_BY_KIND)
 

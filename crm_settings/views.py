@@ -16,6 +16,7 @@ from crm_settings.connect import (
     connection_start,
     crm_choices_read,
 )
+from crm_settings.crypto import TokenDecryptionError
 from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
 from crm_settings.messages import admin_message, admin_message_for
 from crm_settings.selectors import crm_connection_get, crm_settings_get
@@ -55,6 +56,9 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
             context["connection_error"] = admin_message(
                 connection.last_error_kind, connection.last_error_detail
             )
+        # The stored sign-in cannot be read: connecting again, to the same environment, is the
+        # way out, so it is offered right here.
+        context["reconnect"] = connection.last_error_kind == TokenDecryptionError.kind
     return render(request, "crm_settings/index.html", context, status=status)
 
 

@@ -244,7 +244,8 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
             if connection is None:
                 raise _Disconnected()
             if client is None:
-                # Inside the try: a stored environment URL the client refuses fails the run.
+                # Inside the try: opening reads the stored sign-in and checks the stored
+                # environment URL; either can fail (an AuthError) like any request to the CRM.
                 client = stack.enter_context(open_client(connection))
             _import(run=run, client=client, recorder=recorder)
         except RunLost:
