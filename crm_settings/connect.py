@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm_settings.crm import build_auth, build_client, new_session, open_client
-from crm_settings.messages import AdminMessage, admin_message_for
+from crm_settings.messages import AdminMessage, CrmProblem, admin_message_for
 from crm_settings.models import CrmConnection
 from crm_settings.selectors import crm_settings_get
 from crm_settings.services import sync_enqueue
@@ -89,7 +89,24 @@ class PendingSignIn:
 def connection_start(
     *, environment_url: str, tenant: str, redirect_uri: str, login_hint: str = ""
 ) -> PendingSignIn:
-    """Validate the form's values and begin the Microsoft sign-in (authorization-code flow)."""
+    """Validate the form's values and begin the Microsoft sign-in (authorization-code flow).
+
+    Raises ValidationError for a bad form value and CrmProblem when Microsoft cannot be reached.
+    """
+    try:
+        return _connection_start(
+            environment_url=environment_url,
+            tenant=tenant,
+            redirect_uri=redirect_uri,
+            login_hint=login_hint,
+        )
+    except DynamicsError as error:
+        raise CrmProblem.from_error(error) from error
+
+
+def _connection_start(
+    *, environment_url: str, tenant: str, redirect_uri: str, login_hint: str
+) -> PendingSignIn:
     environment_url = environment_url_clean(environment_url)
     tenant = tenant_clean(tenant)
     if not settings.DYNAMICS_CLIENT_ID or not settings.DYNAMICS_CLIENT_SECRET:
@@ -165,8 +182,20 @@ def connection_complete(
 ) -> CrmConnection:
     """Finish the sign-in, check the org and save the connection; raises and saves nothing on error.
 
-    Raises AuthError for a cancelled or tampered sign-in and any DynamicsError from the checks.
+    Raises CrmProblem: with the sign-in's own words for a cancelled or tampered sign-in, with the
+    guide's message for a failed check of the org.
     """
+    try:
+        return _connection_complete(contract=contract, pending=pending, params=params, by=by)
+    except AuthError as error:
+        raise CrmProblem.sign_in_refused(error) from error
+    except DynamicsError as error:
+        raise CrmProblem.from_error(error) from error
+
+
+def _connection_complete(
+    *, contract: Contract, pending: PendingSignIn, params: dict, by: User
+) -> CrmConnection:
     if params.get("error") == "access_denied":
         raise AuthError("The sign-in to Microsoft Dynamics was cancelled; nothing was changed.")
     session = new_session()

@@ -21,7 +21,7 @@ class AdminMessage:
     @property
     def text(self) -> str:
         """The message as one line for a page's notice: the guide's words, then the detail."""
-        text = f"{self.message} Next step: {self.next_step}"
+        text = f"{self.message} Next step: {self.next_step}" if self.next_step else self.message
         return f"{text} (Details: {self.detail})" if self.detail else text
 
 
@@ -99,6 +99,12 @@ class CrmProblem(Exception):
     @classmethod
     def from_error(cls, error: DynamicsError) -> "CrmProblem":
         return cls(admin_message_for(error), kind=error.kind, retryable=error.retryable)
+
+    @classmethod
+    def sign_in_refused(cls, error: DynamicsError) -> "CrmProblem":
+        """Microsoft sign-in said no (cancelled, wrong account, consent refused): its own words
+        say what happened and what to do, so they are shown as they are."""
+        return cls(AdminMessage(message=error.message, next_step=""), kind=error.kind)
 
 
 def crm_problem_show(request, problem: CrmProblem, *, prefix: str = "") -> None:
