@@ -256,6 +256,38 @@ else:
     # Keep the ORM broker on 'default' (a separate alias breaks the scheduler, django-q2 #293).
     Q_CLUSTER["orm"] = "default"
 
+# --- Cache --------------------------------------------------------------------------------------
+# The sign-in limits (allauth's rate limits: failed logins, password resets...) count in the
+# default cache. Every web process and machine must share it, or N processes allow N times the
+# attempts: the database by default (``migrate`` creates its table), Redis with REDIS_URL.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+            # Culling past MAX_ENTRIES drops live counters too: keep it far above the number of
+            # emails and addresses being limited at once, so a flood cannot reset a limit.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# django-q2's cluster statistics (ORM broker) are per process and rewritten every few seconds:
+# they stay in memory rather than add writes to the database.
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+Q_CLUSTER["cache"] = "local"
+# Behind a proxy every visitor arrives from the proxy's address: count per-address limits by the
+# client address the trusted proxies put in X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int(
+    "PORTAL_TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0, minimum=0, maximum=10
+)
+
 # --- Dynamics 365 -------------------------------------------------------------------------------
 # The app registration the portal uses to sign admins in to Dynamics (README: "Connecting to a
 # real Dynamics org").

@@ -165,3 +165,36 @@ def test_microsoft_sign_in_turns_on_with_its_app_registration(tmp_path):
         tmp_path / "on", MICROSOFT_CLIENT_ID="portal-users-app", MICROSOFT_CLIENT_SECRET="secret"
     )
     assert on == ["True"]
+
+
+def _settings_value(tmp_path, expression: str, **env) -> str:
+    """``expression`` evaluated on the real settings (``s``) in a fresh interpreter."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "Q_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("REDIS_URL", None)
+    clean.update(DJANGO_DEBUG="1", PORTAL_VAR_DIR=str(tmp_path), **env)
+    code = f"import config.settings as s; print({expression})"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_the_sign_in_limits_count_in_a_cache_every_process_shares(tmp_path):
+    backend = "s.CACHES['default']['BACKEND']"
+    assert _settings_value(tmp_path, backend) == "django.core.cache.backends.db.DatabaseCache"
+    with_redis = _settings_value(tmp_path, backend, REDIS_URL="redis://127.0.0.1:6379/0")
+    assert with_redis == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_per_address_limits_trust_the_proxy_only_when_behind_one(tmp_path):
+    count = "s.ALLAUTH_TRUSTED_PROXY_COUNT"
+    assert _settings_value(tmp_path, count) == "0"
+    assert _settings_value(tmp_path, count, PORTAL_BEHIND_PROXY="1") == "1"
+    assert _settings_value(tmp_path, count, PORTAL_TRUSTED_PROXY_COUNT="2") == "2"
