@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("PORTAL_ENCRYPTION_KEY", "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE=")
 os.environ.setdefault("DYNAMICS_CLIENT_ID", "crm-sync-portal-demo")
 os.environ.setdefault("DYNAMICS_CLIENT_SECRET", "demo-secret-not-for-production")
+# Production mode (no DJANGO_DEBUG), on the SQLite file unless DATABASE_URL is set.
+os.environ.setdefault("PORTAL_ALLOW_SQLITE", "1")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES, Q_CLUSTER, VAR_DIR  # noqa: E402
