@@ -1,5 +1,6 @@
 """Top-level URL map: one include per app, each with its own namespace."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -7,6 +8,9 @@ from seats import views as seat_views
 
 admin.site.site_header = "CRM Sync staff admin"
 admin.site.site_title = "CRM Sync staff admin"
+# Staff sign in through the portal's sign-in page, with its limits on failed attempts; the
+# admin's own login form (which has none) only sends them there.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", include("portal.urls")),

@@ -93,12 +93,20 @@ def seat_management(request):
     )
 
 
+# The largest id a BigAutoField holds: a larger number cannot be a row, and the database would
+# refuse it with an overflow error rather than find nothing.
+_MAX_ID = 2**63 - 1
+
+
 def _selected_ids(data, name: str) -> list[int]:
-    """The ids ticked in a list's checkboxes called ``name``; 404 for anything but numbers."""
+    """The ids ticked in a list's checkboxes called ``name``; 404 for anything but row ids."""
     try:
-        return sorted({int(value) for value in data.getlist(name)})
+        ids = {int(value) for value in data.getlist(name)}
     except ValueError:
         raise Http404("Not a selection.") from None
+    if any(not 0 < value <= _MAX_ID for value in ids):
+        raise Http404("Not a selection.")
+    return sorted(ids)
 
 
 def _selected_seats(request) -> QuerySet[Seat]:
