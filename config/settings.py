@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "crm_settings",
     "network",
     "sync",
+    "inbox",
     "writeback",
     "portal",
 ]

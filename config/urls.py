@@ -13,7 +13,8 @@ urlpatterns = [
     path("admin-settings/crm/sync/", include("sync.urls")),
     path("seats/", include("seats.urls")),
     path("network/", include("network.urls")),
+    path("", include("inbox.urls")),
     path("", include("writeback.urls")),
-    path("api/v1/", include("writeback.api.urls")),
+    path("api/v1/", include("inbox.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from inbox.demo import writeback_demo_seed
 from network.demo import network_seed
 from network.models import Member
 from seats.models import SEAT_ROLES, Contract, Role, Seat, User
 from seats.services import contract_create, seats_create
-from writeback.demo import writeback_demo_seed
 
 DEMO_PASSWORD = "crm-demo-2026"
 

@@ -8,10 +8,11 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from crm_settings.models import CrmConnection, CrmSettings
+from inbox.models import Message, Note, Thread
 from network.models import Company, Member, SavedAccount, SavedLead
 from seats.models import Contract, CrmSync, Role, Seat, User
 from sync.models import CrmUser, SeatCrmUser
-from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread, activity_id_for
+from writeback.models import OutboxEntry, OutboxState, activity_id_for
 
 PASSWORD = "test-password"
 

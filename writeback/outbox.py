@@ -31,11 +31,10 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from crm_settings.selectors import crm_settings_get
+from inbox.models import Message, Note
 from seats.models import Contract
 from writeback.models import (
     ErrorKind,
-    Message,
-    Note,
     OutboxEntry,
     OutboxState,
     activity_id_for,

@@ -2,9 +2,10 @@
 
 import pytest
 
+from inbox.demo import writeback_demo_seed
+from inbox.models import Message, Note, Thread
 from tests.factories import MemberFactory
-from writeback.demo import writeback_demo_seed
-from writeback.models import Message, Note, OutboxEntry, Thread
+from writeback.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
 

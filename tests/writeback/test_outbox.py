@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from inbox.services import message_send, message_set_copy, note_create, note_set_copy
 from tests.factories import ContractFactory, CrmSettingsFactory, SeatFactory
 from writeback import outbox
 from writeback.models import OutboxEntry, OutboxState
@@ -25,7 +26,6 @@ from writeback.outbox import (
     outbox_retry,
     retry_delay,
 )
-from writeback.services import message_send, message_set_copy, note_create, note_set_copy
 
 pytestmark = pytest.mark.django_db
 

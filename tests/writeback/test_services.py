@@ -6,23 +6,9 @@ from django.db import transaction
 from django_q.models import Task
 
 from crm_settings.models import WritebackType
-from tests.factories import (
-    CompanyFactory,
-    CrmSettingsFactory,
-    MemberFactory,
-    MessageFactory,
-    ThreadFactory,
-)
-from writeback.models import (
-    CopyPreference,
-    Message,
-    OutboxEntry,
-    OutboxState,
-    Thread,
-    activity_id_for,
-)
-from writeback.selectors import copy_choices_get
-from writeback.services import (
+from inbox.models import CopyPreference, Message, Thread
+from inbox.selectors import copy_choices_get
+from inbox.services import (
     COPY_NOT_AVAILABLE,
     NOTE_NEEDS_ONE_TARGET,
     conversation_receive,
@@ -36,6 +22,14 @@ from writeback.services import (
     thread_mark_read,
     thread_set_copy,
 )
+from tests.factories import (
+    CompanyFactory,
+    CrmSettingsFactory,
+    MemberFactory,
+    MessageFactory,
+    ThreadFactory,
+)
+from writeback.models import OutboxEntry, OutboxState, activity_id_for
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,7 @@ emulator by a suggestion, by a search, and by *Create record in CRM*."""
 import pytest
 from django.urls import reverse
 
+from inbox.services import message_send, note_create
 from tests.factories import (
     CompanyFactory,
     MemberFactory,
@@ -12,7 +13,6 @@ from tests.factories import (
 )
 from writeback.models import OutboxEntry, OutboxState, RecordMatch
 from writeback.report import record_id_for
-from writeback.services import message_send, note_create
 from writeback.tasks import drain_outbox
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,10 @@
 
 from datetime import datetime
 
+from inbox.models import Message, Note, Thread
+from inbox.selectors import CopyChoices
 from network.models import Member
-from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread
-from writeback.selectors import CopyChoices
+from writeback.models import OutboxEntry, OutboxState
 
 # States whose next_attempt_at is a time to show (the others hold a lease or nothing).
 _WAITING = {OutboxState.QUEUED, OutboxState.RETRYING, OutboxState.REMOVAL_REQUESTED}

@@ -12,16 +12,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from network.models import Member
-from seats.models import Seat
-from writeback.models import Message, Note, Thread
-from writeback.services import (
+from inbox.models import Message, Note, Thread
+from inbox.services import (
     conversation_receive,
     message_compose,
     message_receive,
     message_reply,
     note_create,
 )
+from network.models import Member
+from seats.models import Seat
 
 # Per member, in order: (kind, subject, [(days ago, direction, text), ...]); "{first}" is the
 # member's first name and "{company}" their company.

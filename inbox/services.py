@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from crm_settings.models import WritebackType
 from crm_settings.selectors import crm_settings_get
+from inbox.models import CopyPreference, Message, Note, Thread
+from inbox.selectors import copy_choices_get
 from network.models import Company, Member
 from seats.models import Seat
-from writeback.models import CopyPreference, Message, Note, Thread
 from writeback.outbox import outbox_follow
-from writeback.selectors import copy_choices_get
 
 NO_SEAT_FEATURES = "Admin only seats can configure, not prospect: they cannot write {what}."
 COPY_NOT_AVAILABLE = "Your admin has not turned on copying {types} to the CRM."

@@ -10,17 +10,14 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 
-from network.models import Company, Member
-from network.selectors import member_search
-from writeback.access import get_message, get_note, get_thread
-from writeback.api.http import ApiError, endpoint, invalid_fields, json_body
-from writeback.api.payloads import member_payload, message_payload, note_payload, thread_payload
-from writeback.api.schema import openapi_document
-from writeback.forms import ComposeForm, NoteOnForm, ReplyForm
-from writeback.models import Thread
-from writeback.outbox import outbox_retry
-from writeback.selectors import copy_choices_get, note_list, thread_list, thread_messages
-from writeback.services import (
+from inbox.access import get_message, get_note, get_thread
+from inbox.api.http import ApiError, endpoint, invalid_fields, json_body
+from inbox.api.payloads import member_payload, message_payload, note_payload, thread_payload
+from inbox.api.schema import openapi_document
+from inbox.forms import ComposeForm, NoteOnForm, ReplyForm
+from inbox.models import Thread
+from inbox.selectors import copy_choices_get, note_list, thread_list, thread_messages
+from inbox.services import (
     message_compose,
     message_reply,
     message_set_copy,
@@ -29,6 +26,9 @@ from writeback.services import (
     thread_mark_read,
     thread_set_copy,
 )
+from network.models import Company, Member
+from network.selectors import member_search
+from writeback.outbox import outbox_retry
 
 PAGE_SIZE = 25
 _COPY = {"copy_to_crm": bool}

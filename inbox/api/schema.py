@@ -4,7 +4,8 @@
 described here, so the two cannot drift apart.
 """
 
-from writeback.models import MESSAGE_BODY_MAX, NOTE_BODY_MAX, OutboxState
+from inbox.models import MESSAGE_BODY_MAX, NOTE_BODY_MAX
+from writeback.models import OutboxState
 
 
 def _ref(name: str) -> dict:
