@@ -1,6 +1,8 @@
 """The current seat's own threads, messages and notes, or 404: for the pages and the API alike.
 
-Each lookup selects what the page or payload shows, so using the result costs no more queries.
+Each lookup selects what the page or payload shows, so using the result costs no more queries:
+with a message or note, its ``delivery`` (the writeback's OutboxEntry, by the reverse name of its
+one-to-one, as in ``inbox.selectors``).
 """
 
 from django.shortcuts import get_object_or_404

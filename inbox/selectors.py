@@ -70,6 +70,8 @@ def thread_list(*, seat: Seat) -> QuerySet[Thread]:
 
 def thread_messages(*, thread: Thread) -> QuerySet[Message]:
     """A thread's messages, oldest first, each with its delivery (or None)."""
+    # ``delivery``: the writeback's OutboxEntry, by its one-to-one's reverse name; selected, not
+    # imported, so a page shows every item's CRM copy in one query (the inbox module map).
     return thread.messages.select_related("delivery").order_by("sent_at", "pk")
 
 
@@ -77,6 +79,7 @@ def note_list(
     *, seat: Seat, member: Member | None = None, company: Company | None = None
 ) -> QuerySet[Note]:
     """The seat's notes on one lead or one account, newest first, with their delivery."""
+    # ``delivery`` as in ``thread_messages``.
     notes = Note.objects.filter(seat=seat).select_related("delivery", "member", "company")
     notes = notes.filter(member=member) if member is not None else notes.filter(company=company)
     return notes.order_by("-created_at", "-pk")

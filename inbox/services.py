@@ -1,9 +1,10 @@
 """Writing InMails, messages and notes, and ticking or unticking their copy to the CRM.
 
-Every function saves the item and its outbox change in one transaction (``outbox_follow``), so an
-item is never copied without being saved, nor saved with a tick that was lost. Items of a type the
-contract's admin does not copy (``CrmSettings.writeback_types()``, empty with writeback off) are
-saved unticked and get no outbox entry at all.
+Every function saves the item and announces it (``inbox.signals.items_written``) in one
+transaction; the writeback's receiver changes the item's outbox entry in that same transaction,
+so an item is never copied without being saved, nor saved with a tick that was lost. Items of a
+type the contract's admin does not copy (``CrmSettings.writeback_types()``, empty with writeback
+off) are saved unticked and get no outbox entry at all.
 
 Rule violations raise ``ValidationError`` with a message fit for the page or the API.
 """
@@ -19,9 +20,9 @@ from crm_settings.models import WritebackType
 from crm_settings.selectors import crm_settings_get
 from inbox.models import CopyPreference, Message, Note, Thread
 from inbox.selectors import copy_choices_get
+from inbox.signals import items_written
 from network.models import Company, Member
 from seats.models import Seat
-from writeback.outbox import outbox_follow
 
 NO_SEAT_FEATURES = "Admin only seats can configure, not prospect: they cannot write {what}."
 COPY_NOT_AVAILABLE = "Your admin has not turned on copying {types} to the CRM."
@@ -52,6 +53,12 @@ def _composed_copy(seat: Seat, item_type: str, copy_to_crm: bool) -> bool:
     return copy_to_crm
 
 
+def _written(items: list[Message] | list[Note], *, contract_id: int) -> None:
+    """Tell the writeback that ``items``' checkboxes were set, in the caller's transaction."""
+    if items:
+        items_written.send(sender=type(items[0]), items=items, contract_id=contract_id)
+
+
 def _locked(thread: Thread) -> Thread:
     # Serialises with *Copy thread to CRM*: a message added while the thread is being ticked
     # sees the tick, or is among the messages the tick copies, never neither.
@@ -68,7 +75,7 @@ def _add_message(
     message.save()
     # Greatest: a message that arrives late with an older timestamp does not move the thread back.
     Thread.objects.filter(pk=thread.pk).update(last_message_at=Greatest("last_message_at", sent_at))
-    outbox_follow(items=[message], contract_id=thread.seat.contract_id)
+    _written([message], contract_id=thread.seat.contract_id)
     return message
 
 
@@ -202,7 +209,7 @@ def note_create(
     note = Note(seat=seat, member=member, company=company, body=body, copy_to_crm=copy)
     note.full_clean()
     note.save()
-    outbox_follow(items=[note], contract_id=seat.contract_id)
+    _written([note], contract_id=seat.contract_id)
     return note
 
 
@@ -226,7 +233,7 @@ def message_set_copy(*, message: Message, copy_to_crm: bool) -> Message:
     if message.copy_to_crm != copy_to_crm:
         message.copy_to_crm = copy_to_crm
         message.save(update_fields=["copy_to_crm"])
-        outbox_follow(items=[message], contract_id=message.thread.seat.contract_id)
+        _written([message], contract_id=message.thread.seat.contract_id)
     return message
 
 
@@ -244,7 +251,7 @@ def thread_set_copy(*, thread: Thread, copy_to_crm: bool) -> Thread:
         message.copy_to_crm = copy_to_crm
         message.thread = thread
     Message.objects.bulk_update(changed, ["copy_to_crm"])
-    outbox_follow(items=changed, contract_id=thread.seat.contract_id)
+    _written(changed, contract_id=thread.seat.contract_id)
     return thread
 
 
@@ -256,5 +263,5 @@ def note_set_copy(*, note: Note, copy_to_crm: bool) -> Note:
     if note.copy_to_crm != copy_to_crm:
         note.copy_to_crm = copy_to_crm
         note.save(update_fields=["copy_to_crm"])
-        outbox_follow(items=[note], contract_id=note.seat.contract_id)
+        _written([note], contract_id=note.seat.contract_id)
     return note

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 
 from inbox.access import get_message, get_note, get_thread
+from inbox.api.delivery import delivery_retry
 from inbox.api.http import ApiError, endpoint, invalid_fields, json_body
 from inbox.api.payloads import member_payload, message_payload, note_payload, thread_payload
 from inbox.api.schema import openapi_document
@@ -28,7 +29,6 @@ from inbox.services import (
 )
 from network.models import Company, Member
 from network.selectors import member_search
-from writeback.outbox import outbox_retry
 
 PAGE_SIZE = 25
 _COPY = {"copy_to_crm": bool}
@@ -146,15 +146,9 @@ def message_detail(request, pk: int):
 def message_retry(request, pk: int):
     """*Retry* a message whose copy failed."""
     message = get_message(request, pk)
-    _retry(getattr(message, "delivery", None))
+    delivery_retry(entry=getattr(message, "delivery", None))
     message = get_message(request, pk)
     return JsonResponse(message_payload(message, copy_choices_get(seat=request.seat)))
-
-
-def _retry(entry) -> None:
-    if entry is None:
-        raise ApiError(400, "invalid", "This item was never copied to the CRM: nothing to retry.")
-    outbox_retry(entry=entry)
 
 
 def _note_target(request) -> dict:
@@ -206,7 +200,7 @@ def note_detail(request, pk: int):
 @endpoint("POST")
 def note_retry(request, pk: int):
     """*Retry* a note whose copy failed."""
-    _retry(getattr(get_note(request, pk), "delivery", None))
+    delivery_retry(entry=getattr(get_note(request, pk), "delivery", None))
     return JsonResponse(note_payload(get_note(request, pk), copy_choices_get(seat=request.seat)))
 
 
