@@ -1,4 +1,5 @@
-"""Reads for the Inbox, a thread, notes and the API, each page a fixed number of queries."""
+"""Reads for the Inbox, a thread, notes, the mobile app's tokens and the API, each page a fixed
+number of queries."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from django.db.models.functions import Coalesce, Substr
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from inbox.models import CopyPreference, Message, Note, Thread
 from network.models import Company, Member
-from seats.models import Seat
+from seats.models import ApiToken, Seat, User
 
 SNIPPET_LENGTH = 160
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,7 +69,7 @@ def thread_list(*, seat: Seat) -> QuerySet[Thread]:
     )
 
 
-def thread_messages(*, thread: Thread) -> QuerySet[Message]:
+def message_list(*, thread: Thread) -> QuerySet[Message]:
     """A thread's messages, oldest first, each with its delivery (or None)."""
     # ``delivery``: the writeback's OutboxEntry, by its one-to-one's reverse name; selected, not
     # imported, so a page shows every item's CRM copy in one query (the inbox module map).
@@ -79,7 +80,12 @@ def note_list(
     *, seat: Seat, member: Member | None = None, company: Company | None = None
 ) -> QuerySet[Note]:
     """The seat's notes on one lead or one account, newest first, with their delivery."""
-    # ``delivery`` as in ``thread_messages``.
+    # ``delivery`` as in ``message_list``.
     notes = Note.objects.filter(seat=seat).select_related("delivery", "member", "company")
     notes = notes.filter(member=member) if member is not None else notes.filter(company=company)
     return notes.order_by("-created_at", "-pk")
+
+
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
+    """The user's tokens that still work, newest first."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")

@@ -15,11 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm_settings.models import WritebackType
 from inbox.access import get_message, get_note, get_thread
-from inbox.api.tokens import api_token_create, api_token_list, api_token_revoke
 from inbox.forms import ApiTokenForm, ComposeForm, NoteForm, ReplyForm, add_service_error
 from inbox.models import Message, Note, Thread
-from inbox.selectors import copy_choices_get, note_list, thread_list, thread_messages
+from inbox.selectors import api_token_list, copy_choices_get, message_list, note_list, thread_list
 from inbox.services import (
+    api_token_create,
+    api_token_revoke,
     message_compose,
     message_reply,
     message_set_copy,
@@ -83,7 +84,7 @@ def thread_detail(request, pk: int):
         thread_mark_read(thread=thread)
     context = {
         "thread": thread,
-        "thread_messages": thread_messages(thread=thread),
+        "thread_messages": message_list(thread=thread),
         "form": form,
         "copy_shown": copy_shown,
         "choices": choices,
@@ -268,7 +269,7 @@ def thread_copy(request, pk: int):
     choices = copy_choices_get(seat=request.seat)
     context = {
         "thread": thread,
-        "thread_messages": thread_messages(thread=thread),
+        "thread_messages": message_list(thread=thread),
         "copy_shown": choices.shows(thread.kind),
         "choices": choices,
         "error": error,

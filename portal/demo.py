@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from inbox.demo import writeback_demo_seed
+from inbox.demo import inbox_demo_seed
 from network.demo import network_seed
 from network.models import Member
 from seats.models import SEAT_ROLES, Contract, Role, Seat, User
@@ -113,7 +113,7 @@ def _conversations_seed() -> list[str]:
         role__in=SEAT_ROLES,
     ).order_by("user__email")
     for index, seat in enumerate(seats):
-        created += writeback_demo_seed(seat=seat, members=members[index * 4 : index * 4 + 4])
+        created += inbox_demo_seed(seat=seat, members=members[index * 4 : index * 4 + 4])
     return created
 
 

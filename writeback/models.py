@@ -33,7 +33,7 @@ from seats.models import Contract, Seat
 ACTIVITY_ID_NAMESPACE = uuid.UUID("e0132fb1-fd03-414d-aeed-d72024d69140")
 
 
-def activity_id_for(*, contract_id: int, item_type: str, item_id: int) -> uuid.UUID:
+def activity_id_derive(*, contract_id: int, item_type: str, item_id: int) -> uuid.UUID:
     """The CRM activity id of an item: the same on every attempt, by every worker, forever."""
     return uuid.uuid5(ACTIVITY_ID_NAMESPACE, f"{contract_id}:{item_type}:{item_id}")
 

@@ -42,7 +42,7 @@ def unresolved_item(request, pk: int):
     if searching:
         answer = report.unresolved_search(entry=entry, query=query)
     else:
-        answer = report.unresolved_suggestions(entry=entry)
+        answer = report.unresolved_suggest(entry=entry)
     if answer.resolved:
         messages.info(request, RESOLVED_IN_CRM)
         return redirect("writeback:unresolved")

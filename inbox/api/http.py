@@ -18,7 +18,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from inbox.api.tokens import api_token_authenticate
+from inbox.services import api_token_authenticate
 from seats.models import Seat
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}

@@ -17,7 +17,7 @@ from inbox.api.payloads import member_payload, message_payload, note_payload, th
 from inbox.api.schema import openapi_document
 from inbox.forms import ComposeForm, NoteOnForm, ReplyForm
 from inbox.models import Thread
-from inbox.selectors import copy_choices_get, note_list, thread_list, thread_messages
+from inbox.selectors import copy_choices_get, message_list, note_list, thread_list
 from inbox.services import (
     message_compose,
     message_reply,
@@ -52,7 +52,7 @@ def _page(request, paginator: Paginator):
 
 
 def _thread_answer(request, thread: Thread, status: int = 200) -> JsonResponse:
-    messages = list(thread_messages(thread=thread))
+    messages = list(message_list(thread=thread))
     choices = copy_choices_get(seat=request.seat)
     return JsonResponse(thread_payload(thread, choices, messages), status=status)
 

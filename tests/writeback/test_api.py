@@ -8,8 +8,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from inbox.api.tokens import api_token_create, api_token_revoke
 from inbox.models import Message, Note, Thread
+from inbox.services import api_token_create, api_token_revoke
 from tests.factories import (
     MessageFactory,
     NoteFactory,

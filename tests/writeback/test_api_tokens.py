@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox.api.tokens import api_token_authenticate, api_token_create, api_token_revoke
+from inbox.services import api_token_authenticate, api_token_create, api_token_revoke
 from seats.models import ApiToken
 
 pytestmark = pytest.mark.django_db
