@@ -148,7 +148,8 @@ def _follow(item: Message | Note, now: datetime) -> bool:
 def outbox_follow(*, items: Iterable[Message | Note], contract_id: int) -> None:
     """Bring the items' outbox entries in line with their copy checkboxes.
 
-    Item services call this in the transaction that saved the items, after deciding whether
+    The inbox's item services reach it through ``inbox.signals.items_written`` (connected in
+    ``WritebackConfig.ready``), in the transaction that saved the items, after deciding whether
     their type may be copied at all: it creates, withdraws, re-queues or asks to remove entries,
     and starts one drain when there is something to deliver.
     """
