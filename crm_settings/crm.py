@@ -34,6 +34,7 @@ def build_auth(*, environment_url: str, tenant: str, token_cache: str | None, se
         session=session,
         token_cache=token_cache,
         mode="user",
+        extra_allowed_hosts=settings.DYNAMICS_EXTRA_ALLOWED_HOSTS,
     )
 
 
@@ -50,6 +51,7 @@ def build_client(
         session=session,
         page_size=settings.DYNAMICS_PAGE_SIZE,
         retry=INTERACTIVE_RETRY if interactive else None,
+        extra_allowed_hosts=settings.DYNAMICS_EXTRA_ALLOWED_HOSTS,
     )
 
 
@@ -60,6 +62,8 @@ def open_client(
     """A client for the contract's connection; the refreshed token cache is saved on exit.
 
     ``interactive=True`` for code a person waits on (pages): fewer, shorter retries.
+    A stored environment URL that the environment rule refuses (saved before it was strict)
+    raises EnvironmentUrlRefused, a DynamicsError, on entry: nothing is sent.
     """
     session = new_session()
     auth = build_auth(

@@ -7,6 +7,7 @@ the project that speaks HTTP to Dynamics.
 from .auth import MsalAuth, StaticTokenAuth
 from .batch import ChangeSet, Operation, OperationResult, RolledBack
 from .client import DynamicsClient
+from .environment import DYNAMICS_HOST_SUFFIXES, environment_origin
 from .errors import (
     ApiError,
     AuthError,
@@ -16,6 +17,7 @@ from .errors import (
     DeltaTokenExpired,
     DuplicateRecord,
     DynamicsError,
+    EnvironmentUrlRefused,
     MalformedResponse,
     MissingObjectError,
     NotFound,
@@ -34,10 +36,12 @@ __all__ = [
     "ChangeTrackingUnsupported",
     "Column",
     "ConnectError",
+    "DYNAMICS_HOST_SUFFIXES",
     "DeltaTokenExpired",
     "DuplicateRecord",
     "DynamicsClient",
     "DynamicsError",
+    "EnvironmentUrlRefused",
     "MalformedResponse",
     "MissingObjectError",
     "MsalAuth",
@@ -52,5 +56,6 @@ __all__ = [
     "StaticTokenAuth",
     "Stats",
     "ValidationFailed",
+    "environment_origin",
     "make_session",
 ]

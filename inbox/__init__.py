@@ -30,5 +30,5 @@ named exceptions:
    and the unresolved-task report are the writeback's own views.
 3. ``api.delivery`` is the one module that imports the writeback: the API is a single surface for
    the app, so its answers carry each item's delivery and it offers *Retry*, one service call up
-   (``tests/writeback/test_layering.py`` holds that it stays the only one).
+   (the two imports are the ``layers`` contract's named exceptions in ``pyproject.toml``).
 """

@@ -4,17 +4,19 @@ Every endpoint is wrapped in ``endpoint(...)``, which answers the same way every
 
     {"error": {"code": "invalid_fields", "message": "...", "fields": {"body": ["..."]}}}
 
-with 401 (no or bad token), 403 (no seat features), 404 (not this seat's, or absent), 405, 415
-(a body that is not JSON) and 400 (bad JSON, bad fields). Session cookies are ignored: the API is
-CSRF-exempt, so only a token may sign a request in.
+with 401 (no or bad token), 403 (no seat features), 404 (not this seat's, or absent), 405, 413
+(a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``), 415 (a body that is not JSON) and 400 (bad JSON,
+bad fields). Session cookies are ignored: the API is CSRF-exempt, so only a token may sign a
+request in.
 """
 
 import json
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -117,9 +119,19 @@ def json_body(request: HttpRequest, fields: dict[str, type]) -> dict:
             "Send the body as JSON, with 'Content-Type: application/json'.",
         )
     try:
-        data = json.loads(request.body)
+        body = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise ApiError(
+            413, "too_large", f"The body is too large; send at most {limit} bytes."
+        ) from None
+    try:
+        data = json.loads(body)
     except ValueError as error:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {error}.") from None
+    except RecursionError:
+        # The decoder recurses once per nested array or object; no endpoint takes nesting.
+        raise ApiError(400, "invalid_json", "The body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     errors = {}

@@ -23,13 +23,14 @@ def _errors(*statuses: int) -> dict:
         403: "The token's seat is Admin only: no seat-holder features.",
         404: "Not found, or not the token's seat's.",
         405: "Method not allowed on this URL (see the `Allow` header).",
+        413: "The body is larger than the server accepts (2.5 MB by default).",
         415: "The body is not `application/json`.",
     }
     return {str(status): _json(_ref("Error"), meanings[status]) for status in statuses}
 
 
 _READ = _errors(401, 403, 404, 405)
-_WRITE = _errors(400, 401, 403, 404, 405, 415)
+_WRITE = _errors(400, 401, 403, 404, 405, 413, 415)
 _ID = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
 _COPY_TO_CRM = {
     "type": "boolean",

@@ -4,7 +4,7 @@ from django import forms
 from django.http import QueryDict
 
 from seats.models import Role
-from seats.selectors import SEAT_SORTS
+from sync.seat_selectors import SEAT_SORTS
 
 _YES_NO = {"yes": True, "no": False}
 

@@ -1,7 +1,9 @@
 from django.urls import path
 
-from seats import views
+from sync import seat_views as views
 
+# Seat Management and *Assign seats from CRM* live with the seat-to-CRM-user mapping (sync), but
+# keep the ``seats:`` names and the /seats/ addresses people and templates know them by.
 app_name = "seats"
 
 urlpatterns = [

@@ -1,10 +1,9 @@
-"""Seat Management's writes that reach the CRM side: sync per seat, seats from CRM users, edits.
+"""Seat Management's CRM half: sync per seat, seats from CRM users, and edits that re-map.
 
-``seats/services.py`` is the foundation every app imports, so it imports nothing above seats.
-These services must go further: they read the contract's connection (crm_settings), re-map seats
-to CRM users (``sync.users``), remove imported saves (``network.imported``) and start the import
-by task name. Only this app's views and Django admin import them, so the layers still depend one
-way (DESIGN §3).
+These services own what Seat Management does beyond tenancy: they read the contract's connection
+(crm_settings), re-map seats to CRM users (``sync.users``), remove imported saves
+(``network.imported``) and start the import. The tenancy rules themselves (seat limit, last admin,
+who may be given a seat, audit) stay in ``seats.services``, which these call.
 """
 
 from dataclasses import dataclass, field
@@ -16,12 +15,14 @@ from django.utils import timezone
 
 from crm_settings.connect import connection_clear_error, connection_record_error
 from crm_settings.crm import open_client
+from crm_settings.messages import CrmProblem
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from crm_settings.services import sync_enqueue
 from dynamics import DynamicsError
 from network.imported import seats_imported_saves_remove
 from seats.models import SEAT_ROLES, Contract, CrmSync, Role, Seat, User
 from seats.services import (
+    ALREADY_HOLDS_A_SEAT,
     audit_record,
     seat_change_role,
     seat_details_update,
@@ -158,9 +159,9 @@ def _seat_mapping_refresh(seat: Seat) -> None:
 def crm_users_reload(*, contract: Contract, by: User | None) -> int:
     """*Refresh from CRM*: re-read the org's users from Dynamics and re-map every seat.
 
-    Raises ValidationError when the contract is not connected, and the client's DynamicsError
-    when Dynamics fails (also recorded on the connection, so CRM Settings shows it). Returns how
-    many CRM users the org has.
+    Raises ValidationError when the contract is not connected, and CrmProblem when Dynamics fails
+    (also recorded on the connection, so CRM Settings shows it). Returns how many CRM users the
+    org has.
     """
     connection = crm_connection_get(contract=contract)
     if connection is None:
@@ -171,7 +172,7 @@ def crm_users_reload(*, contract: Contract, by: User | None) -> int:
             count = crm_users_refresh(contract=contract, client=client)
     except DynamicsError as error:
         connection_record_error(connection=connection, error=error)
-        raise
+        raise CrmProblem.from_error(error) from error
     connection_clear_error(connection=connection)
     audit_record(
         contract=contract, actor=by, action="crm.users_refresh", after={"crm_users": count}
@@ -188,6 +189,9 @@ class Assignment:
     already: list[str]
     # Selected CRM users who cannot have a seat (disabled, application user, no email).
     unusable: list[str]
+    # Addresses that belong to a portal account this contract does not own (staff, a person
+    # whose seat was removed): refused, with the reason (``seats_create``).
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def _name_parts(full_name: str) -> tuple[str, str]:
@@ -203,8 +207,9 @@ def seats_assign_from_crm(
 
     1. Lock the contract, so the free-seat count cannot change underneath.
     2. Set aside people who already hold a seat (a no-op, reported) and CRM users who cannot
-       have one; what remains is created all or nothing within the purchased seat count
-       (``seats_create`` raises ValidationError and nothing is created otherwise).
+       have one. ``seats_create`` refuses any address that belongs to an account the contract
+       does not own (the operator's staff, say) and creates the rest all or nothing within the
+       purchased seat count (it raises ValidationError and nothing is created otherwise).
     3. Map the new seats to their CRM users, invite them once the transaction commits, and start
        an import when they sync with CRM.
     """
@@ -230,9 +235,14 @@ def seats_assign_from_crm(
             people.append({"email": user.email, "first_name": first_name, "last_name": last_name})
     if not people:
         return Assignment(created=[], already=already, unusable=unusable)
-    created = seats_create(contract=contract, people=people, role=Role.SEAT_HOLDER, by=by)
+    result = seats_create(contract=contract, people=people, role=Role.SEAT_HOLDER, by=by)
+    created = result.seats
+    already += [email for email, why in result.refused.items() if why == ALREADY_HOLDS_A_SEAT]
+    refused = {e: why for e, why in result.refused.items() if why != ALREADY_HOLDS_A_SEAT}
+    if not created:
+        return Assignment(created=[], already=already, unusable=unusable, refused=refused)
     seat_mappings_refresh(contract=contract, seats=created)
     seat_invitations_enqueue(contract=contract, seats=created, base_url=base_url, by=by)
     if crm_settings_get(contract=contract).auto_sync and crm_connection_get(contract=contract):
         sync_enqueue(contract=contract, trigger="seats")
-    return Assignment(created=created, already=already, unusable=unusable)
+    return Assignment(created=created, already=already, unusable=unusable, refused=refused)
