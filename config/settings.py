@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "crm_settings",
     "network",
     "sync",
+    "inbox",
     "writeback",
     "portal",
 ]

@@ -22,7 +22,8 @@ urlpatterns = [
     path("admin-settings/crm/sync/", include("sync.urls")),
     path("seats/", include("sync.seat_urls")),
     path("network/", include("network.urls")),
+    path("", include("inbox.urls")),
     path("", include("writeback.urls")),
-    path("api/v1/", include("writeback.api.urls")),
+    path("api/v1/", include("inbox.api.urls")),
     path("admin/", admin.site.urls),
 ]

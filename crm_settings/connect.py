@@ -275,6 +275,12 @@ def connection_clear_error(*, connection: CrmConnection) -> None:
     )
 
 
+def connection_stop_impersonating(*, connection: CrmConnection) -> None:
+    """The connecting user may no longer act for others (the CRM refused): write owner-only."""
+    CrmConnection.objects.filter(pk=connection.pk).update(can_impersonate=False)
+    connection.can_impersonate = False
+
+
 def connection_refresh_solution(*, connection: CrmConnection, client: DynamicsClient) -> bool:
     """Re-check whether the LinkedIn solution is installed (the guide: "refresh your page")."""
     installed = client.linkedin_solution_installed()

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from django.urls import reverse
 
 from crm_settings.models import CrmConnection
+from inbox.services import message_send
 from sync.models import SyncRun
 from sync.tasks import sync_run
 from tests.factories import (
@@ -23,7 +24,6 @@ from tests.factories import (
     OutboxEntryFactory,
 )
 from writeback.models import OutboxEntry, OutboxState
-from writeback.services import message_send
 from writeback.tasks import drain_outbox
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,8 @@
 described here, so the two cannot drift apart.
 """
 
-from writeback.models import MESSAGE_BODY_MAX, NOTE_BODY_MAX, OutboxState
+from inbox.api.delivery import DELIVERY_STATES
+from inbox.models import MESSAGE_BODY_MAX, NOTE_BODY_MAX
 
 
 def _ref(name: str) -> dict:
@@ -91,7 +92,7 @@ _SCHEMAS = {
         "type": ["object", "null"],
         "description": "The item's copy in the CRM; null when it was never ticked.",
         "properties": {
-            "state": {"type": "string", "enum": list(OutboxState.values)},
+            "state": {"type": "string", "enum": DELIVERY_STATES},
             "label": {"type": "string"},
             "activity_id": {"type": "string", "format": "uuid"},
             "attempts": {"type": "integer", "description": "Attempts at the current operation."},

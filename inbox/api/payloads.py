@@ -1,46 +1,20 @@
 """What the API answers: threads, messages, notes, their deliveries and members, as plain dicts.
 
 ``choices`` (``CopyChoices``) says for each item whether its copy checkbox exists
-(``copy_available``): the app shows the checkbox exactly where the pages do.
+(``copy_available``): the app shows the checkbox exactly where the pages do. Each item's
+``delivery`` is the writeback's, made in ``inbox.api.delivery``.
 """
 
 from datetime import datetime
 
+from inbox.api.delivery import delivery_payload
+from inbox.models import Message, Note, Thread
+from inbox.selectors import CopyChoices
 from network.models import Member
-from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread
-from writeback.selectors import CopyChoices
-
-# States whose next_attempt_at is a time to show (the others hold a lease or nothing).
-_WAITING = {OutboxState.QUEUED, OutboxState.RETRYING, OutboxState.REMOVAL_REQUESTED}
 
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def delivery_payload(entry: OutboxEntry | None) -> dict | None:
-    """An item's CRM copy, or None when it was never ticked."""
-    if entry is None:
-        return None
-    error = None
-    if entry.last_error_kind:
-        error = {
-            "kind": entry.last_error_kind,
-            "reason": entry.failure_reason,
-            "next_step": entry.next_step,
-            "detail": entry.last_error_detail,
-        }
-    return {
-        "state": entry.state,
-        "label": entry.get_state_display(),
-        "activity_id": str(entry.activity_id),
-        "attempts": entry.attempts,
-        "next_attempt_at": _time(entry.next_attempt_at) if entry.state in _WAITING else None,
-        "error": error,
-        "crm_url": entry.crm_url or None,
-        "written_open": entry.written_open,
-        "sent_at": _time(entry.sent_at),
-    }
 
 
 def member_payload(member: Member) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from writeback.api import views
+from inbox.api import views
 
 app_name = "api"
 
