@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,6 +105,7 @@ def _client(emulator) -> DynamicsClient:
         StaticTokenAuth(emulator.token()),
         session=make_session(ca_bundle=emulator.ca_cert),
         page_size=settings.DYNAMICS_PAGE_SIZE,
+        extra_allowed_hosts=[urlsplit(emulator.base_url).netloc],
     )
 
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # Runnable as `python bench/read_bench.py` from a checkout without installing the package:
 # put the repository root (not bench/) first on the import path.
@@ -151,6 +152,7 @@ def main(argv=None) -> None:
     process, ready = start_emulator(args, data)
     try:
         session = make_session(ca_bundle=ready["ca_cert"])
+        allowed = [urlsplit(ready["base_url"]).netloc]  # the emulator, as an operator allows it
         auth = MsalAuth(
             environment_url=ready["base_url"],
             client_id=ready["client_id"],
@@ -158,8 +160,11 @@ def main(argv=None) -> None:
             authority=f"{ready['base_url']}/{ready['tenant']}",
             session=session,
             mode="app",
+            extra_allowed_hosts=allowed,
         )
-        client = DynamicsClient(ready["base_url"], auth, session=session)
+        client = DynamicsClient(
+            ready["base_url"], auth, session=session, extra_allowed_hosts=allowed
+        )
         auth.access_token()  # sign in before the clock starts
         client.stats.reset()
         print(f"reading {', '.join(TABLES)} in pages of {args.page_size:,}")

@@ -7,6 +7,7 @@ surfacing later as a confusing failure (healthchecks' ``envbool`` is the model).
 
 import os
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -77,3 +78,30 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
         allowed = ", ".join(f"{s}://" for s in schemes)
         raise ImproperlyConfigured(f"{name} must start with one of {allowed} (got {value!r}).")
     return value
+
+
+def env_fernet_keys(name: str) -> list[bytes]:
+    """A comma-separated list of Fernet keys, newest first; empty when unset.
+
+    The messages say which item is wrong but never echo a value: these are secrets.
+    """
+    value = _raw(name)
+    if not value:
+        return []
+    items = [item.strip() for item in value.split(",")]
+    keys = []
+    for position, item in enumerate(items, start=1):
+        try:
+            Fernet(item)
+        except ValueError:
+            which = f"item {position} of {len(items)} is not" if len(items) > 1 else "it is not"
+            raise ImproperlyConfigured(
+                f"{name} must be a Fernet key (32 bytes, url-safe base64 encoded), or a "
+                f"comma-separated list of them, newest first; {which}."
+            ) from None
+        keys.append(item.encode())
+    if len(set(keys)) != len(keys):
+        raise ImproperlyConfigured(
+            f"{name} lists the same key twice; list each key once, newest first."
+        )
+    return keys

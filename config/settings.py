@@ -12,9 +12,11 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_fernet_keys, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -41,28 +43,37 @@ if not SECRET_KEY:
     SECRET_KEY = _dev_secret()
 
 
-def _encryption_key() -> bytes:
-    """The Fernet key that encrypts CRM tokens at rest (``PORTAL_ENCRYPTION_KEY``)."""
-    value = env_str("PORTAL_ENCRYPTION_KEY")
-    if not value:
-        if not DEBUG:
-            raise ImproperlyConfigured(
-                "PORTAL_ENCRYPTION_KEY is not set. Generate one with `python -c "
-                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
-            )
-        # Dev only: derived from the dev secret so it is stable across restarts.
-        return base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest())
-    try:
-        if len(base64.urlsafe_b64decode(value.encode())) != 32:
-            raise ValueError
-    except ValueError:
+def _dev_encryption_key() -> bytes:
+    """A per-checkout Fernet key kept in ``var/``, so dev CRM sign-ins survive restarts."""
+    path = VAR_DIR / "dev-encryption-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_bytes().strip()
+
+
+def _encryption_keys() -> list[bytes]:
+    """The Fernet keys of CRM tokens at rest (``PORTAL_ENCRYPTION_KEY``), newest first.
+
+    The first encrypts; any of them decrypts, so a key is rotated by listing the new one first,
+    running ``manage.py encryption_keys_rotate``, then dropping the old one (README).
+    """
+    keys = env_fernet_keys("PORTAL_ENCRYPTION_KEY")
+    if keys:
+        return keys
+    if not DEBUG:
         raise ImproperlyConfigured(
-            "PORTAL_ENCRYPTION_KEY must be a Fernet key: 32 bytes, url-safe base64 encoded."
-        ) from None
-    return value.encode()
+            "PORTAL_ENCRYPTION_KEY is not set. Generate one with `python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+        )
+    # Dev mode used to derive its key from the secret key: still listed, so an existing dev
+    # database reads its sign-ins, and encryption_keys_rotate moves them to the key in var/.
+    derived = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest())
+    return [_dev_encryption_key(), derived]
 
 
-PORTAL_ENCRYPTION_KEY = _encryption_key()
+PORTAL_ENCRYPTION_KEYS = _encryption_keys()
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -88,12 +99,14 @@ INSTALLED_APPS = [
     "crm_settings",
     "network",
     "sync",
+    "inbox",
     "writeback",
     "portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,6 +164,15 @@ else:
             },
         }
     }
+# SQLite is one file, one writer at a time, no second machine: fine for the demo and tests, not
+# for customers' data. Production mode runs on PostgreSQL unless the operator says otherwise.
+_ON_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if _ON_SQLITE and not DEBUG and not env_bool("PORTAL_ALLOW_SQLITE", False):
+    raise ImproperlyConfigured(
+        "The database is SQLite, which is for development. Set DATABASE_URL to a PostgreSQL "
+        "database, set DJANGO_DEBUG=1 for dev mode, or set PORTAL_ALLOW_SQLITE=1 to run "
+        "production mode on SQLite anyway."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts (django-allauth) ------------------------------------------------------------------
@@ -211,8 +233,42 @@ SECURE_SSL_REDIRECT = env_bool("PORTAL_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PORTAL_BEHIND_PROXY", False) else None
 )
+# Load balancers probe /healthz over plain HTTP inside the network: answer them, not redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# HSTS: once a browser has seen the portal over HTTPS it never uses plain HTTP for it again. On by
+# default wherever the portal redirects to HTTPS; subdomains and the browsers' preload list are
+# the operator's call for their whole domain, so they stay off unless asked for.
+SECURE_HSTS_SECONDS = env_int(
+    "PORTAL_HSTS_SECONDS", 31_536_000 if SECURE_SSL_REDIRECT else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PORTAL_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("PORTAL_HSTS_PRELOAD", False)
+# `check --deploy` warnings accepted on purpose (.ci/run fails on any other):
+SILENCED_SYSTEM_CHECKS = [
+    # security.W005, W021: HSTS for every subdomain, and the browsers' preload list, bind the
+    # operator's whole domain (and preload cannot be undone quickly): off unless they turn them
+    # on with PORTAL_HSTS_INCLUDE_SUBDOMAINS / PORTAL_HSTS_PRELOAD.
+    "security.W005",
+    "security.W021",
+]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts come from the portal
+# itself, never inline (base.html tells htmx not to add its own style or evaluate code), no
+# plugins, no framing. No form-action: browsers apply it to the redirect after a form is sent,
+# and *Connect to CRM* and "Sign in with Microsoft" redirect to the identity provider's sign-in
+# page, whose address comes from the provider's own metadata.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Internationalisation and static files ------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -256,6 +312,38 @@ else:
     # Keep the ORM broker on 'default' (a separate alias breaks the scheduler, django-q2 #293).
     Q_CLUSTER["orm"] = "default"
 
+# --- Cache --------------------------------------------------------------------------------------
+# The sign-in limits (allauth's rate limits: failed logins, password resets...) count in the
+# default cache. Every web process and machine must share it, or N processes allow N times the
+# attempts: the database by default (``migrate`` creates its table), Redis with REDIS_URL.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+            # Culling past MAX_ENTRIES drops live counters too: keep it far above the number of
+            # emails and addresses being limited at once, so a flood cannot reset a limit.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# django-q2's cluster statistics (ORM broker) are per process and rewritten every few seconds:
+# they stay in memory rather than add writes to the database.
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+Q_CLUSTER["cache"] = "local"
+# Behind a proxy every visitor arrives from the proxy's address: count per-address limits by the
+# client address the trusted proxies put in X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int(
+    "PORTAL_TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0, minimum=0, maximum=10
+)
+
 # --- Dynamics 365 -------------------------------------------------------------------------------
 # The app registration the portal uses to sign admins in to Dynamics (README: "Connecting to a
 # real Dynamics org").
@@ -265,7 +353,8 @@ DYNAMICS_AUTHORITY_HOST = env_url(
     "DYNAMICS_AUTHORITY_HOST", "https://login.microsoftonline.com", schemes=("https",)
 ).rstrip("/")
 DYNAMICS_DEFAULT_TENANT = env_str("DYNAMICS_DEFAULT_TENANT", "organizations")
-# Hosts other than *.dynamics.com an operator allows as environment URLs (e.g. the emulator).
+# Exact host or host:port entries, besides the Dynamics hosts, an operator allows as environment
+# URLs (e.g. the emulator's 127.0.0.1:8443); see dynamics/environment.py.
 DYNAMICS_EXTRA_ALLOWED_HOSTS = env_list("DYNAMICS_EXTRA_ALLOWED_HOSTS")
 # A CA bundle to trust for Dynamics and its sign-in (the emulator's self-signed certificate).
 DYNAMICS_CA_BUNDLE = env_str("DYNAMICS_CA_BUNDLE")

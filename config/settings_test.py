@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("PORTAL_ENCRYPTION_KEY", "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE=")
 os.environ.setdefault("DYNAMICS_CLIENT_ID", "crm-sync-portal-demo")
 os.environ.setdefault("DYNAMICS_CLIENT_SECRET", "demo-secret-not-for-production")
+# Production mode (no DJANGO_DEBUG), on the SQLite file unless DATABASE_URL is set.
+os.environ.setdefault("PORTAL_ALLOW_SQLITE", "1")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES, Q_CLUSTER, VAR_DIR  # noqa: E402
@@ -18,7 +20,6 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

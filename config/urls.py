@@ -1,19 +1,29 @@
 """Top-level URL map: one include per app, each with its own namespace."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from seats import views as seat_views
+
 admin.site.site_header = "CRM Sync staff admin"
 admin.site.site_title = "CRM Sync staff admin"
+# Staff sign in through the portal's sign-in page, with its limits on failed attempts; the
+# admin's own login form (which has none) only sends them there.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", include("portal.urls")),
+    # Email addresses are set by the contract admin, never self-service (seats.views.account_email);
+    # this comes before allauth's own page at the same address.
+    path("accounts/email/", seat_views.account_email, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("admin-settings/crm/", include("crm_settings.urls")),
     path("admin-settings/crm/sync/", include("sync.urls")),
-    path("seats/", include("seats.urls")),
+    path("seats/", include("sync.seat_urls")),
     path("network/", include("network.urls")),
+    path("", include("inbox.urls")),
     path("", include("writeback.urls")),
-    path("api/v1/", include("writeback.api.urls")),
+    path("api/v1/", include("inbox.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,19 @@
+"""The contract's connection to Dynamics and its CRM Settings answers (DESIGN §3: above seats,
+below network, sync and writeback).
+
+Modules:
+
+- ``models``: CrmConnection (environment, the signed-in CRM user, the token cache encrypted at
+  rest, the last error) and CrmSettings (stage gate, won-value field, auto sync, writeback);
+- ``connect``: *Connect to CRM* around the Microsoft sign-in, the pre-flight check, recording
+  and clearing errors, *Disconnect CRM Sync*;
+- ``crm``: the one place that builds ``dynamics`` clients from settings and a connection;
+- ``crypto``: encrypting the stored sign-in with a list of keys, newest first;
+- ``messages``: the guide's error messages and next steps, and CrmProblem, the portal-level error
+  services raise when the CRM fails (views catch it and show it with ``crm_problem_show``);
+- ``services`` and ``selectors``: saving the answers (audited), reading them for the apps above;
+- ``views``, ``forms``, ``urls``: Admin > Admin Settings > CRM Settings.
+
+Named exceptions to the one-way rule: connecting starts the first import by task name, and the
+disconnect page calls the import's purge service (listed in pyproject.toml's import contract).
+"""

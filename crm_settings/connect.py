@@ -12,7 +12,6 @@ The connect flow has two halves around the Microsoft sign-in:
 """
 
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,23 +19,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm_settings.crm import build_auth, build_client, new_session, open_client
-from crm_settings.messages import AdminMessage, admin_message_for
+from crm_settings.messages import AdminMessage, CrmProblem, admin_message_for
 from crm_settings.models import CrmConnection
 from crm_settings.selectors import crm_settings_get
 from crm_settings.services import sync_enqueue
-from dynamics import AuthError, DynamicsClient, DynamicsError, PrivilegeError, Throttled
+from dynamics import (
+    AuthError,
+    DynamicsClient,
+    DynamicsError,
+    EnvironmentUrlRefused,
+    PrivilegeError,
+    Throttled,
+    environment_origin,
+)
 from seats.models import Contract, User
 from seats.services import audit_record
-
-# Host suffixes of Dynamics 365 environments in Microsoft's clouds (commercial, US government,
-# China, Germany).
-DYNAMICS_HOST_SUFFIXES = (
-    ".dynamics.com",
-    ".microsoftdynamics.us",
-    ".appsplatform.us",
-    ".dynamics.cn",
-    ".microsoftdynamics.de",
-)
 
 # The tables the import reads, by logical name and entity set, with their primary keys.
 REQUIRED_TABLES = {
@@ -51,26 +48,14 @@ def environment_url_clean(value: str) -> str:
     """The environment's origin (``https://org.crm.dynamics.com``), or ValidationError.
 
     Admins often paste the Web API endpoint (``.../api/data/v9.2``) from Power Apps' Developer
-    resources; the path is dropped. Only https and Dynamics hosts are accepted, unless the operator
-    allowed another host (the emulator) in DYNAMICS_EXTRA_ALLOWED_HOSTS.
+    resources; the path is dropped. The rule is the client's own (``dynamics.environment``): only
+    https and Dynamics hosts, unless the operator allowed another exact host (the emulator) in
+    DYNAMICS_EXTRA_ALLOWED_HOSTS; its message becomes the form's.
     """
-    value = (value or "").strip()
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValidationError(
-            "Enter the environment URL starting with https://, e.g. https://contoso.crm.dynamics.com"
-        )
-    host = parts.hostname.lower()
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    allowed_extra = {h.lower() for h in settings.DYNAMICS_EXTRA_ALLOWED_HOSTS}
-    if not (host.endswith(DYNAMICS_HOST_SUFFIXES) or netloc in allowed_extra):
-        raise ValidationError(
-            f"{host} is not a Dynamics 365 environment. Use the address of your environment, "
-            "e.g. https://contoso.crm.dynamics.com (Power Apps > Settings > Developer resources)."
-        )
-    if parts.username or parts.password:
-        raise ValidationError("The environment URL must not contain a user name or password.")
-    return f"https://{netloc}"
+    try:
+        return environment_origin(value, extra_allowed_hosts=settings.DYNAMICS_EXTRA_ALLOWED_HOSTS)
+    except EnvironmentUrlRefused as refused:
+        raise ValidationError(refused.message) from None
 
 
 def tenant_clean(value: str) -> str:
@@ -105,7 +90,24 @@ class PendingSignIn:
 def connection_start(
     *, environment_url: str, tenant: str, redirect_uri: str, login_hint: str = ""
 ) -> PendingSignIn:
-    """Validate the form's values and begin the Microsoft sign-in (authorization-code flow)."""
+    """Validate the form's values and begin the Microsoft sign-in (authorization-code flow).
+
+    Raises ValidationError for a bad form value and CrmProblem when Microsoft cannot be reached.
+    """
+    try:
+        return _connection_start(
+            environment_url=environment_url,
+            tenant=tenant,
+            redirect_uri=redirect_uri,
+            login_hint=login_hint,
+        )
+    except DynamicsError as error:
+        raise CrmProblem.from_error(error) from error
+
+
+def _connection_start(
+    *, environment_url: str, tenant: str, redirect_uri: str, login_hint: str
+) -> PendingSignIn:
     environment_url = environment_url_clean(environment_url)
     tenant = tenant_clean(tenant)
     if not settings.DYNAMICS_CLIENT_ID or not settings.DYNAMICS_CLIENT_SECRET:
@@ -181,8 +183,20 @@ def connection_complete(
 ) -> CrmConnection:
     """Finish the sign-in, check the org and save the connection; raises and saves nothing on error.
 
-    Raises AuthError for a cancelled or tampered sign-in and any DynamicsError from the checks.
+    Raises CrmProblem: with the sign-in's own words for a cancelled or tampered sign-in, with the
+    guide's message for a failed check of the org.
     """
+    try:
+        return _connection_complete(contract=contract, pending=pending, params=params, by=by)
+    except AuthError as error:
+        raise CrmProblem.sign_in_refused(error) from error
+    except DynamicsError as error:
+        raise CrmProblem.from_error(error) from error
+
+
+def _connection_complete(
+    *, contract: Contract, pending: PendingSignIn, params: dict, by: User
+) -> CrmConnection:
     if params.get("error") == "access_denied":
         raise AuthError("The sign-in to Microsoft Dynamics was cancelled; nothing was changed.")
     session = new_session()
@@ -257,7 +271,7 @@ def connection_record_error(*, connection: CrmConnection, error: DynamicsError) 
         "last_error_detail": str(error)[:2000],
         "last_error_at": timezone.now(),
     }
-    if error.kind == "auth":
+    if isinstance(error, AuthError):
         fields["status"] = CrmConnection.Status.ERROR
     CrmConnection.objects.filter(pk=connection.pk).update(**fields)
 
@@ -266,6 +280,12 @@ def connection_clear_error(*, connection: CrmConnection) -> None:
     CrmConnection.objects.filter(pk=connection.pk).exclude(last_error_kind="").update(
         status=CrmConnection.Status.CONNECTED, last_error_kind="", last_error_detail=""
     )
+
+
+def connection_stop_impersonating(*, connection: CrmConnection) -> None:
+    """The connecting user may no longer act for others (the CRM refused): write owner-only."""
+    CrmConnection.objects.filter(pk=connection.pk).update(can_impersonate=False)
+    connection.can_impersonate = False
 
 
 def connection_refresh_solution(*, connection: CrmConnection, client: DynamicsClient) -> bool:

@@ -38,6 +38,7 @@ def build_auth(*, environment_url: str, tenant: str, token_cache: str | None, se
         session=session,
         token_cache=token_cache,
         mode="user",
+        extra_allowed_hosts=settings.DYNAMICS_EXTRA_ALLOWED_HOSTS,
     )
 
 
@@ -54,6 +55,7 @@ def build_client(
         session=session,
         page_size=settings.DYNAMICS_PAGE_SIZE,
         retry=INTERACTIVE_RETRY if interactive else None,
+        extra_allowed_hosts=settings.DYNAMICS_EXTRA_ALLOWED_HOSTS,
     )
 
 
@@ -63,9 +65,11 @@ def open_client(
 ) -> Iterator[DynamicsClient]:
     """A client for the contract's connection; the refreshed token cache is saved on exit.
 
-    ``interactive=True`` for code a person waits on (pages): fewer, shorter retries. The client
-    sends nothing before a Retry-After stored on the connection ends (it raises ``Throttled``
-    when it cannot wait that long), and its budget readings are stored on the connection every
+    ``interactive=True`` for code a person waits on (pages): fewer, shorter retries.
+    A stored environment URL that the environment rule refuses (saved before it was strict)
+    raises EnvironmentUrlRefused, a DynamicsError, on entry: nothing is sent. The client sends
+    nothing before a Retry-After stored on the connection ends (it raises ``Throttled`` when it
+    cannot wait that long), and its budget readings are stored on the connection every
     ``RECORD_EVERY_SECONDS``, when Dynamics asks it to wait, and on exit.
     """
     session = new_session()

@@ -1,12 +1,16 @@
-"""The contract's sync and writeback answers on CRM Settings, and starting the import.
+"""The contract's sync and writeback answers on CRM Settings, starting the import, and moving
+the stored CRM sign-ins to the newest encryption key.
 
-Every change writes an audit entry with the values before and after.
+Every change of an answer writes an audit entry with the values before and after.
 """
+
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from crm_settings.models import CrmSettings
+from crm_settings.crypto import TokenDecryptionError, reencrypt
+from crm_settings.models import CrmConnection, CrmSettings
 from crm_settings.selectors import crm_settings_get
 from seats.models import Contract, User
 from seats.services import audit_record
@@ -109,3 +113,63 @@ def writeback_settings_update(
             contract=contract, actor=by, action="crm.writeback", before=before, after=after
         )
     return crm_settings
+
+
+REENCRYPT_BATCH = 100
+
+
+@dataclass
+class Reencryption:
+    """What ``connection_tokens_reencrypt`` did, in counts of stored CRM sign-ins."""
+
+    reencrypted: int = 0
+    # Already encrypted with the newest key: left as they were.
+    current: int = 0
+    # Saved by a token refresh while the command ran: left to that save (run again to check).
+    changed: int = 0
+    # No configured key reads them: (contract id, contract name); those contracts must connect
+    # to CRM again.
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
+
+
+def connection_tokens_reencrypt(*, batch_size: int = REENCRYPT_BATCH) -> Reencryption:
+    """Encrypt every stored CRM sign-in with the newest key of ``PORTAL_ENCRYPTION_KEY``.
+
+    1. Read the connections in id order, ``batch_size`` at a time (memory stays bounded).
+    2. Leave those the newest key already reads; re-encrypt the others, and list those no key
+       reads.
+    3. Write each with an UPDATE conditional on the ciphertext read, so a token refresh that saved
+       a newer cache meanwhile is never overwritten with the older one.
+
+    Safe to run again, and while the portal runs (every process already listing the new key
+    first): a second run finds every readable sign-in current. Once a run reports none changed
+    meanwhile, every readable sign-in uses the newest key and the older keys can be dropped.
+    """
+    result = Reencryption()
+    after = 0
+    while True:
+        batch = list(
+            CrmConnection.objects.filter(pk__gt=after)
+            .exclude(token_cache_encrypted="")
+            .order_by("pk")
+            .values_list("pk", "contract_id", "contract__name", "token_cache_encrypted")[
+                :batch_size
+            ]
+        )
+        for pk, contract_id, contract_name, ciphertext in batch:
+            try:
+                fresh = reencrypt(ciphertext)
+            except TokenDecryptionError:
+                result.unreadable.append((contract_id, contract_name))
+                continue
+            if fresh is None:
+                result.current += 1
+            elif CrmConnection.objects.filter(pk=pk, token_cache_encrypted=ciphertext).update(
+                token_cache_encrypted=fresh
+            ):
+                result.reencrypted += 1
+            else:
+                result.changed += 1
+        if len(batch) < batch_size:
+            return result
+        after = batch[-1][0]

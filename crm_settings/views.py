@@ -17,11 +17,11 @@ from crm_settings.connect import (
     connection_start,
     crm_choices_read,
 )
+from crm_settings.crypto import TokenDecryptionError
 from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
-from crm_settings.messages import admin_message, admin_message_for
+from crm_settings.messages import CrmProblem, admin_message, crm_problem_show
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from crm_settings.services import sync_settings_update, writeback_settings_update
-from dynamics import AuthError, DynamicsError
 from seats.access import admin_required
 
 # crm_settings sits below sync; the disconnect page reads and purges the import's rows through
@@ -57,6 +57,9 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
             context["connection_error"] = admin_message(
                 connection.last_error_kind, connection.last_error_detail
             )
+        # The stored sign-in cannot be read: connecting again, to the same environment, is the
+        # way out, so it is offered right here.
+        context["reconnect"] = connection.last_error_kind == TokenDecryptionError.kind
     return render(request, "crm_settings/index.html", context, status=status)
 
 
@@ -83,8 +86,8 @@ def connect(request):
     except ValidationError as error:
         form.add_error(None, error)
         return _page(request, connect_form=form, status=400)
-    except DynamicsError as error:
-        _show_error(request, error)
+    except CrmProblem as problem:
+        crm_problem_show(request, problem)
         return _page(request, connect_form=form, status=502)
     request.session[PENDING_KEY] = pending.to_session()
     return redirect(pending.flow["auth_uri"])
@@ -106,25 +109,13 @@ def callback(request):
         connection_complete(
             contract=request.contract, pending=pending, params=request.GET.dict(), by=request.user
         )
-    except AuthError as error:
-        logger.info("CRM sign-in refused for contract %s: %s", request.contract.pk, error)
-        messages.error(request, error.message)
-        return redirect("crm_settings:index")
-    except DynamicsError as error:
-        logger.warning("CRM connect failed for contract %s: %s", request.contract.pk, error)
-        _show_error(request, error)
+    except CrmProblem as problem:
+        log = logger.info if problem.kind == "auth" else logger.warning
+        log("CRM connect failed for contract %s: %s", request.contract.pk, problem.__cause__)
+        crm_problem_show(request, problem)
         return redirect("crm_settings:index")
     messages.success(request, "Successfully connected, sync in progress")
     return redirect("crm_settings:index")
-
-
-def _show_error(request, error: DynamicsError):
-    admin_message = admin_message_for(error)
-    messages.error(
-        request,
-        f"{admin_message.message} Next step: {admin_message.next_step} "
-        f"(Details: {admin_message.detail})",
-    )
 
 
 @admin_required

@@ -8,6 +8,7 @@ from .auth import MsalAuth, StaticTokenAuth
 from .batch import ChangeSet, Operation, OperationResult, RolledBack
 from .budget import Budget, BudgetReading
 from .client import DynamicsClient
+from .environment import DYNAMICS_HOST_SUFFIXES, environment_origin
 from .errors import (
     ApiError,
     AuthError,
@@ -17,6 +18,7 @@ from .errors import (
     DeltaTokenExpired,
     DuplicateRecord,
     DynamicsError,
+    EnvironmentUrlRefused,
     MalformedResponse,
     MissingObjectError,
     NotFound,
@@ -38,10 +40,12 @@ __all__ = [
     "ChangeTrackingUnsupported",
     "Column",
     "ConnectError",
+    "DYNAMICS_HOST_SUFFIXES",
     "DeltaTokenExpired",
     "DuplicateRecord",
     "DynamicsClient",
     "DynamicsError",
+    "EnvironmentUrlRefused",
     "MalformedResponse",
     "MissingObjectError",
     "MsalAuth",
@@ -57,5 +61,6 @@ __all__ = [
     "Stats",
     "Throttled",
     "ValidationFailed",
+    "environment_origin",
     "make_session",
 ]

@@ -13,25 +13,19 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import msal
 import msal.authority
 import requests
 
+from .environment import environment_origin
 from .errors import AuthError, DynamicsError
 from .http import connect_error
 
 # Entra answers with these OAuth error codes when trying again later may work.
 _TRANSIENT_OAUTH_ERRORS = {"temporarily_unavailable", "server_error"}
-
-
-def environment_origin(environment_url: str) -> str:
-    """`https://org.crm.dynamics.com` from any URL of the environment (Web API endpoint too)."""
-    parts = urlsplit(environment_url.strip())
-    if not parts.scheme or not parts.netloc:
-        raise ValueError(f"not an environment URL: {environment_url!r}")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 class StaticTokenAuth:
@@ -54,6 +48,8 @@ class MsalAuth:
     The msal application is created on first use: creating it already fetches the OpenID
     configuration, and an unreachable identity provider should fail as ConnectError at the point
     where a token is needed, not when the object is built.
+    `environment_url` must pass `environment_origin` (with the operator's `extra_allowed_hosts`):
+    the token's scope names it, and a refused URL raises EnvironmentUrlRefused here.
     """
 
     def __init__(
@@ -66,10 +62,13 @@ class MsalAuth:
         session: requests.Session,
         token_cache: str | msal.SerializableTokenCache | None = None,
         mode: str = "user",
+        extra_allowed_hosts: Iterable[str] = (),
     ):
         if mode not in ("user", "app"):
             raise ValueError(f"mode must be 'user' or 'app', not {mode!r}")
-        self.environment_url = environment_origin(environment_url)
+        self.environment_url = environment_origin(
+            environment_url, extra_allowed_hosts=extra_allowed_hosts
+        )
         self.scopes = [f"{self.environment_url}/.default"]
         self.client_id = client_id
         self.authority = authority.rstrip("/")

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import requests
 
-from .auth import environment_origin
 from .batch import (
     ChangeSet,
     Operation,
@@ -26,6 +25,7 @@ from .batch import (
     split_items,
 )
 from .budget import Budget
+from .environment import environment_origin
 from .errors import DuplicateRecord, MalformedResponse, NotFound
 from .http import Reply, RetryPolicy, Stats, TokenSource, Transport, make_session, parse_json_object
 from .metadata import MetadataQueries
@@ -46,8 +46,11 @@ class DynamicsClient(MetadataQueries):
     """A client for one Dataverse environment.
 
     `environment_url` is the org URL (`https://contoso.crm4.dynamics.com`; the Web API endpoint
-    is accepted too). `auth` gives bearer tokens (MsalAuth or StaticTokenAuth). Not meant to be
-    shared between threads: give each worker its own client.
+    is accepted too). It must pass `environment_origin`, with the operator's exact exceptions in
+    `extra_allowed_hosts` (the emulator's `127.0.0.1:8443`); otherwise EnvironmentUrlRefused is
+    raised here, before any request, so no token is sent to a host the rule refuses. Every
+    request goes to the origin it returns. `auth` gives bearer tokens (MsalAuth or
+    StaticTokenAuth). Not meant to be shared between threads: give each worker its own client.
 
     `stats` counts what the client sent; `budget` holds what Dynamics last said is left of the
     service protection limits, and the server's Retry-After hold (`dynamics.budget`).
@@ -65,8 +68,11 @@ class DynamicsClient(MetadataQueries):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         api_version: str = "v9.2",
+        extra_allowed_hosts: Iterable[str] = (),
     ):
-        self.environment_url = environment_origin(environment_url)
+        self.environment_url = environment_origin(
+            environment_url, extra_allowed_hosts=extra_allowed_hosts
+        )
         self.api_url = f"{self.environment_url}/api/data/{api_version}/"
         self.page_size = page_size
         self.stats = Stats()

@@ -173,6 +173,15 @@ class AuthError(DynamicsError):
     kind = "auth"
 
 
+class EnvironmentUrlRefused(AuthError):
+    """The environment URL is not one the portal may send a bearer token to.
+
+    Raised before any request (by ``environment_origin``, so by the client and the sign-in when
+    they are built). An AuthError because the remedy is the same: an admin connects again, this
+    time with the environment's real address. ``message`` is written for that admin.
+    """
+
+
 class DuplicateRecord(ApiError):
     """A row with this primary key (or alternate key) already exists."""
 

@@ -3,6 +3,7 @@
 import logging
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -15,8 +16,11 @@ logger = logging.getLogger(__name__)
 
 
 def home(request):
-    """Send people where their role works: admins to CRM Settings, seat holders to Accounts."""
+    """Send people where their role works: admins to CRM Settings, seat holders to Accounts,
+    the operator's staff (who hold no seat) to the Django admin."""
     seat = request.seat
+    if seat is None and request.user.is_staff:
+        return redirect("admin:index")
     if seat is None:
         return render(request, "portal/no_seat.html", status=403)
     if seat.is_admin and not seat.has_seat_features:
@@ -24,12 +28,14 @@ def home(request):
     return redirect("network:accounts")
 
 
-def _check(name, probe):
+def _check(name: str, probe, failure: str) -> dict:
+    """Run ``probe``; a failure is answered in words (``failure``), its details go to the log only:
+    exception text can hold host names, user names or SQL, and the check needs no sign-in."""
     try:
         probe()
-    except Exception as exc:  # a health check reports every failure, whatever its type
-        logger.warning("health check %s failed: %s", name, exc)
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    except Exception:  # a health check reports every failure, whatever its type
+        logger.warning("health check %s failed", name, exc_info=True)
+        return {"ok": False, "error": failure}
     return {"ok": True}
 
 
@@ -37,6 +43,11 @@ def _probe_database():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+
+
+def _probe_cache():
+    # The shared cache holds the sign-in limits: without it nobody can sign in.
+    cache.get("healthz")
 
 
 def _probe_broker():
@@ -50,10 +61,12 @@ def _probe_broker():
 @never_cache
 @require_GET
 def healthz(request):
-    """200 with ``{"ok": true, ...}`` when the database and the task broker answer, else 503."""
+    """200 with ``{"ok": true, ...}`` when the database, the shared cache and the task broker
+    answer, else 503 naming the part that did not."""
     checks = {
-        "database": _check("database", _probe_database),
-        "broker": _check("broker", _probe_broker),
+        "database": _check("database", _probe_database, "The database did not answer."),
+        "cache": _check("cache", _probe_cache, "The shared cache did not answer."),
+        "broker": _check("broker", _probe_broker, "The task broker did not answer."),
     }
     ok = all(check["ok"] for check in checks.values())
     body = {"ok": ok, **checks}

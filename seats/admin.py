@@ -9,16 +9,9 @@ from itertools import groupby
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.template.response import TemplateResponse
 
-from crm_settings.messages import admin_message_for
-from dynamics import DynamicsError
-from network.imported import seats_imported_saves_count
-from seats import crm_services
 from seats.models import ADMIN_ROLES, SEAT_ROLES, ApiToken, AuditEntry, Contract, Seat, User
-from seats.selectors import seats_with_crm_state
 from seats.services import seat_invitations_enqueue
 
 
@@ -42,7 +35,6 @@ class ContractAdmin(admin.ModelAdmin):
     list_display = ["name", "purchased_seats", "seats_in_use", "created_at"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
-    actions = ["refresh_crm_users"]
 
     def get_queryset(self, request):
         return (
@@ -54,43 +46,6 @@ class ContractAdmin(admin.ModelAdmin):
     @admin.display(description="Seats in use", ordering="in_use")
     def seats_in_use(self, contract):
         return contract.in_use
-
-    @admin.action(description="Refresh from CRM: read the CRM's users and match seats again")
-    def refresh_crm_users(self, request, queryset):
-        for contract in queryset:
-            try:
-                count = crm_services.crm_users_reload(contract=contract, by=request.user)
-            except ValidationError as error:
-                self.message_user(
-                    request, f"{contract}: {' '.join(error.messages)}", messages.ERROR
-                )
-            except DynamicsError as error:
-                problem = admin_message_for(error)
-                self.message_user(
-                    request, f"{contract}: {problem.message} ({problem.detail})", messages.ERROR
-                )
-            else:
-                self.message_user(request, f"{contract}: read {count} users from the CRM.")
-
-
-class InCrmFilter(admin.SimpleListFilter):
-    """The *In CRM* badge as a filter (computed by the database, like Seat Management's)."""
-
-    title = "In CRM"
-    parameter_name = "in_crm"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "In CRM"), ("no", "Not in CRM")]
-
-    def queryset(self, request, queryset):
-        value = {"yes": True, "no": False}.get(self.value())
-        return queryset if value is None else queryset.filter(in_crm=value)
-
-
-def _by_contract(queryset):
-    """The selected seats grouped by contract: (contract, queryset of its selected seats)."""
-    contracts = Contract.objects.filter(pk__in=queryset.values("contract")).order_by("pk")
-    return [(contract, queryset.filter(contract=contract)) for contract in contracts]
 
 
 class SeatAdminForm(forms.ModelForm):
@@ -115,58 +70,13 @@ class SeatAdminForm(forms.ModelForm):
 @admin.register(Seat)
 class SeatAdmin(admin.ModelAdmin):
     form = SeatAdminForm
-    list_display = ["user", "contract", "role", "crm_sync", "in_crm", "created_at"]
-    list_filter = ["role", "crm_sync", InCrmFilter, "contract"]
+    list_display = ["user", "contract", "role", "crm_sync", "created_at"]
+    list_filter = ["role", "crm_sync", "contract"]
     search_fields = ["user__email", "user__first_name", "user__last_name", "contract__name"]
     list_select_related = ["user", "contract"]
     raw_id_fields = ["user"]
     autocomplete_fields = ["contract"]
-    actions = ["enable_crm_sync", "disable_crm_sync", "send_invitation"]
-
-    def get_queryset(self, request):
-        return seats_with_crm_state(super().get_queryset(request))
-
-    @admin.display(description="In CRM", boolean=True, ordering="in_crm")
-    def in_crm(self, seat):
-        return seat.in_crm
-
-    @admin.action(description="Enable CRM Sync")
-    def enable_crm_sync(self, request, queryset):
-        changed = sum(
-            crm_services.seats_sync_enable(contract=contract, seats=seats, by=request.user).changed
-            for contract, seats in _by_contract(queryset)
-        )
-        self.message_user(request, f"CRM sync enabled for {changed} seats.")
-
-    @admin.action(description="Disable CRM Sync (removes their imported saves)")
-    def disable_crm_sync(self, request, queryset):
-        """Like the portal: a confirmation with what would be removed, then the change."""
-        if request.POST.get("post") != "yes":
-            return TemplateResponse(
-                request,
-                "admin/seats/seat/disable_crm_sync.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Disable CRM Sync",
-                    "opts": self.model._meta,
-                    "seats": queryset,
-                    "counts": seats_imported_saves_count(seats=queryset),
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        removed = {"accounts": 0, "leads": 0}
-        for contract, seats in _by_contract(queryset):
-            change = crm_services.seats_sync_disable(
-                contract=contract, seats=seats, by=request.user
-            )
-            for kind in removed:
-                removed[kind] += change.removed[kind]
-        self.message_user(
-            request,
-            f"CRM sync disabled for {len(queryset)} seats; removed {removed['accounts']} imported "
-            f"accounts and {removed['leads']} imported leads.",
-        )
-        return None
+    actions = ["send_invitation"]
 
     @admin.action(description="Send the invitation again (to those without a password)")
     def send_invitation(self, request, queryset):

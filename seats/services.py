@@ -6,10 +6,12 @@ violations raise ``django.core.exceptions.ValidationError`` with a message fit f
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from seats.models import ADMIN_ROLES, SEAT_ROLES, AuditEntry, Contract, Role, Seat, User
 
@@ -67,6 +69,47 @@ def _check_seat_limit(*, contract: Contract, adding: int) -> None:
         )
 
 
+# Why a row of ``seats_create`` was refused, as the admin reads it.
+ALREADY_HOLDS_A_SEAT = "already holds a seat"
+ACCOUNT_NOT_THE_CONTRACTS = (
+    "already has a portal account that this contract does not manage (ask support to move it)"
+)
+
+OPERATOR_ACCOUNT = (
+    "This person's account belongs to the portal's operator: ask support to change its name or "
+    "email."
+)
+
+
+@dataclass(frozen=True)
+class SeatsCreated:
+    """What ``seats_create`` did: the new seats, and each refused address with the reason."""
+
+    seats: list[Seat]
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def _existing_accounts(emails: list[str]) -> dict[str, str]:
+    """The addresses among ``emails`` that already belong to an account, with the reason.
+
+    A contract owns only the accounts it created together with their seats. Any other account with
+    the address (one holding a seat here or on another contract, the operator's staff or
+    superusers, someone whose seat was removed and who kept their password, or a second address
+    of anyone) is not the contract's to take over, so no seat is ever attached to it.
+    """
+    if not emails:
+        return {}
+    email_q = Q()
+    for email in emails:
+        email_q |= Q(email__iexact=email)
+    found: dict[str, str] = {}
+    for email, holds_seat in User.objects.filter(email_q).values_list("email", "seat"):
+        found[email.lower()] = ALREADY_HOLDS_A_SEAT if holds_seat else ACCOUNT_NOT_THE_CONTRACTS
+    for email in EmailAddress.objects.filter(email_q).values_list("email", flat=True):
+        found.setdefault(email.lower(), ACCOUNT_NOT_THE_CONTRACTS)
+    return found
+
+
 @transaction.atomic
 def seats_create(
     *,
@@ -74,39 +117,42 @@ def seats_create(
     people: Iterable[dict],
     role: str = Role.SEAT_HOLDER,
     by: User | None = None,
-) -> list[Seat]:
-    """Create users and seats for ``people`` (dicts with email, first_name, last_name[, password]).
+) -> SeatsCreated:
+    """Create a new account and a seat for each of ``people`` (dicts with email, first_name,
+    last_name[, password]).
 
-    All or nothing: the seat limit is checked for the whole batch first, under a lock on the
-    contract row so two admins assigning at once cannot overshoot it.
+    Only new accounts: an address that already belongs to an account is refused with the reason
+    (``_existing_accounts``) and the others still go in. The seat limit is checked for what
+    remains, all or nothing, under a lock on the contract row so two admins assigning at once
+    cannot overshoot it.
     """
     people = list(people)
     Contract.objects.select_for_update().filter(pk=contract.pk).first()
+    wanted: dict[str, dict] = {}
+    for person in people:
+        wanted.setdefault(person["email"].strip().lower(), person)
+    refused = _existing_accounts(list(wanted))
+    accepted = {email: person for email, person in wanted.items() if email not in refused}
     if role in SEAT_ROLES:
-        _check_seat_limit(contract=contract, adding=len(people))
-    emails = [p["email"].strip().lower() for p in people]
-    taken = set(Seat.objects.filter(user__email__in=emails).values_list("user__email", flat=True))
-    if taken:
-        raise ValidationError(f"Already holding a seat: {', '.join(sorted(taken))}.")
+        _check_seat_limit(contract=contract, adding=len(accepted))
     created = []
-    for person, email in zip(people, emails, strict=True):
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            user = User.objects.create_user(
-                email,
-                person.get("password"),
-                first_name=person.get("first_name", ""),
-                last_name=person.get("last_name", ""),
-            )
+    for email, person in accepted.items():
+        user = User.objects.create_user(
+            email,
+            person.get("password"),
+            first_name=person.get("first_name", ""),
+            last_name=person.get("last_name", ""),
+        )
         created.append(Seat.objects.create(contract=contract, user=user, role=role))
-    audit_record(
-        contract=contract,
-        actor=by,
-        action="seats.create",
-        target=", ".join(emails),
-        after={"emails": emails, "role": role},
-    )
-    return created
+    if created:
+        audit_record(
+            contract=contract,
+            actor=by,
+            action="seats.create",
+            target=", ".join(accepted),
+            after={"emails": list(accepted), "role": role},
+        )
+    return SeatsCreated(seats=created, refused=refused)
 
 
 @transaction.atomic
@@ -147,8 +193,14 @@ def seat_details_update(
 
     The email is how people sign in and how the seat maps to a CRM user, so it stays unique, and
     allauth's addresses for the old email go: it must not sign in or receive a reset link again.
+
+    A contract admin changes only accounts the contract owns: never a staff user's or a
+    superuser's, even one holding a seat here (set up by staff), since a changed email plus a
+    password reset would hand that account, and the Django admin, to whoever owns the new address.
     """
     user = seat.user
+    if user.is_staff or user.is_superuser:
+        raise ValidationError(OPERATOR_ACCOUNT)
     email = email.strip().lower()
     if email != user.email and (
         User.objects.filter(email=email).exclude(pk=user.pk).exists()

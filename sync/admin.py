@@ -1,6 +1,10 @@
+"""Staff's pages for the import: mirrored CRM rows, runs and their problems (read-only), and
+Seat Management's CRM half (``sync.seat_admin``)."""
+
 from django.contrib import admin
 
 from seats.models import Contract
+from sync import seat_admin  # noqa: F401  (registers the CRM-aware contract and seat pages)
 from sync.models import (
     CrmAccount,
     CrmContact,

@@ -250,14 +250,16 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
     contract = run.contract
     connection = crm_connection_get(contract=contract)
     with ExitStack() as stack:
-        if client is None and connection is not None:
-            client = stack.enter_context(open_client(connection))
         recorder = RunRecorder(
             run=run, requests_sent=lambda: client.stats.requests if client else 0
         )
         try:
             if connection is None:
                 raise _Disconnected()
+            if client is None:
+                # Inside the try: opening reads the stored sign-in and checks the stored
+                # environment URL; either can fail (an AuthError) like any request to the CRM.
+                client = stack.enter_context(open_client(connection))
             _import(run=run, client=client, recorder=recorder)
         except RunLost:
             logger.warning("Sync run %s was taken over by another worker; stopping.", run.pk)

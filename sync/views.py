@@ -11,8 +11,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_settings.budget import budget_wait
+from crm_settings.messages import paused_notice
 from crm_settings.selectors import crm_connection_get
-from dynamics.errors import retry_note
 from seats.access import admin_required, get_for_contract
 from sync.models import SyncRun
 from sync.selectors import (
@@ -54,8 +54,7 @@ def sync_now(request):
         # The task waits for the Retry-After too; say so now rather than show a stuck sync.
         messages.info(
             request,
-            f"Your CRM asked the portal to pause its requests. {retry_note(wait)} "
-            "The sync is queued and starts then.",
+            f"{paused_notice(wait)} The sync is queued and starts then.",
         )
     elif created:
         messages.success(request, "Sync started.")

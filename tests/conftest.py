@@ -4,7 +4,9 @@
 - ``admin``: an Admin seat on it (admin + seat holder features);
 - ``admin_only``: an Admin only seat (configures, no seat features);
 - ``seat_holder``: a Seat holder;
-- ``outsider``: the Admin of *another* contract, who must see nothing of ``contract``.
+- ``outsider``: the Admin of *another* contract, who must see nothing of ``contract``;
+- ``stranger``: a Seat holder of that other contract;
+- ``staff``: the operator's staff superuser, who holds no seat (``/admin/`` is theirs).
 
 Each fixture is a Seat; ``seat.user`` signs in. ``login`` gives a client signed in as a seat.
 
@@ -14,11 +16,13 @@ contract the way an admin does, and ``crm_contract`` is ``contract`` already con
 ``admin`` as the CRM's Integration User, ready for ``crm_settings.crm.open_client``.
 """
 
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
 
+from seats.models import User
 from tests.factories import ContractFactory, SeatFactory
 
 # The Dynamics emulator as a real subprocess; chromium through Playwright.
@@ -52,6 +56,18 @@ def outsider(db):
         admin=True,
         user__email="admin@fabrikam.test",
     )
+
+
+@pytest.fixture
+def stranger(outsider):
+    return SeatFactory(contract=outsider.contract, user__email="rep@fabrikam.test")
+
+
+@pytest.fixture
+def staff(db):
+    """A Seat-like stand-in for the operator's staff: ``staff.user`` signs in, with no seat."""
+    user = User.objects.create_superuser("staff@crm-sync.test", "staff-password")
+    return SimpleNamespace(user=user)
 
 
 @pytest.fixture

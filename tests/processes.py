@@ -34,7 +34,7 @@ def portal_env(crm, var_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_SECRET_KEY=settings.SECRET_KEY,
-        PORTAL_ENCRYPTION_KEY=settings.PORTAL_ENCRYPTION_KEY.decode(),
+        PORTAL_ENCRYPTION_KEY=b",".join(settings.PORTAL_ENCRYPTION_KEYS).decode(),
         PORTAL_VAR_DIR=str(var_dir),
         DATABASE_URL=database_url(),
         DATABASE_CONN_MAX_AGE="0",

@@ -66,6 +66,13 @@ def _load_settings(**env):
     )
 
 
+# Production mode: the secrets set, no DJANGO_DEBUG.
+_PRODUCTION = {
+    "DJANGO_SECRET_KEY": "k",
+    "PORTAL_ENCRYPTION_KEY": "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE=",
+}
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -83,6 +90,12 @@ def _load_settings(**env):
             "Q_RETRY (50) must be larger than Q_TIMEOUT (100)",
         ),
         ({"DJANGO_DEBUG": "1", "DYNAMICS_CA_BUNDLE": "/nope.pem"}, "is not a file"),
+        ({"DJANGO_DEBUG": "1", "PORTAL_HSTS_SECONDS": "-1"}, "PORTAL_HSTS_SECONDS=-1 is too small"),
+        (_PRODUCTION, "set PORTAL_ALLOW_SQLITE=1 to run production mode on SQLite"),
+        (
+            {**_PRODUCTION, "DATABASE_URL": "sqlite:////tmp/portal.sqlite3"},
+            "The database is SQLite, which is for development",
+        ),
     ],
 )
 def test_settings_refuse_malformed_environment(env, message):
@@ -165,3 +178,63 @@ def test_microsoft_sign_in_turns_on_with_its_app_registration(tmp_path):
         tmp_path / "on", MICROSOFT_CLIENT_ID="portal-users-app", MICROSOFT_CLIENT_SECRET="secret"
     )
     assert on == ["True"]
+
+
+def _settings_value(tmp_path, expression: str, **env) -> str:
+    """``expression`` evaluated on the real settings (``s``) in a fresh interpreter."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "Q_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("REDIS_URL", None)
+    clean.update({"DJANGO_DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path), **env})
+    code = f"import config.settings as s; print({expression})"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_the_sign_in_limits_count_in_a_cache_every_process_shares(tmp_path):
+    backend = "s.CACHES['default']['BACKEND']"
+    assert _settings_value(tmp_path, backend) == "django.core.cache.backends.db.DatabaseCache"
+    with_redis = _settings_value(tmp_path, backend, REDIS_URL="redis://127.0.0.1:6379/0")
+    assert with_redis == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_per_address_limits_trust_the_proxy_only_when_behind_one(tmp_path):
+    count = "s.ALLAUTH_TRUSTED_PROXY_COUNT"
+    assert _settings_value(tmp_path, count) == "0"
+    assert _settings_value(tmp_path, count, PORTAL_BEHIND_PROXY="1") == "1"
+    assert _settings_value(tmp_path, count, PORTAL_TRUSTED_PROXY_COUNT="2") == "2"
+
+
+def test_production_mode_runs_on_sqlite_only_when_allowed(tmp_path):
+    engine = "s.DATABASES['default']['ENGINE']"
+    allowed = _settings_value(
+        tmp_path, engine, DJANGO_DEBUG="0", PORTAL_ALLOW_SQLITE="1", **_PRODUCTION
+    )
+    assert allowed == "django.db.backends.sqlite3"
+    on_postgres = _settings_value(
+        tmp_path, engine, DJANGO_DEBUG="0", DATABASE_URL="postgres://u@db/p", **_PRODUCTION
+    )
+    assert on_postgres == "django.db.backends.postgresql"
+
+
+def test_hsts_is_on_for_a_year_wherever_the_portal_redirects_to_https(tmp_path):
+    hsts = "s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD"
+    assert _settings_value(tmp_path, hsts) == "0 False False"
+    assert _settings_value(tmp_path, hsts, PORTAL_SSL_REDIRECT="1") == "31536000 False False"
+    chosen = _settings_value(
+        tmp_path,
+        hsts,
+        PORTAL_SSL_REDIRECT="1",
+        PORTAL_HSTS_SECONDS="600",
+        PORTAL_HSTS_INCLUDE_SUBDOMAINS="1",
+        PORTAL_HSTS_PRELOAD="1",
+    )
+    assert chosen == "600 True True"

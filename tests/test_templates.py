@@ -15,3 +15,17 @@ def test_no_template_comment_spans_lines():
         if re.search(r"\{#(?!.*#\})", line)
     ]
     assert offenders == []
+
+
+def test_no_template_has_inline_script_or_style():
+    """The Content-Security-Policy refuses inline code and styles: scripts come from files,
+    styles from the stylesheet (a JSON data block is not code and may stay)."""
+    inline = re.compile(
+        r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>|<style\b|\sstyle=\"|\son[a-z]+=\""
+    )
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}: {match.group(0)}"
+        for path in TEMPLATES.rglob("*.html")
+        for match in inline.finditer(path.read_text())
+    ]
+    assert offenders == []

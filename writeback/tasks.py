@@ -6,13 +6,16 @@ drain that stops for it is started again when it may go on.
 """
 
 import logging
+from contextlib import ExitStack
 
 from django_q.tasks import async_task
 
 from crm_settings.budget import budget_wait, budget_wait_live, task_enqueue_after
+from crm_settings.connect import connection_record_error
 from crm_settings.crm import open_client
 from crm_settings.models import CrmConnection
 from crm_settings.selectors import crm_connection_get
+from dynamics import DynamicsError
 from seats.models import Contract
 from writeback.delivery import DeliveryRun, deliver
 from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_ids
@@ -49,7 +52,16 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
         return 0
     taken = 0
     wait = None
-    with open_client(connection) as client:
+    with ExitStack() as stack:
+        try:
+            client = stack.enter_context(open_client(connection))
+        except DynamicsError as error:
+            # The stored connection cannot be used (no key reads the sign-in, or the client
+            # refuses the stored environment URL): nothing is claimed, so every item stays
+            # queued, and CRM Settings shows the error until an admin connects again.
+            logger.warning("Writeback for contract %s paused: %s", contract_id, error)
+            connection_record_error(connection=connection, error=error)
+            return 0
         run = DeliveryRun(connection=connection, client=client)
         # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
         while True:

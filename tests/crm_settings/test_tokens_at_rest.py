@@ -39,8 +39,8 @@ def test_the_database_holds_only_ciphertext(connected):
 
 
 def test_another_key_cannot_read_it(connected, settings):
-    settings.PORTAL_ENCRYPTION_KEY = Fernet.generate_key()
-    with pytest.raises(TokenDecryptionError, match="Disconnect and connect to CRM again"):
+    settings.PORTAL_ENCRYPTION_KEYS = [Fernet.generate_key()]
+    with pytest.raises(TokenDecryptionError, match="cannot be decrypted with any key"):
         _ = CrmConnection.objects.get(pk=connected.pk).token_cache
 
 

@@ -1,6 +1,8 @@
 """Fakes and constants shared by the dynamics client's unit tests."""
 
 ORG = "https://org.example.test"
+# ORG is not a Dynamics host: the client accepts it as the operator's exact exception.
+ALLOWED = ("org.example.test",)
 API = f"{ORG}/api/data/v9.2/"
 
 

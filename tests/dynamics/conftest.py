@@ -5,7 +5,7 @@ import pytest
 import responses
 
 from dynamics import DynamicsClient, RetryPolicy
-from tests.dynamics.client_fakes import ORG, CountingAuth, FakeTime
+from tests.dynamics.client_fakes import ALLOWED, ORG, CountingAuth, FakeTime
 
 # The emulator fixtures (a real subprocess over HTTPS) come from tests/conftest.py's plugin.
 
@@ -25,7 +25,14 @@ def client(fake_time, auth):
     policy = RetryPolicy(
         max_attempts=4, base_delay=0.5, max_delay=8, max_retry_after=60, budget=300
     )
-    return DynamicsClient(ORG, auth, retry=policy, sleep=fake_time.sleep, clock=fake_time.clock)
+    return DynamicsClient(
+        ORG,
+        auth,
+        retry=policy,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        extra_allowed_hosts=ALLOWED,
+    )
 
 
 @pytest.fixture

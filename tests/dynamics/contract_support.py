@@ -1,5 +1,7 @@
 """Helpers for the contract tests: clients wired to a running emulator over real HTTPS."""
 
+from urllib.parse import urlsplit
+
 from dynamics import DynamicsClient, MsalAuth, RetryPolicy, StaticTokenAuth, make_session
 
 DEMO = "contoso-demo.com"
@@ -14,6 +16,11 @@ REDIRECT_URI = "http://127.0.0.1:8000/crm/callback"
 FAST = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05, max_retry_after=0.05, budget=60)
 
 
+def allowed(emulator) -> tuple[str]:
+    """The emulator's host:port, the exact exception an operator allows for it."""
+    return (urlsplit(emulator.base_url).netloc,)
+
+
 def msal_auth(emulator, *, mode="app", token_cache=None, session=None) -> MsalAuth:
     return MsalAuth(
         environment_url=emulator.base_url,
@@ -23,6 +30,7 @@ def msal_auth(emulator, *, mode="app", token_cache=None, session=None) -> MsalAu
         session=session or make_session(ca_bundle=emulator.ca_cert),
         token_cache=token_cache,
         mode=mode,
+        extra_allowed_hosts=allowed(emulator),
     )
 
 
@@ -30,11 +38,20 @@ def app_client(emulator, *, retry=FAST, session=None, **options) -> DynamicsClie
     """A client signed in with client credentials (the org's application user)."""
     session = session or make_session(ca_bundle=emulator.ca_cert)
     auth = msal_auth(emulator, mode="app", session=session)
-    return DynamicsClient(emulator.base_url, auth, session=session, retry=retry, **options)
+    return DynamicsClient(
+        emulator.base_url,
+        auth,
+        session=session,
+        retry=retry,
+        extra_allowed_hosts=allowed(emulator),
+        **options,
+    )
 
 
 def user_client(emulator, email: str, *, retry=FAST) -> DynamicsClient:
     """A client with an access token of one user, minted by the control endpoint."""
     session = make_session(ca_bundle=emulator.ca_cert)
     auth = StaticTokenAuth(emulator.token(email))
-    return DynamicsClient(emulator.base_url, auth, session=session, retry=retry)
+    return DynamicsClient(
+        emulator.base_url, auth, session=session, retry=retry, extra_allowed_hosts=allowed(emulator)
+    )

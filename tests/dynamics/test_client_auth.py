@@ -26,7 +26,7 @@ from dynamics import (
     StaticTokenAuth,
     make_session,
 )
-from tests.dynamics.client_fakes import ORG
+from tests.dynamics.client_fakes import ALLOWED, ORG
 
 AUTHORITY = "https://login.example.test/11111111-2222-3333-4444-555555555555"
 TOKEN_URL = f"{AUTHORITY}/oauth2/v2.0/token"
@@ -106,13 +106,15 @@ def test_the_explicit_ca_bundle_wins_over_requests_ca_bundle(tls_server, monkeyp
         plain.get(url, timeout=5)
     session = make_session(ca_bundle=cert)
     assert session.get(url).json()["UserId"] == "u"
-    client = DynamicsClient(url, StaticTokenAuth("t"), session=session)
+    client = DynamicsClient(
+        url, StaticTokenAuth("t"), session=session, extra_allowed_hosts=[urlsplit(url).netloc]
+    )
     assert client.whoami()["OrganizationId"] == "o"
 
 
 def test_without_the_ca_bundle_tls_fails_as_a_connect_error(tls_server):
     url, _ = tls_server
-    client = DynamicsClient(url, StaticTokenAuth("t"))
+    client = DynamicsClient(url, StaticTokenAuth("t"), extra_allowed_hosts=[urlsplit(url).netloc])
     with pytest.raises(ConnectError) as caught:
         client.whoami()
     assert not caught.value.retryable
@@ -121,7 +123,11 @@ def test_without_the_ca_bundle_tls_fails_as_a_connect_error(tls_server):
 
 def test_an_unreachable_server_is_a_connect_error():
     client = DynamicsClient(
-        "https://127.0.0.1:9", StaticTokenAuth("t"), retry=None, sleep=lambda s: None
+        "https://127.0.0.1:9",
+        StaticTokenAuth("t"),
+        retry=None,
+        sleep=lambda s: None,
+        extra_allowed_hosts=["127.0.0.1:9"],
     )
     with pytest.raises(ConnectError) as caught:
         client.whoami()
@@ -192,6 +198,7 @@ def _auth(mode="user", token_cache=None):
         session=make_session(),
         token_cache=token_cache,
         mode=mode,
+        extra_allowed_hosts=ALLOWED,
     )
 
 
@@ -306,6 +313,7 @@ def test_an_http_authority_is_refused_clearly():
         authority="http://127.0.0.1:1/tenant",
         session=make_session(),
         mode="app",
+        extra_allowed_hosts=ALLOWED,
     )
     with pytest.raises(AuthError, match="authority is not usable"):
         auth.access_token()

@@ -17,7 +17,7 @@ from dynamics import (
     Throttled,
     ValidationFailed,
 )
-from tests.dynamics.client_fakes import API, ORG, CountingAuth, FakeTime
+from tests.dynamics.client_fakes import ALLOWED, API, ORG, CountingAuth, FakeTime
 
 ROW = "0f8fad5b-d9cb-469f-a165-70867728950e"
 OK = {"value": [{"name": "A"}]}
@@ -125,6 +125,7 @@ def test_jitter_spreads_the_waits(mocked):
             retry=RetryPolicy(max_attempts=2),
             sleep=fake.sleep,
             clock=fake.clock,
+            extra_allowed_hosts=ALLOWED,
         )
         with pytest.raises(ConnectError):
             client.whoami()
@@ -144,7 +145,14 @@ def test_it_gives_up_after_max_attempts(client, mocked):
 
 def test_it_gives_up_when_the_budget_would_be_exceeded(fake_time, auth, mocked):
     policy = RetryPolicy(max_attempts=10, max_retry_after=100, budget=30)
-    client = DynamicsClient(ORG, auth, retry=policy, sleep=fake_time.sleep, clock=fake_time.clock)
+    client = DynamicsClient(
+        ORG,
+        auth,
+        retry=policy,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        extra_allowed_hosts=ALLOWED,
+    )
     mocked.add("GET", f"{API}accounts", status=429, headers={"Retry-After": "20"})
     with pytest.raises(ApiError) as caught:
         _read(client)
@@ -224,7 +232,13 @@ def test_a_token_source_failure_is_retried_when_it_can_get_better(fake_time, moc
                 raise ConnectError("identity provider unreachable")
             return "t"
 
-    client = DynamicsClient(ORG, FlakyAuth(), sleep=fake_time.sleep, clock=fake_time.clock)
+    client = DynamicsClient(
+        ORG,
+        FlakyAuth(),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        extra_allowed_hosts=ALLOWED,
+    )
     mocked.add("GET", f"{API}accounts", json=OK)
     assert _read(client) == [{"name": "A"}]
     assert len(fake_time.sleeps) == 1

@@ -7,6 +7,7 @@ from tests.dynamics.contract_support import (
     ADMIN,
     FAST,
     REDIRECT_URI,
+    allowed,
     app_client,
     msal_auth,
 )
@@ -20,7 +21,9 @@ def _signed_in(emulator, email=ADMIN):
     flow = auth.start_sign_in(REDIRECT_URI, login_hint=email)
     params = emulator.sign_in(flow["auth_uri"], email)
     claims = auth.finish_sign_in(flow, params)
-    client = DynamicsClient(emulator.base_url, auth, session=session, retry=FAST)
+    client = DynamicsClient(
+        emulator.base_url, auth, session=session, retry=FAST, extra_allowed_hosts=allowed(emulator)
+    )
     return auth, client, claims
 
 
@@ -47,7 +50,9 @@ def test_auth_code_flow_then_silent_refresh_after_tokens_expire(emulator):
     # A new process restores the stored cache and needs no sign-in.
     session = make_session(ca_bundle=emulator.ca_cert)
     restored = msal_auth(emulator, mode="user", token_cache=latest, session=session)
-    restored_client = DynamicsClient(emulator.base_url, restored, session=session)
+    restored_client = DynamicsClient(
+        emulator.base_url, restored, session=session, extra_allowed_hosts=allowed(emulator)
+    )
     assert restored_client.whoami()["UserId"] == admin["systemuserid"]
 
 
@@ -92,6 +97,7 @@ def test_a_wrong_client_secret_is_an_auth_error(emulator):
         authority=emulator.authority,
         session=make_session(ca_bundle=emulator.ca_cert),
         mode="app",
+        extra_allowed_hosts=allowed(emulator),
     )
     with pytest.raises(AuthError) as caught:
         auth.access_token()

@@ -163,6 +163,12 @@ def test_an_unreachable_org_is_a_connect_error(emulator_clean):
 
 def test_a_closed_port_is_a_connect_error(emulator):
     session = make_session(ca_bundle=emulator.ca_cert)
-    crm = DynamicsClient("https://127.0.0.1:9", StaticTokenAuth("t"), session=session, retry=FAST)
+    crm = DynamicsClient(
+        "https://127.0.0.1:9",
+        StaticTokenAuth("t"),
+        session=session,
+        retry=FAST,
+        extra_allowed_hosts=["127.0.0.1:9"],
+    )
     with pytest.raises(ConnectError):
         crm.whoami()

@@ -11,40 +11,43 @@ from django.urls import reverse
 OK, FORBIDDEN, LOGIN, REDIRECT, NOT_ALLOWED = 200, 403, "login", 302, 405
 
 MATRIX = {
-    # url name:                 anonymous, seat_holder, admin_only, admin, outsider
-    "crm_settings:index":       (LOGIN, FORBIDDEN, OK, OK, OK),
-    "crm_settings:disconnect":  (LOGIN, FORBIDDEN, OK, OK, OK),
-    "crm_settings:callback":    (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT),
-    "crm_settings:connect":     (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
-    "crm_settings:save_sync_settings": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+    # url name:                 anonymous, seat_holder, admin_only, admin, outsider, staff, stranger
+    "crm_settings:index":       (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "crm_settings:disconnect":  (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "crm_settings:callback":    (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
+    "crm_settings:connect":     (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "crm_settings:save_sync_settings": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "crm_settings:save_writeback_settings": (
-        LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
+        LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN,
     ),
-    "sync:status":              (LOGIN, FORBIDDEN, OK, OK, OK),
-    "sync:history":             (LOGIN, FORBIDDEN, OK, OK, OK),
-    "sync:records":             (LOGIN, FORBIDDEN, OK, OK, OK),
-    "sync:sync_now":            (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
-    "seats:list":               (LOGIN, FORBIDDEN, OK, OK, OK),
-    "seats:assign":             (LOGIN, FORBIDDEN, OK, OK, OK),
+    "sync:status":              (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "sync:history":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "sync:records":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "sync:sync_now":            (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:list":               (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "seats:assign":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     # Without a selection the confirmation sends the admin back to the list.
-    "seats:sync_disable":       (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT),
-    "seats:sync_enable":        (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
-    "seats:invite":             (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
-    "seats:assign_create":      (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
-    "seats:crm_users_refresh":  (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
-    "network:accounts":         (LOGIN, OK, FORBIDDEN, OK, OK),
-    "network:leads":            (LOGIN, OK, FORBIDDEN, OK, OK),
-    "writeback:inbox":          (LOGIN, OK, FORBIDDEN, OK, OK),
-    "writeback:new_message":    (LOGIN, OK, FORBIDDEN, OK, OK),
-    "writeback:new_inmail":     (LOGIN, OK, FORBIDDEN, OK, OK),
-    "writeback:api_tokens":     (LOGIN, OK, FORBIDDEN, OK, OK),
-    "writeback:unresolved":     (LOGIN, OK, OK, OK, OK),
-    "portal:home":              (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
-    "account_change_password":  (LOGIN, OK, OK, OK, OK),
-    "portal:healthz":           (OK, OK, OK, OK, OK),
-    "account_login":            (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "seats:sync_disable":       (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
+    "seats:sync_enable":        (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:invite":             (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:assign_create":      (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:crm_users_refresh":  (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "network:accounts":         (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
+    "network:leads":            (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
+    "inbox:inbox":          (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
+    "inbox:new_message":    (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
+    "inbox:new_inmail":     (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
+    "inbox:api_tokens":     (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
+    "writeback:unresolved":     (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
+    "portal:home":              (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "account_change_password":  (LOGIN, OK, OK, OK, OK, OK, OK),
+    "portal:healthz":           (OK, OK, OK, OK, OK, OK, OK),
+    "account_login":            (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    "account_email":            (LOGIN, OK, OK, OK, OK, OK, OK),
+    # The Django admin: staff only; everyone else is sent to its sign-in page.
+    "admin:index":              (REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, OK, REDIRECT),
 }  # fmt: skip
-ROLES = ["anonymous", "seat_holder", "admin_only", "admin", "outsider"]
+ROLES = ["anonymous", "seat_holder", "admin_only", "admin", "outsider", "staff", "stranger"]
 
 
 @pytest.mark.parametrize("url_name", MATRIX)

@@ -179,8 +179,8 @@ def test_refresh_shows_the_guides_message_when_dynamics_fails(login, admin, crm,
     def unreachable(**kwargs):
         raise ConnectError("Connection refused", url="https://contoso.crm.dynamics.com/api")
 
-    monkeypatch.setattr("seats.crm_services.open_client", _fake_open_client)
-    monkeypatch.setattr("seats.crm_services.crm_users_refresh", unreachable)
+    monkeypatch.setattr("sync.seat_services.open_client", _fake_open_client)
+    monkeypatch.setattr("sync.seat_services.crm_users_refresh", unreachable)
     page = login(admin).post(REFRESH, {"next": PAGE}, follow=True).content.decode()
     assert "Could not connect to CRM. Please try again later." in page
     assert "Next step: There is a connection error with CRM. Please re-try later." in page

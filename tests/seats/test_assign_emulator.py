@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from demodata import DEMO_USERS
 from seats.models import Role, Seat
-from seats.selectors import seats_with_crm_state
 from sync.models import CrmUser
+from sync.seat_selectors import seats_with_crm_state
 from tests.factories import SeatFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from crm_settings.models import CrmSettings
 from seats.models import Role, Seat
-from seats.selectors import seats_with_crm_state
 from sync.models import SeatCrmUser
+from sync.seat_selectors import seats_with_crm_state
 from tests.factories import ContractFactory, CrmConnectionFactory, CrmUserFactory, SeatFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.utils import timezone
 from crm_settings.models import CrmSettings
 from network.models import SavedAccount, SavedLead
 from seats.models import AuditEntry, CrmSync, Seat
-from seats.selectors import seats_with_crm_state
 from sync.models import SeatCrmUser
+from sync.seat_selectors import seats_with_crm_state
 from tests.factories import (
     CrmConnectionFactory,
     CrmUserFactory,

@@ -55,7 +55,7 @@ class TestStatus:
         assert "Successfully connected, sync in progress" in page
         assert "Last date of sync" not in page
         assert 'hx-trigger="every 2s"' in page
-        assert 'aria-valuenow="40"' in page
+        assert 'max="100" value="40"' in page
         assert "Reading contacts, 5000 rows read" in page
 
     def test_the_last_date_of_sync_and_the_last_error(self, login, admin, connected, contract):

@@ -3,8 +3,8 @@
 import json
 import re
 
-from writeback.api import urls
-from writeback.api.schema import openapi_document
+from inbox.api import urls
+from inbox.api.schema import openapi_document
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 

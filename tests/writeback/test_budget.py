@@ -11,9 +11,9 @@ from django_q.models import Schedule
 
 from crm_settings.crm import open_client
 from crm_settings.models import BUDGET_WINDOW, CrmConnection
+from inbox.services import message_send
 from tests.factories import MemberFactory
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
-from writeback.services import message_send
 from writeback.tasks import drain_due_outboxes, drain_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from crm_settings.connect import crm_choices_read
 from crm_settings.models import CrmSettings
+from inbox.services import inmail_send, message_send, message_set_copy, note_create
 from tests.dynamics.contract_support import FAST
 from tests.factories import (
     CompanyFactory,
@@ -17,7 +18,6 @@ from tests.factories import (
 from tests.writeback.conftest import ALEX, copy_everything, map_seats
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
 from writeback.outbox import outbox_retry
-from writeback.services import inmail_send, message_send, message_set_copy, note_create
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]

@@ -7,12 +7,12 @@ with the Dynamics emulator behind it.
 
 import pytest
 
+from inbox.services import message_send
 from tests.browser.a11y import assert_accessible
 from tests.browser_fixtures import login_page
 from tests.factories import MemberFactory, OutboxEntryFactory, SeatFactory
 from tests.writeback.conftest import ALEX, connect, copy_everything, map_seats
 from writeback.models import OutboxEntry
-from writeback.services import message_send
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.emulator, pytest.mark.django_db(transaction=True)]

@@ -1,0 +1,103 @@
+"""Forms of Seat Management: the seat list's filters and sort, a seat's edit, CRM user search."""
+
+from django import forms
+from django.http import QueryDict
+
+from seats.models import Role
+from sync.seat_selectors import SEAT_SORTS
+
+_YES_NO = {"yes": True, "no": False}
+
+
+class SeatFilterForm(forms.Form):
+    """Search, filters and sort of the seat list, read from the query string.
+
+    Bound to the query string and validated when created. A value that is not one of the choices
+    is ignored rather than refused: the list then shows everything that filter would have narrowed.
+    """
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
+    )
+    role = forms.ChoiceField(
+        label="Role", required=False, choices=[("", "All roles"), *Role.choices]
+    )
+    crm = forms.ChoiceField(
+        label="In CRM",
+        required=False,
+        choices=[("", "All seats"), ("yes", "In CRM"), ("no", "Not in CRM")],
+    )
+    mapping = forms.ChoiceField(
+        label="CRM user",
+        required=False,
+        choices=[("", "All seats"), ("yes", "Matched"), ("no", "Not Matched")],
+    )
+    sync = forms.ChoiceField(
+        label="CRM sync",
+        required=False,
+        choices=[("", "All seats"), ("yes", "On"), ("no", "Off")],
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[(f"{way}{key}", key) for key in SEAT_SORTS for way in ("", "-")],
+    )
+
+    FILTERS = ("q", "role", "crm", "mapping", "sync")
+
+    def __init__(self, data: QueryDict, **kwargs):
+        super().__init__(data, **kwargs)
+        self.is_valid()
+
+    def _value(self, name: str) -> str:
+        return self.cleaned_data.get(name) or ""
+
+    @property
+    def sort_key(self) -> str:
+        return self._value("sort") or "name"
+
+    def selector_kwargs(self) -> dict:
+        """The keyword arguments of ``seat_list`` for these filters."""
+        return {
+            "search": self._value("q").strip(),
+            "role": self._value("role"),
+            "in_crm": _YES_NO.get(self._value("crm")),
+            "matched": _YES_NO.get(self._value("mapping")),
+            "sync_on": _YES_NO.get(self._value("sync")),
+            "sort": self.sort_key,
+        }
+
+    def filtering(self) -> bool:
+        return any(self._value(name) for name in self.FILTERS)
+
+
+class SeatEditForm(forms.Form):
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    email = forms.EmailField(
+        label="Email",
+        help_text="They sign in with it, and it is how the seat is matched to a CRM user.",
+    )
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class CrmUserSearchForm(forms.Form):
+    """The search of *Assign seats from CRM*, bound to the query string and validated at once."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
+    )
+
+    def __init__(self, data: QueryDict, **kwargs):
+        super().__init__(data, **kwargs)
+        self.is_valid()
+
+    @property
+    def search(self) -> str:
+        return (self.cleaned_data.get("q") or "").strip()
