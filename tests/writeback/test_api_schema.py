@@ -3,8 +3,10 @@
 import json
 import re
 
-from inbox.api import urls
+from django.urls import get_resolver
+
 from inbox.api.schema import openapi_document
+from writeback.models import OutboxState
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -14,16 +16,28 @@ def _described_path(route: str) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
 
 
+def _served_routes() -> list:
+    """Every route in the ``api`` namespace: the inbox's and the writeback's (*Retry*)."""
+    _prefix, api = get_resolver().namespace_dict["api"]
+    return api.url_patterns
+
+
 def test_every_route_and_method_is_described():
     document = openapi_document(server_url="http://testserver/api/v1")
     routes = {
         _described_path(str(pattern.pattern)): {m.lower() for m in pattern.callback.methods}
-        for pattern in urls.urlpatterns
+        for pattern in _served_routes()
         # The JSON 404 for everything else is not an endpoint.
         if hasattr(pattern.callback, "methods")
     }
     described = {path: set(item) & HTTP_METHODS for path, item in document["paths"].items()}
     assert routes == described
+    assert routes["/messages/{pk}/retry"] == routes["/notes/{pk}/retry"] == {"post"}
+
+
+def test_the_delivery_states_are_the_outboxs():
+    schemas = openapi_document(server_url="http://testserver/api/v1")["components"]["schemas"]
+    assert schemas["Delivery"]["properties"]["state"]["enum"] == list(OutboxState.values)
 
 
 def test_every_reference_resolves():
