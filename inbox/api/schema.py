@@ -115,6 +115,7 @@ _SCHEMAS = {
                         "type": "string",
                         "enum": [
                             "invalid_json",
+                            "too_large",
                             "invalid_fields",
                             "invalid",
                             "unauthorized",

@@ -51,3 +51,20 @@ def test_the_served_document_names_this_server(client):
     document = client.get("/api/v1/openapi.json").json()
     assert document["servers"] == [{"url": "http://testserver/api/v1"}]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_every_error_code_the_api_answers_is_described():
+    """Each ``ApiError(status, "code", ...)`` in the API's code is in the document's Error enum."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.glob("inbox/api/*.py"), root / "writeback/api_views.py"]
+    used = {
+        code
+        for path in sources
+        for code in re.findall(r'ApiError\(\s*\d+,\s*"([a-z_]+)"', path.read_text())
+    }
+    described = openapi_document(server_url="http://testserver/api/v1")["components"]["schemas"][
+        "Error"
+    ]["properties"]["error"]["properties"]["code"]["enum"]
+    assert used and used <= set(described), used - set(described)
