@@ -19,9 +19,10 @@ change:
 1. insert imported saves that are missing;
 2. mark hand-made saves that now also have a reason as from CRM (and relink a save whose CRM
    record changed);
-3. clear the mark on hand-made saves that lost their last reason: "saves the seat holder made by
-   hand are never touched" beyond the import's own mark;
-4. delete imported-only saves that lost their last reason.
+3. and 4. take away the imported saves that lost their last reason, through the network's one
+   rule for it (``network.imported.imported_saves_remove``): delete the imported-only ones and
+   clear the mark on the hand-made ones, "saves the seat holder made by hand are never touched"
+   beyond the import's own mark.
 
 It is plain SQL that PostgreSQL and SQLite (3.33+) both run: CTEs, temporary tables,
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` and ``UPDATE ... FROM``. The ORM cannot express
@@ -31,9 +32,12 @@ it: mirror rows refer to each other by CRM id, not by foreign key.
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm_settings.models import CrmSettings
+from network.imported import imported_saves_remove
 from network.models import SavedAccount, SavedLead
 from seats.models import SEAT_ROLES, Contract, CrmSync, Seat
 from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser
@@ -144,10 +148,18 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
     """Compute the desired saves into a temporary table, then bring the saves in line with it."""
     select, params = _desired_select(kind, contract=contract, crm_settings=crm_settings)
     saved, target = _table(kind.saved), kind.target
-    of_contract = f"seat_id IN (SELECT id FROM {_table(Seat)} WHERE contract_id = %s)"
-    lost_reason = f"""{of_contract} AND from_crm = %s AND saved_by_hand = %s
-        AND NOT EXISTS (SELECT 1 FROM {DESIRED} d
-                        WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target})"""
+    # The contract's saves without a desired row. ``seat__in`` keeps the statements on the saved
+    # table alone (no join), which the correlated reference to it below needs.
+    undesired = kind.saved.objects.filter(
+        seat__in=Seat.objects.filter(contract=contract).values("pk")
+    ).filter(
+        RawSQL(
+            f"""NOT EXISTS (SELECT 1 FROM {DESIRED} d
+                WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target})""",
+            [],
+            output_field=BooleanField(),
+        )
+    )
     counts = SaveCounts()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {DESIRED}")
@@ -178,14 +190,8 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
             [True, now, False],
         )
         counts.updated = cursor.rowcount
-        cursor.execute(
-            f"""UPDATE {saved} SET from_crm = %s, crm_record_id = NULL, imported_at = NULL
-            WHERE {lost_reason}""",
-            [False, contract.pk, True, True],
-        )
-        counts.updated += cursor.rowcount
-        cursor.execute(f"DELETE FROM {saved} WHERE {lost_reason}", [contract.pk, True, False])
-        counts.removed = cursor.rowcount
+        counts.removed, unmarked = imported_saves_remove(saves=undesired)
+        counts.updated += unmarked
         cursor.execute(f"DROP TABLE {DESIRED}")
     return counts
 
