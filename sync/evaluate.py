@@ -39,8 +39,8 @@ from django.utils import timezone
 from crm_settings.models import CrmSettings
 from network.imported import imported_saves_remove
 from network.models import SavedAccount, SavedLead
-from seats.models import SEAT_ROLES, Contract, CrmSync, Seat
-from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser
+from seats.models import Contract, Seat, crm_sync_on_q
+from sync.models import CrmAccount, CrmContact, CrmOpportunity
 
 
 def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
@@ -57,9 +57,18 @@ def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
     return [option["value"] for option in crm_settings.pipeline_stage_options[rank:]]
 
 
-def sync_modes(crm_settings: CrmSettings) -> list[str]:
-    """The seat ``crm_sync`` values that take part: *Enable CRM Sync*, and the default with auto."""
-    return [CrmSync.ON, CrmSync.DEFAULT] if crm_settings.auto_sync else [CrmSync.ON]
+def _seat_owners(*, contract: Contract, crm_settings: CrmSettings) -> tuple[str, tuple]:
+    """``SELECT seat_id, owner_id`` of the contract's seats that take part in sync
+    (``crm_sync_on_q``, the rule's one definition) with the CRM id of the user each maps to, and
+    its parameters."""
+    seats = (
+        Seat.objects.filter(contract=contract)
+        .filter(crm_sync_on_q(auto_sync=crm_settings.auto_sync))
+        .filter(crm_link__crm_user__isnull=False)
+        .order_by()
+        .values_list("pk", "crm_link__crm_user__crm_id")
+    )
+    return seats.query.sql_with_params()
 
 
 # The desired saves of the kind being applied; a temporary table lives in this connection only.
@@ -93,15 +102,15 @@ LEADS = _Kind(SavedLead, "member_id", CrmContact, "member_id", ("contact_id", "c
 def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings):
     """``SELECT seat_id, target_id, crm_record_id`` of the saves the rules want, and parameters.
 
-    1. ``seat_owners``: the contract's seats with seat features and sync on, with the CRM id of
-       the user each maps to.
+    1. ``seat_owners``: the contract's seats that take part in sync, with the CRM id of the
+       user each maps to.
     2. ``gated``: (owner, CRM record) of every open opportunity past the gate, for each link
        (account; contact and customer). ``customerid`` names the opportunity's account on most
        opportunities; only a customer that is not the account can be a contact.
     3. ``grouped``: one row per (seat, network company or member) through the mirror rows'
        matches; several CRM rows can match one network row, and the save links to one of them.
     """
-    roles, modes = list(SEAT_ROLES), sync_modes(crm_settings)
+    owners_sql, owners_params = _seat_owners(contract=contract, crm_settings=crm_settings)
     gate = stage_gate(crm_settings)
     stage_sql = f"AND o.sales_stage IN ({_placeholders(gate)})" if gate is not None else ""
     links, link_params = [], []
@@ -115,14 +124,7 @@ def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSetting
         link_params += [contract.pk, CrmOpportunity.State.OPEN, *(gate or [])]
     target, mirror = kind.mirror_target, _table(kind.mirror)
     sql = f"""
-        WITH seat_owners AS (
-            SELECT s.id AS seat_id, u.crm_id AS owner_id
-            FROM {_table(Seat)} s
-            JOIN {_table(SeatCrmUser)} l ON l.seat_id = s.id
-            JOIN {_table(CrmUser)} u ON u.id = l.crm_user_id
-            WHERE s.contract_id = %s AND s.role IN ({_placeholders(roles)})
-              AND s.crm_sync IN ({_placeholders(modes)})
-        ),
+        WITH seat_owners (seat_id, owner_id) AS ({owners_sql}),
         gated AS ({" UNION ALL ".join(links)}),
         grouped AS (
             SELECT so.seat_id, m.{target} AS target_id, MIN(m.id) AS mirror_pk
@@ -134,7 +136,7 @@ def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSetting
         )
         SELECT gr.seat_id, gr.target_id, m.crm_id AS crm_record_id
         FROM grouped gr JOIN {mirror} m ON m.id = gr.mirror_pk"""
-    return sql, [contract.pk, *roles, *modes, *link_params, contract.pk]
+    return sql, [*owners_params, *link_params, contract.pk]
 
 
 @dataclass
@@ -221,12 +223,12 @@ def saves_evaluate(
 
 
 def saves_inputs(*, contract: Contract, crm_settings: CrmSettings) -> tuple:
-    """What decides the saves besides the mirror: the gate, the sync modes, and each seat's role,
-    sync choice and CRM user. When these are equal at two moments, so are the desired saves of an
-    unchanged mirror. One query."""
+    """What decides the saves besides the mirror: the gate, the auto-sync answer, and each seat's
+    role, sync choice and CRM user. When these are equal at two moments, so are the desired saves
+    of an unchanged mirror. One query."""
     seats = Seat.objects.filter(contract=contract).order_by("pk")
     return (
         stage_gate(crm_settings),
-        sync_modes(crm_settings),
+        crm_settings.auto_sync,
         tuple(seats.values_list("pk", "role", "crm_sync", "crm_link__crm_user_id")),
     )
