@@ -15,6 +15,10 @@ from crm_settings.selectors import crm_settings_get
 from seats.models import Contract, User
 from seats.services import audit_record
 
+# The import's task (``sync.tasks.SYNC_RUN``) spelt out: crm_settings sits below sync and may not
+# import it (DESIGN §3). tests/portal/test_task_names.py checks that the two names agree.
+SYNC_RUN_TASK = "sync.tasks.sync_run"
+
 
 def sync_enqueue(*, contract: Contract, trigger: str) -> None:
     """Ask the import (a higher app) to run, by task name, once the current transaction commits.
@@ -26,7 +30,7 @@ def sync_enqueue(*, contract: Contract, trigger: str) -> None:
 
     contract_id = contract.pk
     transaction.on_commit(
-        lambda: async_task("sync.tasks.sync_run", contract_id, trigger, task_name=f"sync-{trigger}")
+        lambda: async_task(SYNC_RUN_TASK, contract_id, trigger, task_name=f"sync-{trigger}")
     )
 
 

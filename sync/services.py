@@ -45,11 +45,11 @@ def sync_enqueue(*, contract: Contract, trigger: str, full: bool = False) -> Non
     """Start ``sync.tasks.sync_run`` for the contract once the current transaction commits."""
     from django_q.tasks import async_task
 
+    from sync.tasks import SYNC_RUN  # here, not at the top: sync.tasks imports this module
+
     contract_id = contract.pk
     transaction.on_commit(
-        lambda: async_task(
-            "sync.tasks.sync_run", contract_id, trigger, full, task_name=f"sync-{trigger}"
-        )
+        lambda: async_task(SYNC_RUN, contract_id, trigger, full, task_name=f"sync-{trigger}")
     )
 
 

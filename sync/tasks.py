@@ -13,6 +13,10 @@ from sync.runs import sync_run_claim, sync_run_request
 from sync.selectors import contracts_due_for_sync
 from sync.services import sync_run_execute
 
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+SYNC_RUN = "sync.tasks.sync_run"
+SYNC_DUE_CONTRACTS = "sync.tasks.sync_due_contracts"
+
 
 def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
     """Import for one contract: create or join its active run and, if this worker gets it, run it.
@@ -38,7 +42,5 @@ def sync_due_contracts() -> list[int]:
     """
     due = contracts_due_for_sync()
     for contract_id in due:
-        async_task(
-            "sync.tasks.sync_run", contract_id, SyncRun.Trigger.SCHEDULE, task_name="sync-schedule"
-        )
+        async_task(SYNC_RUN, contract_id, SyncRun.Trigger.SCHEDULE, task_name="sync-schedule")
     return due

@@ -3,6 +3,8 @@ import redis
 from django.urls import reverse
 from django_q.brokers.redis_broker import Redis
 
+from portal.tasks import HEARTBEAT
+
 pytestmark = pytest.mark.django_db
 
 
@@ -44,5 +46,5 @@ def test_it_answers_503_when_the_database_fails(client, monkeypatch):
 def test_it_reports_the_last_worker_heartbeat(client):
     from django_q.tasks import async_task
 
-    async_task("portal.tasks.heartbeat")  # sync mode in tests: runs now and records a Success
+    async_task(HEARTBEAT)  # sync mode in tests: runs now and records a Success
     assert client.get(reverse("portal:healthz")).json()["worker_last_seen"] is not None
