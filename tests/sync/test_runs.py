@@ -129,9 +129,14 @@ class TestSchedule:
         with time_machine.travel(timezone.now() + timedelta(minutes=6)):
             assert contracts_due_for_sync() == [contract.pk]
 
-    def test_the_tick_enqueues_the_due_contracts(self, contract, monkeypatch):
+    def test_the_tick_enqueues_the_due_contracts(
+        self, contract, monkeypatch, django_capture_on_commit_callbacks
+    ):
         CrmConnectionFactory(contract=contract)
         enqueued = []
-        monkeypatch.setattr("sync.tasks.async_task", lambda *args, **kw: enqueued.append(args))
-        assert sync_due_contracts() == [contract.pk]
+        monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
+        # A worker runs the tick outside any transaction, so the import is queued at once; here
+        # the test's own transaction holds it until its callbacks run.
+        with django_capture_on_commit_callbacks(execute=True):
+            assert sync_due_contracts() == [contract.pk]
         assert enqueued == [(SYNC_RUN, contract.pk, SyncRun.Trigger.SCHEDULE)]
