@@ -4,14 +4,16 @@ Both are safe to run twice or at the same time: a second ``sync_run`` for a cont
 the active run (the database allows one), and ``sync_due_contracts`` only enqueues.
 """
 
-from django_q.tasks import async_task
-
 from crm_settings.models import CrmConnection
 from seats.models import Contract
 from sync.models import SyncRun
 from sync.runs import sync_run_claim, sync_run_request
 from sync.selectors import contracts_due_for_sync
-from sync.services import sync_run_execute
+from sync.services import sync_enqueue, sync_run_execute
+
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+SYNC_RUN = "sync.tasks.sync_run"
+SYNC_DUE_CONTRACTS = "sync.tasks.sync_due_contracts"
 
 
 def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
@@ -38,7 +40,5 @@ def sync_due_contracts() -> list[int]:
     """
     due = contracts_due_for_sync()
     for contract_id in due:
-        async_task(
-            "sync.tasks.sync_run", contract_id, SyncRun.Trigger.SCHEDULE, task_name="sync-schedule"
-        )
+        sync_enqueue(contract_id=contract_id, trigger=SyncRun.Trigger.SCHEDULE)
     return due

@@ -15,6 +15,10 @@ from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_
 
 logger = logging.getLogger(__name__)
 
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+DRAIN_OUTBOX = "writeback.tasks.drain_outbox"
+DRAIN_DUE_OUTBOXES = "writeback.tasks.drain_due_outboxes"
+
 
 def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     """Deliver the contract's due outbox entries, ``batch_size`` at a time (one ``$batch`` each,
@@ -61,5 +65,5 @@ def drain_due_outboxes() -> int:
     """
     contract_ids = outbox_due_contract_ids()
     for contract_id in contract_ids:
-        async_task("writeback.tasks.drain_outbox", contract_id)
+        async_task(DRAIN_OUTBOX, contract_id)
     return len(contract_ids)
