@@ -22,7 +22,7 @@ from crm_settings.crm import build_auth, build_client, new_session, open_client
 from crm_settings.messages import AdminMessage, CrmProblem, admin_message_for
 from crm_settings.models import CrmConnection
 from crm_settings.selectors import crm_settings_get
-from crm_settings.services import sync_enqueue
+from crm_settings.services import import_enqueue
 from dynamics import (
     AuthError,
     DynamicsClient,
@@ -254,7 +254,8 @@ def _connection_complete(
                 "can_impersonate": connection.can_impersonate,
             },
         )
-        sync_enqueue(contract=contract, trigger="connect")
+        # The first import, by task name: it lives in sync, above this app (import_enqueue).
+        import_enqueue(contract=contract, trigger="connect")
     return connection
 
 

@@ -143,10 +143,6 @@ class _ResponsePart:
     content_id: str | None
 
 
-def operation_count(items: list[Operation | ChangeSet]) -> int:
-    return sum(len(item.operations) if isinstance(item, ChangeSet) else 1 for item in items)
-
-
 def split_items(
     items: list[Operation | ChangeSet], limit: int = MAX_OPERATIONS_PER_BATCH
 ) -> list[list[Operation | ChangeSet]]:

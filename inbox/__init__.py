@@ -13,22 +13,26 @@ Modules, from the data up:
 - ``forms``, ``views``, ``urls``: the pages (Inbox, a thread, *New InMail* / *New message*, the
   notes panel, the copy checkboxes, *Mobile app tokens*), URL names ``inbox:...``;
 - ``api``: the mobile app's ``/api/v1/`` (``http`` token sign-in and JSON errors, ``views``,
-  ``payloads``, ``schema``, ``delivery``);
+  ``payloads``, ``schema``); its *Retry* endpoints are the writeback's (``writeback.api_views``);
 - ``demo``: a seat holder's demo conversations and notes; ``admin``: the staff's read-only views.
 
-Layering: the inbox sits above ``sync`` and below ``writeback`` (DESIGN §3). Nothing in it imports
-the writeback but ``api.delivery``; where the two meet, the dependency runs one way, by these
-named exceptions:
+Layering: the inbox sits above ``sync`` and below ``writeback`` (DESIGN §3), and imports nothing
+of the writeback. Where the two meet, the writeback reaches down, or the inbox reaches its row by
+relation:
 
 1. Writes go up by a signal. Copying an item needs its outbox entry changed in the same
    transaction; the services send ``signals.items_written`` and ``writeback`` connects
    ``outbox_follow`` to it (``WritebackConfig.ready``).
-2. Pages read the delivery by relation, not by import. Each message and note has the writeback's
-   ``OutboxEntry`` as ``delivery`` (the reverse side of its one-to-one); ``selectors`` and
-   ``access`` select it so a page shows every item's CRM copy in one query, and
-   ``inbox/_copy_control.html`` includes ``writeback/_delivery_state.html`` to draw it. *Retry*
-   and the unresolved-task report are the writeback's own views.
-3. ``api.delivery`` is the one module that imports the writeback: the API is a single surface for
-   the app, so its answers carry each item's delivery and it offers *Retry*, one service call up
-   (the two imports are the ``layers`` contract's named exceptions in ``pyproject.toml``).
+2. Pages and the API read the delivery by relation, not by import. Each message and note has the
+   writeback's ``OutboxEntry`` as ``delivery`` (the reverse side of its one-to-one); ``selectors``
+   and ``access`` select it so a page or an answer shows every item's CRM copy in one query.
+   ``inbox/_copy_control.html`` includes ``writeback/_delivery_state.html`` to draw it, and
+   ``api.payloads`` answers with the entry's own ``api_payload()``: what one entry looks like to
+   the app is the writeback's rule about its row. ``api.schema`` reads the delivery states from
+   the same relation (``Message._meta``, the related model's ``state`` choices).
+3. *Retry* is the writeback's, on the pages (``writeback.views``) and in the API
+   (``writeback.api_views``, built on ``api.http``'s ``endpoint`` and ``api.payloads``).
+   ``config.urls`` serves the writeback's API routes and ours in one namespace, ``api``;
+   ``api.schema`` still describes the whole API, *Retry* included, as a document (text, not an
+   import), and ``tests/writeback/test_api_schema.py`` holds it to every route served.
 """

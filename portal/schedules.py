@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from django_q.models import Schedule
 
+from portal.tasks import HEARTBEAT
+from sync.tasks import SYNC_DUE_CONTRACTS
+from writeback.tasks import DRAIN_DUE_OUTBOXES
+
 
 @dataclass(frozen=True)
 class ScheduleSpec:
@@ -17,12 +21,12 @@ class ScheduleSpec:
 
 
 SCHEDULES = [
-    ScheduleSpec("portal: worker heartbeat", "portal.tasks.heartbeat", minutes=1),
+    ScheduleSpec("portal: worker heartbeat", HEARTBEAT, minutes=1),
     # Every minute, enqueue the imports that are due (each contract has its own interval) and
     # take over those whose worker died.
-    ScheduleSpec("sync: start due imports", "sync.tasks.sync_due_contracts", minutes=1),
+    ScheduleSpec("sync: start due imports", SYNC_DUE_CONTRACTS, minutes=1),
     # Retries whose time has come, and items queued while their contract was not connected.
-    ScheduleSpec("writeback: drain due outboxes", "writeback.tasks.drain_due_outboxes", minutes=1),
+    ScheduleSpec("writeback: drain due outboxes", DRAIN_DUE_OUTBOXES, minutes=1),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.

@@ -43,24 +43,31 @@ logger = logging.getLogger(__name__)
 PROGRESS_STEPS = len(TABLES) + 1
 
 
-def sync_enqueue(*, contract: Contract, trigger: str, full: bool = False) -> None:
-    """Start ``sync.tasks.sync_run`` for the contract once the current transaction commits."""
+def sync_enqueue(*, contract_id: int, trigger: str, full: bool = False) -> None:
+    """Queue an import of the contract (``sync.tasks.sync_run``) once the current transaction
+    commits, at once outside one (the schedule's tick).
+
+    The one function that queues the import: *Sync now*, the schedule, the follow-up run,
+    Seat Management. crm_settings, below sync, cannot import it and queues the same task by
+    name (``crm_settings.services.import_enqueue``).
+    """
     from django_q.tasks import async_task
 
-    contract_id = contract.pk
+    from sync.tasks import SYNC_RUN  # here, not at the top: sync.tasks imports this module
+
     transaction.on_commit(
-        lambda: async_task(
-            "sync.tasks.sync_run", contract_id, trigger, full, task_name=f"sync-{trigger}"
-        )
+        lambda: async_task(SYNC_RUN, contract_id, trigger, full=full, task_name=f"sync-{trigger}")
     )
 
 
 def sync_enqueue_after(*, contract: Contract, trigger: str, full: bool = False, at) -> None:
     """Start ``sync.tasks.sync_run`` for the contract at ``at`` (after a Retry-After, or when the
     API budget has room again); a later call moves the one waiting run."""
+    from sync.tasks import SYNC_RUN  # here, not at the top: sync.tasks imports this module
+
     task_enqueue_after(
         name=f"budget: sync of contract {contract.pk}",
-        func="sync.tasks.sync_run",
+        func=SYNC_RUN,
         args=(contract.pk, trigger, full),
         at=at,
     )
@@ -75,7 +82,7 @@ def sync_request(*, contract: Contract, trigger: str, full: bool = False) -> tup
     created).
     """
     run, created = sync_run_request(contract=contract, trigger=trigger, full=full)
-    sync_enqueue(contract=contract, trigger=trigger, full=full)
+    sync_enqueue(contract_id=contract.pk, trigger=trigger, full=full)
     return run, created
 
 
@@ -290,5 +297,5 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
             connection_clear_error(connection=connection)
             rerun = recorder.finish(state=SyncRun.State.SUCCEEDED)
     if rerun:
-        sync_enqueue(contract=contract, trigger=SyncRun.Trigger.RERUN)
+        sync_enqueue(contract_id=contract.pk, trigger=SyncRun.Trigger.RERUN)
     return run

@@ -10,17 +10,19 @@ is left.
 
 import logging
 
-from django_q.tasks import async_task
-
 from crm_settings.budget import budget_wait
 from crm_settings.models import CrmConnection
 from seats.models import Contract
 from sync.models import SyncRun
 from sync.runs import sync_run_claim, sync_run_request
 from sync.selectors import contracts_due_for_sync
-from sync.services import sync_enqueue_after, sync_run_execute
+from sync.services import sync_enqueue, sync_enqueue_after, sync_run_execute
 
 logger = logging.getLogger(__name__)
+
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+SYNC_RUN = "sync.tasks.sync_run"
+SYNC_DUE_CONTRACTS = "sync.tasks.sync_due_contracts"
 
 
 def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
@@ -66,8 +68,6 @@ def sync_due_contracts() -> list[int]:
                 "Scheduled sync of contract %s waits for the API budget until %s", contract_id, wait
             )
             continue
-        async_task(
-            "sync.tasks.sync_run", contract_id, SyncRun.Trigger.SCHEDULE, task_name="sync-schedule"
-        )
+        sync_enqueue(contract_id=contract_id, trigger=SyncRun.Trigger.SCHEDULE)
         enqueued.append(contract_id)
     return enqueued

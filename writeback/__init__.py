@@ -15,11 +15,14 @@ Modules, in the order an item travels:
 - ``activities`` and ``content``: the Dataverse requests and the activity's subject and text;
 - ``report``, ``report_views``, ``selectors``, ``access``, ``forms``: the unresolved-task report
   (suggestions, search, resolve, *Create record in CRM*);
-- ``views``: *Retry* on an item's page; ``admin``: the staff's outbox views and *Retry writeback*.
+- ``views``: *Retry* on an item's page; ``api_views`` and ``api_urls``: *Retry* in the mobile
+  API, served in its ``api`` namespace (``config.urls``) with ``inbox.api.http``'s sign-in and
+  errors; ``admin``: the staff's outbox views and *Retry writeback*.
 
-Layering: the writeback sits above ``inbox`` and imports it freely. The inbox reaches up only by
-the named exceptions its module map lists: ``inbox.signals.items_written``, connected here to
-``outbox.outbox_follow`` in ``WritebackConfig.ready()`` so an item and its entry commit together;
-the ``delivery`` reverse relation and the ``writeback/_delivery_state.html`` partial on its pages;
-and ``inbox.api.delivery``, the API's one import of ``outbox_retry`` and the entry's states.
+Layering: the writeback sits above ``inbox`` and imports it freely; the inbox imports none of
+it. The inbox reaches up only as its module map lists: ``inbox.signals.items_written``,
+connected here to ``outbox.outbox_follow`` in ``WritebackConfig.ready()`` so an item and its
+entry commit together; and the ``delivery`` reverse relation, through which its pages include
+the ``writeback/_delivery_state.html`` partial and its API answers with
+``OutboxEntry.api_payload()`` and lists the entry's states.
 """

@@ -19,6 +19,7 @@ unresolved-task report, so that their later items are matched to it.
 """
 
 import uuid
+from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
@@ -59,6 +60,12 @@ _IN_FLIGHT = {
     OutboxState.REMOVAL_REQUESTED,
     OutboxState.REMOVING,
 }
+# States whose next_attempt_at is a time to wait for (in the others it is a lease, or nothing).
+_WAITING = {OutboxState.QUEUED, OutboxState.RETRYING, OutboxState.REMOVAL_REQUESTED}
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 class ErrorKind(models.TextChoices):
@@ -192,6 +199,32 @@ class OutboxEntry(models.Model):
     @property
     def next_step(self) -> str:
         return _NEXT_STEPS.get(self.last_error_kind, "")
+
+    def api_payload(self) -> dict:
+        """This delivery as the mobile API answers it (the ``delivery`` of a message or note).
+
+        The inbox's payloads reach it as ``item.delivery``, by relation, so the inbox imports
+        nothing of the writeback; ``inbox.api.schema`` describes it as ``Delivery``.
+        """
+        error = None
+        if self.last_error_kind:
+            error = {
+                "kind": self.last_error_kind,
+                "reason": self.failure_reason,
+                "next_step": self.next_step,
+                "detail": self.last_error_detail,
+            }
+        return {
+            "state": self.state,
+            "label": self.get_state_display(),
+            "activity_id": str(self.activity_id),
+            "attempts": self.attempts,
+            "next_attempt_at": _time(self.next_attempt_at) if self.state in _WAITING else None,
+            "error": error,
+            "crm_url": self.crm_url or None,
+            "written_open": self.written_open,
+            "sent_at": _time(self.sent_at),
+        }
 
 
 class RecordType(models.TextChoices):

@@ -90,7 +90,9 @@ def outbox_drain_enqueue(*, contract_id: int) -> None:
     """Start the drain task for the contract once the current transaction commits."""
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task("writeback.tasks.drain_outbox", contract_id))
+    from writeback.tasks import DRAIN_OUTBOX  # here, not at the top: writeback.tasks imports this
+
+    transaction.on_commit(lambda: async_task(DRAIN_OUTBOX, contract_id))
 
 
 # --- The seat holder's side: the item's checkbox decides ----------------------------------------

@@ -22,12 +22,16 @@ from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_
 
 logger = logging.getLogger(__name__)
 
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+DRAIN_OUTBOX = "writeback.tasks.drain_outbox"
+DRAIN_DUE_OUTBOXES = "writeback.tasks.drain_due_outboxes"
+
 
 def _drain_after(contract_id: int, at) -> None:
     logger.info("Writeback for contract %s waits for the API budget until %s", contract_id, at)
     task_enqueue_after(
         name=f"budget: writeback of contract {contract_id}",
-        func="writeback.tasks.drain_outbox",
+        func=DRAIN_OUTBOX,
         args=(contract_id,),
         at=at,
     )
@@ -96,5 +100,5 @@ def drain_due_outboxes() -> int:
     }
     started = [contract_id for contract_id in contract_ids if contract_id not in waiting]
     for contract_id in started:
-        async_task("writeback.tasks.drain_outbox", contract_id)
+        async_task(DRAIN_OUTBOX, contract_id)
     return len(started)

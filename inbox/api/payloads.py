@@ -2,12 +2,12 @@
 
 ``choices`` (``CopyChoices``) says for each item whether its copy checkbox exists
 (``copy_available``): the app shows the checkbox exactly where the pages do. Each item's
-``delivery`` is the writeback's, made in ``inbox.api.delivery``.
+``delivery`` is its outbox entry's own ``api_payload()``, reached by the reverse relation
+``item.delivery``: the writeback's rule about its row, with no import of the writeback here.
 """
 
 from datetime import datetime
 
-from inbox.api.delivery import delivery_payload
 from inbox.models import Message, Note, Thread
 from inbox.selectors import CopyChoices
 from network.models import Member
@@ -15,6 +15,12 @@ from network.models import Member
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _delivery(item: Message | Note) -> dict | None:
+    """The item's CRM copy, or None when it was never ticked (it has no outbox entry)."""
+    entry = getattr(item, "delivery", None)
+    return entry.api_payload() if entry is not None else None
 
 
 def member_payload(member: Member) -> dict:
@@ -40,7 +46,7 @@ def message_payload(message: Message, choices: CopyChoices) -> dict:
         "sent_at": _time(message.sent_at),
         "copy_to_crm": message.copy_to_crm,
         "copy_available": choices.shows(message.thread.kind),
-        "delivery": delivery_payload(getattr(message, "delivery", None)),
+        "delivery": _delivery(message),
     }
 
 
@@ -79,5 +85,5 @@ def note_payload(note: Note, choices: CopyChoices) -> dict:
         "created_at": _time(note.created_at),
         "copy_to_crm": note.copy_to_crm,
         "copy_available": choices.shows(note.item_type),
-        "delivery": delivery_payload(getattr(note, "delivery", None)),
+        "delivery": _delivery(note),
     }

@@ -2,6 +2,7 @@
 
 Like the pages, they are thin: parse, validate with the pages' forms, call one service, answer
 with a payload. Everything is scoped to the token's seat: another seat's objects are 404.
+*Retry* on a message or note is the writeback's (``writeback.api_views``), in the same API.
 """
 
 from django.contrib.auth.decorators import login_not_required
@@ -11,7 +12,6 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 
 from inbox.access import get_message, get_note, get_thread
-from inbox.api.delivery import delivery_retry
 from inbox.api.http import ApiError, endpoint, invalid_fields, json_body
 from inbox.api.payloads import member_payload, message_payload, note_payload, thread_payload
 from inbox.api.schema import openapi_document
@@ -142,15 +142,6 @@ def message_detail(request, pk: int):
     return JsonResponse(message_payload(message, copy_choices_get(seat=request.seat)))
 
 
-@endpoint("POST")
-def message_retry(request, pk: int):
-    """*Retry* a message whose copy failed."""
-    message = get_message(request, pk)
-    delivery_retry(entry=getattr(message, "delivery", None))
-    message = get_message(request, pk)
-    return JsonResponse(message_payload(message, copy_choices_get(seat=request.seat)))
-
-
 def _note_target(request) -> dict:
     """The lead (``?member_id=``) or account (``?company_id=``) whose notes are listed."""
     member_id, company_id = request.GET.get("member_id"), request.GET.get("company_id")
@@ -195,13 +186,6 @@ def note_detail(request, pk: int):
         note_set_copy(note=note, copy_to_crm=_copy_wanted(request))
         note = get_note(request, pk)
     return JsonResponse(note_payload(note, copy_choices_get(seat=request.seat)))
-
-
-@endpoint("POST")
-def note_retry(request, pk: int):
-    """*Retry* a note whose copy failed."""
-    delivery_retry(entry=getattr(get_note(request, pk), "delivery", None))
-    return JsonResponse(note_payload(get_note(request, pk), copy_choices_get(seat=request.seat)))
 
 
 @endpoint("GET")

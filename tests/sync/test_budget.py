@@ -12,7 +12,7 @@ from django_q.models import Schedule
 from crm_settings.crm import open_client
 from crm_settings.models import BUDGET_WINDOW, CrmConnection
 from sync.models import SyncRun
-from sync.tasks import sync_due_contracts, sync_run
+from sync.tasks import SYNC_RUN, sync_due_contracts, sync_run
 from tests.factories import CrmConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,9 @@ def _retry_schedule(contract) -> Schedule:
 
 
 @pytest.mark.emulator
-def test_a_scheduled_sync_waits_while_less_than_the_reserve_is_left(connected, crm, monkeypatch):
+def test_a_scheduled_sync_waits_while_less_than_the_reserve_is_left(
+    connected, crm, monkeypatch, django_capture_on_commit_callbacks
+):
     """GIVEN 1 of 8 requests left (12.5%, under the 25% reserve)
     WHEN the minute tick and a scheduled run's task come
     THEN neither sends anything: the run is started again once the window has moved on, and a
@@ -48,20 +50,23 @@ def test_a_scheduled_sync_waits_while_less_than_the_reserve_is_left(connected, c
     connection = _use_up(connected, crm, limit=8, requests=7)
     assert (connection.budget_requests_remaining, connection.budget_requests_limit) == (1, 8)
     enqueued = []
-    monkeypatch.setattr("sync.tasks.async_task", lambda *args, **kw: enqueued.append(args))
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
 
-    assert sync_due_contracts() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_due_contracts() == []
     assert sync_run(connected.pk, SyncRun.Trigger.SCHEDULE).startswith("waiting for the API budget")
 
     assert enqueued == []
     assert not SyncRun.objects.filter(contract=connected).exists()
     assert _windows(crm)["requests_in_window"] == 7  # nothing was sent
     retry = _retry_schedule(connected)
-    assert retry.func == "sync.tasks.sync_run"
+    assert retry.func == SYNC_RUN
     assert ast.literal_eval(retry.args) == (connected.pk, SyncRun.Trigger.SCHEDULE, False)
     assert retry.next_run == connection.budget_observed_at + BUDGET_WINDOW
-    with time_machine.travel(connection.budget_observed_at + BUDGET_WINDOW + timedelta(seconds=1)):
+    later = connection.budget_observed_at + BUDGET_WINDOW + timedelta(seconds=1)
+    with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
         assert sync_due_contracts() == [connected.pk]
+    assert enqueued == [(SYNC_RUN, connected.pk, SyncRun.Trigger.SCHEDULE)]
 
     crm.set_service_protection(requests=6000)
     assert sync_run(connected.pk, SyncRun.Trigger.MANUAL).endswith("succeeded")
@@ -97,7 +102,7 @@ def test_a_run_told_to_wait_longer_than_it_can_is_started_again_after_retry_afte
 def test_nothing_starts_before_a_stored_retry_after_ends(contract, monkeypatch, trigger):
     retry_at = timezone.now() + timedelta(minutes=3)
     CrmConnectionFactory(contract=contract, budget_retry_at=retry_at)
-    monkeypatch.setattr("sync.tasks.async_task", lambda *args, **kw: pytest.fail("enqueued"))
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: pytest.fail("queued"))
     assert sync_due_contracts() == []
     answer = sync_run(contract.pk, trigger)
     assert answer == f"waiting for the API budget until {retry_at.isoformat()}"

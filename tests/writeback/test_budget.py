@@ -14,7 +14,7 @@ from crm_settings.models import BUDGET_WINDOW, CrmConnection
 from inbox.services import message_send
 from tests.factories import MemberFactory
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
-from writeback.tasks import drain_due_outboxes, drain_outbox
+from writeback.tasks import DRAIN_OUTBOX, drain_due_outboxes, drain_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
 
@@ -55,7 +55,7 @@ def test_a_drain_waits_while_less_than_the_reserve_is_left(rep, dynamics, monkey
     assert _windows(dynamics)["requests_in_window"] == 7  # nothing was sent
     retry = _drain_schedule(rep.contract)
     assert (retry.func, ast.literal_eval(retry.args)) == (
-        "writeback.tasks.drain_outbox",
+        DRAIN_OUTBOX,
         (rep.contract_id,),
     )
     assert retry.next_run == connection.budget_observed_at + BUDGET_WINDOW

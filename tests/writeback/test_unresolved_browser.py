@@ -22,7 +22,7 @@ def test_a_seat_holder_resolves_an_item_with_a_record_found_by_search(
     page, live_server, dynamics, contract, admin, crm_person, monkeypatch
 ):
     # Connecting starts the first import: not what this test is about.
-    monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr("crm_settings.connect.import_enqueue", lambda **kwargs: None)
     connect(dynamics, contract, admin)
     copy_everything(contract, monkeypatch)
     rep = SeatFactory(contract=contract, user__email=ALEX)
