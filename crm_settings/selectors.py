@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from crm_settings.crm import connection_unusable
+from crm_settings.messages import CrmProblem
 from crm_settings.models import CrmConnection, CrmSettings
 from seats.models import Contract
 
@@ -21,6 +23,14 @@ def crm_settings_read(*, contract: Contract) -> CrmSettings:
 def crm_connection_get(*, contract: Contract) -> CrmConnection | None:
     """The live connection, or None when the contract is not connected."""
     return CrmConnection.objects.filter(contract=contract).first()
+
+
+def crm_connection_problem(*, connection: CrmConnection) -> CrmProblem | None:
+    """What stops the connection from being used, found without asking Dynamics or writing
+    anything (CRM Settings shows it at once): a stored sign-in no key reads, a stored
+    environment URL the portal refuses. The first use of the connection records it."""
+    error = connection_unusable(connection)
+    return None if error is None else CrmProblem.from_error(error)
 
 
 @dataclass(frozen=True)

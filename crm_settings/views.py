@@ -22,6 +22,7 @@ from crm_settings.messages import CrmProblem, admin_message, crm_problem_show
 from crm_settings.selectors import (
     crm_choices_get,
     crm_connection_get,
+    crm_connection_problem,
     crm_settings_get,
     crm_settings_read,
 )
@@ -55,13 +56,17 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
             crm_settings=crm_settings, choices=choices
         )
         context["writeback_form"] = writeback_form or WritebackForm(crm_settings=crm_settings)
-        if connection.last_error_kind:
+        problem = crm_connection_problem(connection=connection)
+        if problem is not None:
+            context["connection_error"] = problem.admin_message
+        elif connection.last_error_kind:
             context["connection_error"] = admin_message(
                 connection.last_error_kind, connection.last_error_detail
             )
         # The stored sign-in cannot be read: connecting again, to the same environment, is the
         # way out, so it is offered right here.
-        context["reconnect"] = connection.last_error_kind == TokenDecryptionError.kind
+        kind = problem.kind if problem else connection.last_error_kind
+        context["reconnect"] = kind == TokenDecryptionError.kind
     return render(request, "crm_settings/index.html", context, status=status)
 
 
