@@ -14,8 +14,17 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from crm_settings.budget import RECORD_EVERY_SECONDS, BudgetRecorder
+from crm_settings.crypto import TokenDecryptionError, decrypt
 from crm_settings.models import CrmConnection
-from dynamics import DynamicsClient, MsalAuth, RetryPolicy, make_session
+from dynamics import (
+    AuthError,
+    DynamicsClient,
+    EnvironmentUrlRefused,
+    MsalAuth,
+    RetryPolicy,
+    environment_origin,
+    make_session,
+)
 
 # A person is waiting on pages: retry a hiccup once or twice, then show the error; a Retry-After
 # longer than 3 s is not waited for, the page says when to try again. Background work (the
@@ -57,6 +66,24 @@ def build_client(
         retry=INTERACTIVE_RETRY if interactive else None,
         extra_allowed_hosts=settings.DYNAMICS_EXTRA_ALLOWED_HOSTS,
     )
+
+
+def connection_unusable(connection: CrmConnection) -> AuthError | None:
+    """Why ``open_client`` would refuse the connection, found without sending anything: a stored
+    environment URL the environment rule refuses (saved before it was strict), or a stored
+    sign-in no key in PORTAL_ENCRYPTION_KEY reads. None when neither is the case.
+
+    Pages call this instead of asking Dynamics, so they can say "connect to CRM again" at once.
+    """
+    try:
+        environment_origin(
+            connection.environment_url, extra_allowed_hosts=settings.DYNAMICS_EXTRA_ALLOWED_HOSTS
+        )
+        if connection.token_cache_encrypted:
+            decrypt(connection.token_cache_encrypted)
+    except (EnvironmentUrlRefused, TokenDecryptionError) as error:
+        return error
+    return None
 
 
 @contextmanager

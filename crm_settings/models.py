@@ -3,7 +3,8 @@
 ``CrmSettings`` holds the admin's answers (seed guide, "Configure Your Sales Navigator CRM
 Settings" and "Enabling Activity Writeback"); they survive a disconnect. ``CrmConnection`` exists
 while the contract is connected: the environment, who signed in, what the pre-flight check found,
-and the encrypted token cache. Disconnecting deletes it, and with it the tokens.
+the org's choices CRM Settings offers (stages, money fields, the LinkedIn solution) and the
+encrypted token cache. Disconnecting deletes it, and with it the tokens.
 """
 
 from datetime import datetime, timedelta
@@ -130,6 +131,15 @@ class CrmConnection(models.Model):
     # "change_tracking": true}, ...}, "checked_at": "..."}.
     preflight = models.JSONField(default=dict, blank=True)
     linkedin_solution_installed = models.BooleanField(default=False)
+    # What CRM Settings offers, read from the org at connect, on *Refresh from CRM*, daily and by
+    # the next import when missing (``crm_choices_refresh``), so the page never asks Dynamics: the
+    # opportunity's sales stages in the CRM's order, [{"value": 0, "label": "Qualify"}, ...],
+    # and its money columns, [{"logical_name": "actualvalue", "label": "Actual Revenue"}, ...],
+    # with the LinkedIn solution's presence above. ``choices_read_at`` is None until first read
+    # (a connection saved before they were stored).
+    stage_options = models.JSONField(default=list, blank=True)
+    money_columns = models.JSONField(default=list, blank=True)
+    choices_read_at = models.DateTimeField(null=True, blank=True)
     # Whether the connecting user may act on behalf of seat holders (CallerObjectId), so that
     # they, not the connecting user, show as creator of their activities.
     can_impersonate = models.BooleanField(default=False)

@@ -100,7 +100,7 @@ def writeback_settings_update(
     if values.get("writeback_enabled") and not solution_installed:
         raise ValidationError(
             "Writeback needs the LinkedIn Sales Navigator for Dynamics app in your CRM. "
-            "Select Get it now, install it, then refresh this page."
+            "Select Get it now, install it, then select Refresh from CRM."
         )
     if (
         values.get("writeback_enabled")

@@ -147,6 +147,8 @@ class Control:
                 self.catalog.set_change_tracking(table.logical_name, enabled)
             return _json(200, {"logical_name": table.logical_name,
                                "enabled": self.catalog.tracks_changes(table)})
+        if route == "options" and len(parts) == 3:
+            return self._options(request, method, parts[1], parts[2])
         if route == "tokens":
             return self._tokens(request, method, parts[1:])
         if route == "apps" and method == "POST":
@@ -293,8 +295,8 @@ class Control:
         if "salesstage" in fields and "stepname" not in fields and type(stage) is int:
             # Only a numeric stage has a step name; anything else is bad data a test stores on
             # purpose, kept as sent.
-            labels = {0: "Qualify", 1: "Develop", 2: "Propose", 3: "Close"}
-            body["stepname"] = f"{stage + 1}-{labels.get(stage, '')}"
+            stages = self.catalog.attribute(table, table.by_name["salesstage"])
+            body["stepname"] = f"{stage + 1}-{stages.option_label(stage) or ''}"
         state, previous = body.get("statecode"), before.get("statecode")
         if state != previous and state in (1, 2):
             body.setdefault("actualclosedate", None)
@@ -309,6 +311,28 @@ class Control:
                 and not before:
             body["_customerid_value"] = body["_parentaccountid_value"]
             body["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] = "account"
+
+    # -- option sets ---------------------------------------------------------------------------
+
+    def _options(self, request: Request, method: str, logical_name: str,
+                 column: str) -> Response:
+        """A choice column's options: PUT replaces them (an admin customizing the option set),
+        DELETE restores the seeded ones."""
+        table = self._table(logical_name)
+        attribute = table.by_name.get(column)
+        if attribute is None:
+            raise ControlError(404, f"{table.logical_name} has no column {column}")
+        if method == "PUT":
+            options = self._body(request).get("options")
+            if not isinstance(options, list):
+                raise ControlError(400, 'send {"options": [{"value": 0, "label": "..."}, ...]}')
+            self.catalog.set_options(table, attribute, options)
+        elif method == "DELETE":
+            self.catalog.set_options(table, attribute, None)
+        elif method != "GET":
+            raise ControlError(405, f"{method} is not allowed on options")
+        return _json(200, {"logical_name": table.logical_name, "column": attribute.name,
+                           "options": self.catalog.options(table, attribute)})
 
     # -- users and privileges ------------------------------------------------------------------
 

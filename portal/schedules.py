@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django_q.models import Schedule
 
+from crm_settings.tasks import CRM_CHOICES_REFRESH_DUE
 from portal.tasks import HEARTBEAT
 from sync.tasks import SYNC_DUE_CONTRACTS
 from writeback.tasks import DRAIN_DUE_OUTBOXES
@@ -27,6 +28,9 @@ SCHEDULES = [
     ScheduleSpec("sync: start due imports", SYNC_DUE_CONTRACTS, minutes=1),
     # Retries whose time has come, and items queued while their contract was not connected.
     ScheduleSpec("writeback: drain due outboxes", DRAIN_DUE_OUTBOXES, minutes=1),
+    # Daily, read every org's stages, money fields and LinkedIn app again: CRM Settings shows
+    # what is stored and never asks the CRM (*Refresh from CRM* reads them at once).
+    ScheduleSpec("crm_settings: refresh CRM choices", CRM_CHOICES_REFRESH_DUE, minutes=24 * 60),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.

@@ -15,9 +15,13 @@ from django.conf import settings
 from django.db import transaction
 
 from crm_settings.budget import task_enqueue_after
-from crm_settings.connect import connection_clear_error, connection_record_error
+from crm_settings.connect import (
+    connection_clear_error,
+    connection_record_error,
+    crm_choices_refresh,
+)
 from crm_settings.crm import open_client
-from crm_settings.messages import error_kind
+from crm_settings.messages import CrmProblem, error_kind
 from crm_settings.models import CrmConnection, CrmSettings
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError, Throttled
@@ -245,6 +249,19 @@ def _with_own_connection(function, *args) -> None:
         db.connections.close_all()
 
 
+def _crm_choices_fill(*, connection: CrmConnection, client: DynamicsClient) -> None:
+    """Store the org's choices CRM Settings offers when none are (a connection saved before they
+    were), with the run's client, after the run: they are not part of its outcome."""
+    if connection.choices_read_at is not None:
+        return
+    try:
+        crm_choices_refresh(connection=connection, client=client)
+    except CrmProblem:
+        # Recorded on the connection, so CRM Settings shows it; the daily refresh and the next
+        # run try again.
+        logger.info("Contract %s: the CRM's choices could not be read", connection.contract_id)
+
+
 def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> SyncRun:
     """Carry a run this worker has claimed to its end; the outcome is recorded, never raised.
 
@@ -296,6 +313,7 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
         else:
             connection_clear_error(connection=connection)
             rerun = recorder.finish(state=SyncRun.State.SUCCEEDED)
+            _crm_choices_fill(connection=connection, client=client)
     if rerun:
         sync_enqueue(contract_id=contract.pk, trigger=SyncRun.Trigger.RERUN)
     return run

@@ -22,8 +22,8 @@ every test directory share one session emulator).
 A `RunningEmulator` has the ready-line values (`base_url`, `tenant`, `ca_cert`, `client_id`,
 `client_secret`, `authority`, `api_url`, ...) and helpers for the control endpoint:
 `set_faults`, `reset_faults`, `rows`, `row`, `counts`, `create_opportunity`, `patch_row`,
-`delete_row`, `set_privileges`, `set_linkedin_solution`, `set_change_tracking`, `expire_tokens`,
-`token(email)`, `sign_in(auth_uri, email)` and more.
+`delete_row`, `set_privileges`, `set_linkedin_solution`, `set_options`, `set_change_tracking`,
+`expire_tokens`, `token(email)`, `sign_in(auth_uri, email)` and more.
 
 TLS: this machine sets REQUESTS_CA_BUNDLE, which requests lets override `Session.verify`.
 `RunningEmulator.session()` therefore returns a session with `trust_env = False` and
@@ -233,6 +233,19 @@ class RunningEmulator:
 
     def set_linkedin_solution(self, installed: bool) -> dict:
         return self.control("PUT", "linkedin-solution", json_body={"installed": installed})
+
+    def options(self, logical_name: str, column: str) -> list[dict]:
+        """The options a choice column offers now: [{"value": 0, "label": "Qualify"}, ...]."""
+        return self.control("GET", f"options/{logical_name}/{column}")["options"]
+
+    def set_options(self, logical_name: str, column: str, options: list[dict]) -> list[dict]:
+        """Replace a choice column's options, as an admin customizing its option set does."""
+        return self.control("PUT", f"options/{logical_name}/{column}",
+                            json_body={"options": options})["options"]
+
+    def reset_options(self, logical_name: str, column: str) -> list[dict]:
+        """Give a choice column its seeded options back."""
+        return self.control("DELETE", f"options/{logical_name}/{column}")["options"]
 
     def set_change_tracking(self, logical_name: str, enabled: bool) -> dict:
         return self.control("PUT", f"change-tracking/{logical_name}",

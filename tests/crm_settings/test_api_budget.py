@@ -14,6 +14,7 @@ from tests.factories import CrmConnectionFactory
 pytestmark = pytest.mark.django_db
 
 INTEGRATION = "integration@contoso-demo.com"
+REFRESH = "crm_settings:refresh_choices"
 INDEX = "crm_settings:index"
 
 
@@ -114,11 +115,11 @@ def test_the_gauge_says_what_the_stored_budget_means(contract, admin, login, fie
 @pytest.mark.emulator
 def test_a_page_answers_at_once_when_dynamics_asks_for_a_long_wait(crm_contract, dynamics, client):
     """GIVEN a connected user over Dataverse's request limit (the connect flow filled it)
-    WHEN an admin opens CRM Settings, which reads the pipeline choices from Dynamics
+    WHEN an admin asks *Refresh from CRM*, which reads the pipeline choices from Dynamics
     THEN the page says the CRM is busy and when to try again, without resending, and the next
-    page view sends nothing at all before the Retry-After ends."""
+    refresh sends nothing at all before the Retry-After ends."""
     dynamics.set_service_protection(requests=1)
-    page = client.get(reverse(INDEX)).content.decode()
+    page = client.post(reverse(REFRESH), follow=True).content.decode()
     assert "Your CRM is busy: it asked the portal to pause its requests for a while." in page
     assert "Try again after" in page
     assert _windows(dynamics)["throttled"] == 1  # one refusal, not resent
@@ -127,7 +128,7 @@ def test_a_page_answers_at_once_when_dynamics_asks_for_a_long_wait(crm_contract,
     assert connection.last_error_kind == ""  # being asked to wait is not a connection error
 
     sent = _windows(dynamics)["requests_in_window"]
-    again = client.get(reverse(INDEX)).content.decode()
+    again = client.post(reverse(REFRESH), follow=True).content.decode()
     assert "Your CRM is busy" in again
     assert "Dynamics asked the portal to pause until" in again
     assert _windows(dynamics)["requests_in_window"] == sent  # nothing was sent
