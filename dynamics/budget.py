@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .errors import DynamicsError
+
 REQUESTS_REMAINING_HEADER = "x-ms-ratelimit-burst-remaining-xrm-requests"
 TIME_REMAINING_HEADER = "x-ms-ratelimit-time-remaining-xrm-requests"
 
@@ -95,7 +97,7 @@ class Budget:
         self._seconds_remaining: float | None = None
         self._observed_at: datetime | None = None
         self._hold_until: float | None = None  # monotonic
-        self._hold_error = None
+        self._hold_error: DynamicsError | None = None
         self._requests_sent = 0
         self._listener: Callable[[BudgetReading], None] | None = None
         self._every = 0.0
@@ -129,7 +131,7 @@ class Budget:
         if due:
             self._tell()
 
-    def hold(self, seconds: float, error=None) -> None:
+    def hold(self, seconds: float, error: DynamicsError | None = None) -> None:
         """The server asked to wait `seconds` (Retry-After): send nothing before then.
 
         `error` is the 429 that asked, kept to explain a request refused while the hold lasts.
@@ -151,7 +153,7 @@ class Budget:
                 if self._hold_until is None or until > self._hold_until:
                     self._hold_until = until
 
-    def wait_left(self) -> tuple[float, object]:
+    def wait_left(self) -> tuple[float, DynamicsError | None]:
         """Seconds until the hold ends (0 when there is none), and the error that set it."""
         with self._lock:
             if self._hold_until is None:

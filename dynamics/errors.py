@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypedDict
 from urllib.parse import unquote, urlsplit
 
 # Dataverse error codes we act on (Microsoft's "Web service error codes" reference).
@@ -283,6 +284,16 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+class _ResponseFacts(TypedDict):
+    """What every error built from one HTTP answer carries (the keyword arguments they share)."""
+
+    status: int
+    code: str | None
+    url: str
+    table: str | None
+    method: str
+
+
 def error_from_response(
     *,
     status: int,
@@ -318,7 +329,7 @@ def error_from_response(
         message = f"HTTP {status} with {_describe_non_json(body, content_type)}"
     table = table or table_from_url(url)
     retry_after = parse_retry_after(headers.get("retry-after"))
-    common = {"status": status, "code": code, "url": url, "table": table, "method": method}
+    common = _ResponseFacts(status=status, code=code, url=url, table=table, method=method)
     is_metadata = "/EntityDefinitions" in url or "/$metadata" in url
     has_delta_token = "$deltatoken=" in url or "%24deltatoken=" in url
     asked_track_changes = "odata.track-changes" in request_headers.get("prefer", "")

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias, TypeVar, overload
 
 import requests
 import urllib3
@@ -37,7 +37,17 @@ from .errors import (
     error_from_response,
 )
 
-DEFAULT_SESSION_TIMEOUT = (5, 60)
+# A JSON object as Dataverse sends and takes it (a row, an EntityDefinition, an error body):
+# the values are whatever JSON holds, and every reader checks the fields it uses.
+JsonObject: TypeAlias = dict[str, Any]
+
+# requests' timeout: seconds for the whole exchange, or (connect, read) seconds.
+Timeout: TypeAlias = float | tuple[float, float]
+
+DEFAULT_SESSION_TIMEOUT: Timeout = (5, 60)
+
+_Error = TypeVar("_Error", bound=DynamicsError)
+_Parsed = TypeVar("_Parsed")
 
 
 class DynamicsSession(requests.Session):
@@ -55,14 +65,18 @@ class DynamicsSession(requests.Session):
     msal sets no timeout when given a client, hence the default timeout.
     """
 
-    def __init__(self, *, ca_bundle: str | None = None, default_timeout=DEFAULT_SESSION_TIMEOUT):
+    def __init__(
+        self, *, ca_bundle: str | None = None, default_timeout: Timeout = DEFAULT_SESSION_TIMEOUT
+    ):
         super().__init__()
         self.ca_bundle = ca_bundle
         self.default_timeout = default_timeout
         if ca_bundle:
             self.verify = ca_bundle
 
-    def request(self, method, url, *args, **kwargs):
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         if self.ca_bundle and kwargs.get("verify") in (None, True):
             kwargs["verify"] = self.ca_bundle
         if kwargs.get("timeout") is None:
@@ -170,7 +184,7 @@ class Transport:
         *,
         session: requests.Session,
         auth: TokenSource,
-        timeout,
+        timeout: Timeout,
         retry: RetryPolicy,
         stats: Stats,
         budget: Budget | None = None,
@@ -188,6 +202,7 @@ class Transport:
         self.clock = clock
         self.rng = rng or random.Random()
 
+    @overload
     def send(
         self,
         method: str,
@@ -198,8 +213,35 @@ class Transport:
         table: str | None = None,
         idempotent: bool = True,
         accept: Callable[[requests.Response], bool] | None = None,
-        parse: Callable[[Reply], Any] | None = None,
-    ) -> Any:
+        parse: Callable[[Reply], _Parsed],
+    ) -> _Parsed: ...
+
+    @overload
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        table: str | None = None,
+        idempotent: bool = True,
+        accept: Callable[[requests.Response], bool] | None = None,
+        parse: None = None,
+    ) -> Reply: ...
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        table: str | None = None,
+        idempotent: bool = True,
+        accept: Callable[[requests.Response], bool] | None = None,
+        parse: Callable[[Reply], _Parsed] | None = None,
+    ) -> _Parsed | Reply:
         """Send one request, retrying as the policy allows; return `parse(reply)` or the Reply.
 
         `idempotent=False` (a POST that creates a row without a client-chosen id) is retried only
@@ -311,11 +353,20 @@ class Transport:
             self.stats.add(throttled=1)
             self.sleep(wait)
 
-    def _unsent(self, wait: float, cause, *, method, url, table, sent: int) -> Throttled:
-        why = f": {cause.message}" if isinstance(cause, DynamicsError) else "."
+    def _unsent(
+        self,
+        wait: float,
+        cause: DynamicsError | None,
+        *,
+        method: str,
+        url: str,
+        table: str | None,
+        sent: int,
+    ) -> Throttled:
+        why = f": {cause.message}" if cause is not None else "."
         error = Throttled(
             f"Not sent: Dynamics asked this connection to wait before sending more{why}",
-            code=getattr(cause, "code", None),
+            code=cause.code if cause is not None else None,
             url=url,
             method=method,
             table=table,
@@ -351,7 +402,7 @@ class Transport:
         self.sleep(delay)
 
 
-def _retry_later(error: DynamicsError, wait: float | None) -> DynamicsError:
+def _retry_later(error: _Error, wait: float | None) -> _Error:
     """Stamp `error` with when the server allows the next try (nothing when it did not say)."""
     if wait is not None:
         error.retry_after = wait
@@ -360,7 +411,7 @@ def _retry_later(error: DynamicsError, wait: float | None) -> DynamicsError:
 
 
 def connect_error(
-    exc: requests.RequestException, *, url: str, method: str | None = None, table=None
+    exc: requests.RequestException, *, url: str, method: str | None = None, table: str | None = None
 ) -> ConnectError:
     """Map a requests exception to ConnectError; TLS verification failures are not retryable."""
     if isinstance(exc, requests.exceptions.SSLError):
@@ -429,7 +480,7 @@ def parse_json(reply: Reply, *, what: str = "response") -> Any:
         ) from None
 
 
-def parse_json_object(reply: Reply, *, what: str = "response") -> dict:
+def parse_json_object(reply: Reply, *, what: str = "response") -> JsonObject:
     data = parse_json(reply, what=what)
     if not isinstance(data, dict):
         raise MalformedResponse(
@@ -446,9 +497,11 @@ def _snippet(content: bytes) -> str:
 
 __all__ = [
     "DynamicsSession",
+    "JsonObject",
     "RetryPolicy",
     "Stats",
     "Reply",
+    "Timeout",
     "Transport",
     "make_session",
     "parse_json",
