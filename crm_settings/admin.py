@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import ApiUsage, CrmConnection, CrmSettings
 
 
 @admin.register(CrmSettings)
@@ -35,3 +35,23 @@ class CrmConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connections are made by an admin signing in to Dynamics
+
+
+@admin.register(ApiUsage)
+class ApiUsageAdmin(admin.ModelAdmin):
+    """Read-only: the portal's own count of what it sent to Dynamics, hour by hour."""
+
+    list_display = [
+        "contract", "hour", "requests_sent", "lowest_requests_remaining", "requests_limit",
+        "lowest_seconds_remaining", "waits",
+    ]  # fmt: skip
+    list_filter = ["contract"]
+    search_fields = ["contract__name"]
+    list_select_related = ["contract"]
+    date_hierarchy = "hour"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -210,3 +210,36 @@ class CrmConnection(models.Model):
         """A link that opens the record in Dynamics."""
         base = self.environment_url.rstrip("/")
         return f"{base}/main.aspx?pagetype=entityrecord&etn={logical_name}&id={record_id}"
+
+
+class ApiUsage(models.Model):
+    """What the portal asked of Dynamics for one contract in one hour: the requests it sent, how
+    close Dataverse's 5-minute budget came to running out, and how often Dynamics asked it to
+    wait. Written with every stored budget reading (``crm_settings.budget``); the CRM Sync
+    overview charts it per day. Hours, in UTC, so that days can be cut in any time zone.
+
+    Kept per contract, not per connection: a reconnect does not start the history again.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField(help_text="The start of the hour (UTC).")
+    requests_sent = models.PositiveIntegerField(default=0)
+    # The least Dynamics said was left in any answer of the hour, and the limits as reported so
+    # far (the remaining value plus the answer's own request, as on the connection).
+    lowest_requests_remaining = models.PositiveIntegerField(null=True, blank=True)
+    requests_limit = models.PositiveIntegerField(null=True, blank=True)
+    lowest_seconds_remaining = models.FloatField(null=True, blank=True)
+    seconds_limit = models.FloatField(null=True, blank=True)
+    # Answers with Retry-After that made the portal wait longer than it already did.
+    waits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "API usage (hour)"
+        verbose_name_plural = "API usage (hours)"
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "hour"], name="api_usage_once_per_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.contract} {self.hour:%Y-%m-%d %H:00}: {self.requests_sent} requests"
