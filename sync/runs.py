@@ -139,13 +139,15 @@ class RunRecorder:
             self._tables_done += 1
             self.checkpoint(progress_done=self._tables_done, progress_total=of)
 
-    def finish(self, *, state: str, error_kind: str = "", error_detail: str = "") -> bool:
-        """End the run (succeeded or failed). Returns whether a follow-up run was asked for."""
+    def finish(self, *, state: str, error_kind: str = "", error_detail: str = "", **fields) -> bool:
+        """End the run (succeeded or failed), with any other of its ``fields``. Returns whether a
+        follow-up run was asked for."""
         self.checkpoint(
             state=state,
             finished_at=timezone.now(),
             error_kind=error_kind,
             error_detail=error_detail[:4000],
+            **fields,
         )
         self.run.refresh_from_db(fields=["rerun_requested"])
         return self.run.rerun_requested

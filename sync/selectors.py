@@ -6,11 +6,12 @@ ask ``seat_import_status`` (or ``record_page`` with ``kind="seats"``) for a seat
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
 from crm_settings.messages import AdminMessage, admin_message
@@ -54,9 +55,37 @@ def contracts_due_for_sync(*, now=None) -> list[int]:
             dead = run.heartbeat_at if run.state == SyncRun.State.RUNNING else run.created_at
             if dead is not None and dead < stale:
                 due.append(pk)
-        elif last_run is None or last_run <= now - timedelta(minutes=interval):
+        elif _due_at(last_run=last_run, interval=interval, now=now) <= now:
             due.append(pk)
     return due
+
+
+def _due_at(*, last_run: datetime | None, interval: int, now: datetime) -> datetime:
+    """When a contract's next scheduled run is due: ``interval`` minutes after the last run was
+    asked for, whatever asked for it (now, when there was none)."""
+    return now if last_run is None else last_run + timedelta(minutes=interval)
+
+
+def sync_next_run_at(*, contract: Contract, now: datetime | None = None) -> datetime | None:
+    """When the schedule next starts an import for the contract (by ``contracts_due_for_sync``'s
+    rule); ``now`` when one is due already, None when the contract is not connected (1 query).
+
+    The schedule's tick runs every minute, so the run starts within a minute of this; a run
+    still active when it is due is followed only once it has finished.
+    """
+    now = now or timezone.now()
+    found = (
+        Contract.objects.filter(pk=contract.pk, crm_connection__isnull=False)
+        .annotate(
+            last_run=Max("sync_runs__created_at"),
+            interval=Coalesce("crm_settings__sync_interval_minutes", _DEFAULT_INTERVAL),
+        )
+        .values_list("last_run", "interval")
+        .first()
+    )
+    if found is None:
+        return None
+    return max(_due_at(last_run=found[0], interval=found[1], now=now), now)
 
 
 @dataclass
@@ -113,6 +142,26 @@ def sync_status(*, contract: Contract) -> SyncStatus:
             and not runs.filter(created_at__gte=connected_at).exists()
         ),
     )
+
+
+def mirror_match_totals(*, contract: Contract) -> dict[str, int]:
+    """How many CRM accounts and contacts the contract's mirror holds, and how many matched a
+    network company or member: the ``SyncRun`` fields a succeeded run records (2 queries)."""
+    totals = {}
+    for name, model, link in (
+        ("accounts", CrmAccount, "company"),
+        ("contacts", CrmContact, "member"),
+    ):
+        counts = (
+            model.objects.filter(contract=contract)
+            .order_by()
+            .aggregate(
+                total=Count("pk"), matched=Count("pk", filter=Q(**{f"{link}__isnull": False}))
+            )
+        )
+        totals[f"{name}_total"] = counts["total"]
+        totals[f"{name}_matched"] = counts["matched"]
+    return totals
 
 
 def sync_run_history(*, contract: Contract) -> QuerySet[SyncRun]:
@@ -203,3 +252,117 @@ def member_crm_records(*, seat: Seat, member_id: int) -> list[RecordRow]:
 def seat_import_status(*, seat: Seat) -> Explanation:
     """Whether the seat's CRM records are imported, and if not which rule keeps them out."""
     return seats_explain(contract=seat.contract, seats=[seat])[seat.pk]
+
+
+# --- The overview's charts (a fixed number of queries whatever the number of runs) -------------
+
+# What a run counts as rows changed in the mirror, in each table it read.
+ROW_CHANGES = ("created", "updated", "removed")
+
+
+def _rows_changed():
+    """The run's rows changed, summed from its ``counts`` in SQL."""
+    total = Value(0)
+    for table in SyncRun.COUNTED_TABLES:
+        for change in ROW_CHANGES:
+            count = Cast(KT(f"counts__{table}__{change}"), IntegerField())
+            total = total + Coalesce(count, Value(0))
+    return total
+
+
+@dataclass(frozen=True)
+class RunsDay:
+    """The runs asked for on one day, how they ended, what they changed and the problems met."""
+
+    day: date
+    runs: int
+    succeeded: int
+    failed: int
+    rows_changed: int
+    problems: int
+
+
+def sync_runs_per_day(*, contract: Contract, since: datetime, tz: tzinfo) -> list[RunsDay]:
+    """The contract's runs from ``since`` on, per day (in ``tz``) that has any, oldest first; a
+    run counts on the day it was asked for (2 queries)."""
+    runs = SyncRun.objects.filter(contract=contract, created_at__gte=since).order_by()
+    per_day = (
+        runs.annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day")
+        .annotate(
+            runs=Count("pk"),
+            succeeded=Count("pk", filter=Q(state=SyncRun.State.SUCCEEDED)),
+            failed=Count("pk", filter=Q(state=SyncRun.State.FAILED)),
+            rows_changed=Sum(_rows_changed()),
+        )
+        .order_by("day")
+    )
+    problems = dict(
+        SyncProblem.objects.filter(run__in=runs)
+        .order_by()
+        .annotate(day=TruncDate("run__created_at", tzinfo=tz))
+        .values("day")
+        .annotate(count=Count("pk"))
+        .values_list("day", "count")
+    )
+    return [
+        RunsDay(
+            day=row["day"],
+            runs=row["runs"],
+            succeeded=row["succeeded"],
+            failed=row["failed"],
+            rows_changed=row["rows_changed"] or 0,
+            problems=problems.get(row["day"], 0),
+        )
+        for row in per_day
+    ]
+
+
+@dataclass(frozen=True)
+class MatchDay:
+    """The mirror's match to the network at the end of a day's last succeeded run."""
+
+    day: date
+    accounts_total: int
+    accounts_matched: int
+    contacts_total: int
+    contacts_matched: int
+
+    @staticmethod
+    def _percent(matched: int, total: int) -> float | None:
+        return 100 * matched / total if total else None
+
+    @property
+    def accounts_percent(self) -> float | None:
+        """Matched accounts, in percent of the mirror's; None when it held none."""
+        return self._percent(self.accounts_matched, self.accounts_total)
+
+    @property
+    def contacts_percent(self) -> float | None:
+        return self._percent(self.contacts_matched, self.contacts_total)
+
+
+def sync_match_per_day(*, contract: Contract, since: datetime, tz: tzinfo) -> list[MatchDay]:
+    """The match rate recorded by the last succeeded run of each day (in ``tz``) from ``since``
+    on, oldest first (1 query: a window function picks each day's last run)."""
+    day = TruncDate("finished_at", tzinfo=tz)
+    runs = (
+        SyncRun.objects.filter(
+            contract=contract,
+            state=SyncRun.State.SUCCEEDED,
+            finished_at__gte=since,
+            accounts_total__isnull=False,
+        )
+        .annotate(
+            day=day,
+            rank=Window(
+                RowNumber(), partition_by=[day], order_by=[F("finished_at").desc(), F("pk").desc()]
+            ),
+        )
+        .filter(rank=1)
+        .order_by("day")
+        .values_list(
+            "day", "accounts_total", "accounts_matched", "contacts_total", "contacts_matched"
+        )
+    )
+    return [MatchDay(*row) for row in runs]

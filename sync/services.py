@@ -40,6 +40,7 @@ from sync.mirror import (
 from sync.models import CrmUser, SyncRun
 from sync.reading import table_read
 from sync.runs import SAVES_PHASE, RunLost, RunRecorder, sync_run_request
+from sync.selectors import mirror_match_totals
 from sync.users import seat_mappings_refresh
 
 logger = logging.getLogger(__name__)
@@ -312,7 +313,9 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
             )
         else:
             connection_clear_error(connection=connection)
-            rerun = recorder.finish(state=SyncRun.State.SUCCEEDED)
+            rerun = recorder.finish(
+                state=SyncRun.State.SUCCEEDED, **mirror_match_totals(contract=contract)
+            )
             _crm_choices_fill(connection=connection, client=client)
     if rerun:
         sync_enqueue(contract_id=contract.pk, trigger=SyncRun.Trigger.RERUN)
