@@ -352,6 +352,9 @@ def sync_match_per_day(*, contract: Contract, since: datetime, tz: tzinfo) -> li
             state=SyncRun.State.SUCCEEDED,
             finished_at__gte=since,
             accounts_total__isnull=False,
+            accounts_matched__isnull=False,
+            contacts_total__isnull=False,
+            contacts_matched__isnull=False,
         )
         .annotate(
             day=day,
