@@ -20,6 +20,7 @@ urlpatterns = [
     # this comes before allauth's own page at the same address.
     path("accounts/email/", seat_views.account_email, name="account_email"),
     path("accounts/", include("allauth.urls")),
+    path("crm-sync/", include("overview.urls")),
     path("admin-settings/crm/", include("crm_settings.urls")),
     path("admin-settings/crm/sync/", include("sync.urls")),
     path("seats/", include("sync.seat_urls")),

@@ -18,15 +18,16 @@ logger = logging.getLogger(__name__)
 
 
 def home(request):
-    """Send people where their role works: admins to CRM Settings, seat holders to Accounts,
-    the operator's staff (who hold no seat) to the Django admin."""
+    """Send people where their role works: admins (Admin and Admin only) to the CRM Sync
+    overview, seat holders to Accounts, the operator's staff (who hold no seat) to the Django
+    admin."""
     seat = request.seat
     if seat is None and request.user.is_staff:
         return redirect("admin:index")
     if seat is None:
         return render(request, "portal/no_seat.html", status=403)
-    if seat.is_admin and not seat.has_seat_features:
-        return redirect("crm_settings:index")
+    if seat.is_admin:
+        return redirect("overview:index")
     return redirect("network:accounts")
 
 
