@@ -32,6 +32,11 @@ from writeback.selectors import CopiesDay, OutboxCounts, copies_per_day, outbox_
 DAYS = 30
 
 
+def _many(count: int, singular: str, plural: str = "") -> str:
+    """``1 run``, ``2 runs``, ``1,000 copies``."""
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+
+
 @dataclass(frozen=True)
 class Pause:
     """Something that holds the contract's background work back, and until when if known."""
@@ -149,8 +154,9 @@ def _runs_chart(days: list[date], runs: list[RunsDay]) -> Chart:
         slug="runs",
         title="Sync runs per day",
         description=(
-            f"Over the last {DAYS} days: {total:,} runs, {failed:,} of them failed; "
-            f"{changed:,} CRM rows changed and {problems:,} problems with records."
+            f"Over the last {DAYS} days: {_many(total, 'run')}, {failed:,} of them failed; "
+            f"{_many(changed, 'CRM row')} changed and {_many(problems, 'problem')} with "
+            "records."
         ),
         days=days,
         panels=[
@@ -195,10 +201,10 @@ def _requests_chart(days: list[date], usage: list[DayUsage]) -> Chart:
         left = "—" if row.lowest_percent_left is None else f"{row.lowest_percent_left}%"
         return [f"{row.requests_sent:,}", left, f"{row.waits:,}"]
 
-    summary = f"Over the last {DAYS} days the portal sent {total:,} requests to Dynamics"
+    summary = f"Over the last {DAYS} days the portal sent {_many(total, 'request')} to Dynamics"
     if lowest:
         summary += f"; at its lowest, {min(lowest)}% of the 5-minute budget was left"
-    summary += f"; Dynamics asked it to wait {waits:,} time{'s' if waits != 1 else ''}."
+    summary += f"; Dynamics asked it to wait {_many(waits, 'time')}."
     return chart_build(
         slug="requests",
         title="Requests to Dynamics per day, against the API budget",
@@ -298,8 +304,9 @@ def _copies_chart(days: list[date], copies: list[CopiesDay]) -> Chart:
         slug="copies",
         title="Copies to the CRM per day",
         description=(
-            f"Over the last {DAYS} days: {sent:,} copies closed on their CRM record, "
-            f"{still_open:,} still open in the unresolved-task report and {failed:,} failed."
+            f"Over the last {DAYS} days: {_many(sent, 'copy', 'copies')} closed on their CRM "
+            f"record, {still_open:,} still open in the unresolved-task report and {failed:,} "
+            "failed."
         ),
         days=days,
         panels=[

@@ -135,3 +135,15 @@ def test_a_line_breaks_on_a_day_without_data_and_a_rule_marks_the_threshold():
 )
 def test_nice_ceiling(value, ceiling):
     assert nice_ceiling(value) == ceiling
+
+
+@pytest.mark.django_db
+def test_the_summaries_count_in_words():
+    contract = ContractFactory()
+    history = overview_history_create(contract, seat=SeatFactory(contract=contract), days=1)
+    runs, requests, _, copies = overview_get(contract=contract).charts
+    assert history.runs == 1
+    assert "1 run, 0 of them failed; 6 CRM rows changed and 0 problems" in runs.description
+    assert "sent 40 requests to Dynamics" in requests.description
+    assert "Dynamics asked it to wait 0 times." in requests.description
+    assert "1 copy closed on their CRM record, 1 still open" in copies.description
