@@ -16,7 +16,8 @@ from django.db import transaction
 
 from crm_settings.connect import connection_clear_error, connection_record_error
 from crm_settings.crm import open_client
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import AutoPause, CrmConnection, CrmSettings
+from crm_settings.pausing import pause_failure_record, pause_success_record
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError
 from seats.models import Contract
@@ -232,7 +233,8 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
     A CRM failure ends the run as failed with the error's kind (CRM Settings shows the seed's
     message and next step) and is remembered on the connection; the cursors keep the last page,
     so the next run goes on from there. A follow-up run is enqueued when a trigger was merged
-    into this one while it was already deciding saves.
+    into this one while it was already deciding saves. The outcome counts towards auto-pause
+    (``_pause_count``).
     """
     contract = run.contract
     connection = crm_connection_get(contract=contract)
@@ -272,6 +274,21 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
         else:
             connection_clear_error(connection=connection)
             rerun = recorder.finish(state=SyncRun.State.SUCCEEDED)
+    _pause_count(run)
     if rerun:
         sync_enqueue(contract=contract, trigger=SyncRun.Trigger.RERUN)
     return run
+
+
+def _pause_count(run: SyncRun) -> None:
+    """Count a finished run towards auto-pause (``crm_settings.pausing``): a failure adds one to
+    the failures in a row, and may pause the sync; a success starts the count again."""
+    if run.state == SyncRun.State.SUCCEEDED:
+        pause_success_record(contract_id=run.contract_id, part=AutoPause.Part.SYNC)
+    elif run.state == SyncRun.State.FAILED:
+        pause_failure_record(
+            contract_id=run.contract_id,
+            part=AutoPause.Part.SYNC,
+            kind=run.error_kind,
+            detail=run.error_detail,
+        )

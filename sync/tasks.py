@@ -6,7 +6,8 @@ the active run (the database allows one), and ``sync_due_contracts`` only enqueu
 
 from django_q.tasks import async_task
 
-from crm_settings.models import CrmConnection
+from crm_settings.models import AutoPause, CrmConnection
+from crm_settings.pausing import pause_get
 from seats.models import Contract
 from sync.models import SyncRun
 from sync.runs import sync_run_claim, sync_run_request
@@ -19,10 +20,14 @@ def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
 
     Returns quietly when the contract is gone or not connected, and when another worker holds the
     run (the request was merged into it). A run whose worker died is taken over and resumed.
+    Nothing runs while the contract's sync is paused after failing too often in a row: *Resume
+    sync* on CRM Settings starts the next run.
     """
     contract = Contract.objects.filter(pk=contract_id).first()
     if contract is None or not CrmConnection.objects.filter(contract=contract).exists():
         return "not connected"
+    if pause_get(contract_id=contract_id, part=AutoPause.Part.SYNC) is not None:
+        return "paused after failures in a row"
     run, _ = sync_run_request(contract=contract, trigger=trigger, full=full)
     if not sync_run_claim(run=run):
         return f"merged into run {run.pk}"

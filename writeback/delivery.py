@@ -93,6 +93,8 @@ class DeliveryRun:
     lookup: LiveLookup = field(init=False)
     # Set when the CRM is out of reach or the sign-in stopped working: no more claims this run.
     halted: bool = False
+    # The error that halted the run (the drain counts it towards writeback's auto-pause).
+    halt_error: DynamicsError | None = None
     _linkedin_table_missing: bool = False
     _solution_checked: bool = False
 
@@ -123,6 +125,7 @@ class DeliveryRun:
             return
         logger.warning("Writeback for contract %s paused: %s", self.contract_id, error)
         self.halted = True
+        self.halt_error = error
         if isinstance(error, AuthError):
             connection_record_error(connection=self.connection, error=error)
 

@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
+from crm_settings.models import AutoPause
 from crm_settings.selectors import crm_settings_get
 from seats.models import Contract
 from writeback.models import (
@@ -411,11 +412,18 @@ def outbox_mark_error(
 
 
 def outbox_due_contract_ids(*, now: datetime | None = None) -> list[int]:
-    """Connected contracts with entries due now (the sweep's worklist)."""
+    """Connected contracts with entries due now (the sweep's worklist), but for those whose
+    writeback paused itself after failing too often in a row (``crm_settings.pausing``)."""
     now = now or timezone.now()
     due = Q(next_attempt_at__lte=now, state__in=_SEND_DUE + _REMOVE_DUE)
+    paused = AutoPause.objects.filter(
+        connection__contract=OuterRef("contract_id"),
+        part=AutoPause.Part.WRITEBACK,
+        paused_at__isnull=False,
+    )
     return list(
         OutboxEntry.objects.filter(due, contract__crm_connection__isnull=False)
+        .exclude(Exists(paused))
         .order_by("contract_id")
         .values_list("contract_id", flat=True)
         .distinct()

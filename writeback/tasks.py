@@ -1,4 +1,9 @@
-"""Background tasks that move the writeback outbox."""
+"""Background tasks that move the writeback outbox.
+
+Each drain counts towards writeback's auto-pause (``crm_settings.pausing``): one that cannot
+reach the CRM is a failure, one that delivered a success. While writeback is paused, nothing is
+claimed: the items wait in the outbox until an admin selects *Resume writeback*.
+"""
 
 import logging
 from contextlib import ExitStack
@@ -7,6 +12,8 @@ from django_q.tasks import async_task
 
 from crm_settings.connect import connection_record_error
 from crm_settings.crm import open_client
+from crm_settings.models import AutoPause
+from crm_settings.pausing import pause_failure_record, pause_get, pause_success_record
 from crm_settings.selectors import crm_connection_get
 from dynamics import DynamicsError
 from seats.models import Contract
@@ -21,14 +28,17 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     per seat when impersonating), until none is due; returns how many were taken.
 
     Safe to run twice or concurrently: each claim takes entries no other worker holds. Without a
-    CRM connection nothing is claimed, so items stay queued until the contract connects. One
-    client serves the whole run (one sign-in, kept-alive connections, lookups remembered).
+    CRM connection, or while writeback is paused, nothing is claimed, so items stay queued until
+    the contract connects or an admin resumes. One client serves the whole run (one sign-in,
+    kept-alive connections, lookups remembered).
     """
     contract = Contract.objects.filter(pk=contract_id).first()
     if contract is None:
         return 0
     connection = crm_connection_get(contract=contract)
     if connection is None:
+        return 0
+    if pause_get(contract_id=contract_id, part=AutoPause.Part.WRITEBACK) is not None:
         return 0
     taken = 0
     with ExitStack() as stack:
@@ -40,6 +50,7 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
             # queued, and CRM Settings shows the error until an admin connects again.
             logger.warning("Writeback for contract %s paused: %s", contract_id, error)
             connection_record_error(connection=connection, error=error)
+            _pause_count(contract_id=contract_id, failure=error, taken=0)
             return 0
         run = DeliveryRun(connection=connection, client=client)
         # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
@@ -50,7 +61,23 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
         ):
             taken += len(entries)
             deliver(run=run, entries=entries)
+    _pause_count(contract_id=contract_id, failure=run.halt_error, taken=taken)
     return taken
+
+
+def _pause_count(*, contract_id: int, failure: DynamicsError | None, taken: int) -> None:
+    """Count a drain towards writeback's auto-pause: ``failure`` (the CRM out of reach, or the
+    sign-in gone) adds one to the failures in a row, and may pause writeback; a drain that took
+    items without one starts the count again. A drain with nothing due counts for neither."""
+    if failure is not None:
+        pause_failure_record(
+            contract_id=contract_id,
+            part=AutoPause.Part.WRITEBACK,
+            kind=failure.kind,
+            detail=str(failure),
+        )
+    elif taken:
+        pause_success_record(contract_id=contract_id, part=AutoPause.Part.WRITEBACK)
 
 
 def drain_due_outboxes() -> int:
