@@ -6,6 +6,7 @@ surfacing later as a confusing failure (healthchecks' ``envbool`` is the model).
 """
 
 import os
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -105,3 +106,22 @@ def env_fernet_keys(name: str) -> list[bytes]:
             f"{name} lists the same key twice; list each key once, newest first."
         )
     return keys
+
+
+def env_base_url(name: str, default: str = "") -> str:
+    """A site's public address: ``https://host[:port]`` with an optional path, no query, no
+    fragment, no user info; returned without a trailing slash."""
+    value = env_url(name, default, schemes=("https", "http"))
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a site address; use e.g. https://crm-sync.example.com "
+            "(an optional path, no query, fragment or user name)."
+        )
+    try:
+        parts.port  # noqa: B018  (urlsplit checks the port only when asked)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} has an invalid port.") from None
+    return value.rstrip("/")

@@ -16,7 +16,15 @@ from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_fernet_keys, env_int, env_list, env_str, env_url
+from config.env import (
+    env_base_url,
+    env_bool,
+    env_fernet_keys,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -100,6 +108,7 @@ INSTALLED_APPS = [
     "network",
     "sync",
     "writeback",
+    "alerts",
     "portal",
 ]
 
@@ -224,6 +233,10 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM Sync <crm-sync@localhost>")
+# The portal's public address, for links in emails that tasks send (alerts): they have no request
+# to take it from. Unset in production, the alert emails name the page instead of linking to it
+# (and `check --deploy` warns).
+PORTAL_BASE_URL = env_base_url("PORTAL_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "")
 
 # --- Security -----------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("PORTAL_SECURE_COOKIES", not DEBUG)

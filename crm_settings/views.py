@@ -19,6 +19,7 @@ from crm_settings.connect import (
 from crm_settings.crypto import TokenDecryptionError
 from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
 from crm_settings.messages import CrmProblem, admin_message, crm_problem_show
+from crm_settings.pause_views import auto_pause_context
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from crm_settings.services import sync_settings_update, writeback_settings_update
 from seats.access import admin_required
@@ -58,6 +59,7 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
         # The stored sign-in cannot be read: connecting again, to the same environment, is the
         # way out, so it is offered right here.
         context["reconnect"] = connection.last_error_kind == TokenDecryptionError.kind
+        context.update(auto_pause_context(contract=contract))
     return render(request, "crm_settings/index.html", context, status=status)
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django_q.models import Schedule
 
+from alerts.tasks import ALERTS_CHECK, ALERTS_DIGEST
+
 
 @dataclass(frozen=True)
 class ScheduleSpec:
@@ -23,10 +25,22 @@ SCHEDULES = [
     ScheduleSpec("sync: start due imports", "sync.tasks.sync_due_contracts", minutes=1),
     # Retries whose time has come, and items queued while their contract was not connected.
     ScheduleSpec("writeback: drain due outboxes", "writeback.tasks.drain_due_outboxes", minutes=1),
+    # Open and clear incidents (a failed sync, a revoked sign-in...), mailing admins once each.
+    ScheduleSpec("alerts: check for incidents", ALERTS_CHECK, minutes=1),
+    # The daily digest, for admins who chose it instead of an email per alert.
+    ScheduleSpec("alerts: daily digest", ALERTS_DIGEST, minutes=24 * 60),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.
-_OUR_PREFIXES = ("portal:", "sync:", "writeback:", "crm_settings:", "seats:", "network:")
+_OUR_PREFIXES = (
+    "portal:",
+    "sync:",
+    "writeback:",
+    "crm_settings:",
+    "seats:",
+    "network:",
+    "alerts:",
+)
 
 
 def install_schedules() -> dict[str, int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_url
+from config.env import env_base_url, env_bool, env_int, env_list, env_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,17 @@ def test_env_list_refuses_empty_items(monkeypatch):
         env_list("X_LIST")
     monkeypatch.setenv("X_LIST", " a , b ")
     assert env_list("X_LIST") == ["a", "b"]
+
+
+def test_env_base_url_wants_a_site_address(monkeypatch):
+    monkeypatch.setenv("X_BASE", "https://crm-sync.example.com/")
+    assert env_base_url("X_BASE") == "https://crm-sync.example.com"
+    monkeypatch.setenv("X_BASE", "https://example.com/portal")
+    assert env_base_url("X_BASE") == "https://example.com/portal"
+    for bad in ("https://user@example.com", "https://example.com/#top", "https://example.com:x"):
+        monkeypatch.setenv("X_BASE", bad)
+        with pytest.raises(ImproperlyConfigured, match=r"X_BASE="):
+            env_base_url("X_BASE")
 
 
 def test_env_url_checks_the_scheme(monkeypatch):
@@ -95,6 +106,10 @@ _PRODUCTION = {
         (
             {**_PRODUCTION, "DATABASE_URL": "sqlite:////tmp/portal.sqlite3"},
             "The database is SQLite, which is for development",
+        ),
+        (
+            {"DJANGO_DEBUG": "1", "PORTAL_BASE_URL": "https://portal.example.com/?x=1"},
+            "is not a site address",
         ),
     ],
 )
