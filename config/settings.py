@@ -17,6 +17,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
+    env_addresses,
     env_base_url,
     env_bool,
     env_fernet_keys,
@@ -238,6 +239,19 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM Sync <crm-sync@localhost
 # (and `check --deploy` warns).
 PORTAL_BASE_URL = env_base_url("PORTAL_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "")
 
+# --- Errors to the operator's staff -------------------------------------------------------------
+# Django mails every logged error (500s, failed tasks, unexpected import failures) to ADMINS:
+# "Name <address>,address,..." (config/errors.py keeps form values and cookies out of them).
+ADMINS = env_addresses("DJANGO_ADMINS")
+SERVER_EMAIL = env_str("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.StaffReportFilter"
+# Sentry, when SENTRY_DSN is set: errors with their ids and text, nothing people typed or hold.
+SENTRY_DSN = env_url("SENTRY_DSN", schemes=("https", "http"))
+if SENTRY_DSN:
+    from config.errors import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
+
 # --- Security -----------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("PORTAL_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -390,9 +404,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Every ERROR record, from requests and from tasks alike, to ADMINS (none when unset).
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
+    "root": {"handlers": ["console", "mail_admins"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own default handlers would mail a failed request a second time: its records
+        # reach ADMINS through the root logger like everyone else's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         # msal logs token-cache details at DEBUG; never let that reach the logs.
         "msal": {"level": "WARNING"},
         "django_q": {"level": env_str("PORTAL_Q_LOG_LEVEL", "WARNING").upper()},
