@@ -55,7 +55,7 @@ def pauses_in_force(*, contract_id: int) -> list[AutoPause]:
     return list(
         AutoPause.objects.filter(
             connection__contract_id=contract_id, paused_at__isnull=False
-        ).order_by("-part")
+        ).order_by("part")
     )
 
 
