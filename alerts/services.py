@@ -19,8 +19,6 @@ from alerts.models import AlertPreferences, Incident, Kind
 from seats.models import Seat, User
 from seats.services import audit_record
 
-INCIDENT_MAIL_TASK = "alerts.tasks.incident_mail_send"
-
 
 @dataclass
 class IncidentChanges:
@@ -36,8 +34,10 @@ def incident_mail_enqueue(*, incident_id: int, event: str) -> None:
     """Mail the incident's opening or clearing by a task, once this transaction commits."""
     from django_q.tasks import async_task
 
+    from alerts.tasks import INCIDENT_MAIL_SEND  # here, not at the top: alerts.tasks imports us
+
     transaction.on_commit(
-        lambda: async_task(INCIDENT_MAIL_TASK, incident_id, event, task_name=f"alert-{event}")
+        lambda: async_task(INCIDENT_MAIL_SEND, incident_id, event, task_name=f"alert-{event}")
     )
 
 

@@ -12,6 +12,7 @@ from alerts.services import incidents_update
 ALERTS_CHECK = "alerts.tasks.alerts_check"
 ALERTS_DIGEST = "alerts.tasks.alerts_digest_due"
 DIGEST_SEND = "alerts.tasks.alerts_digest_send"
+INCIDENT_MAIL_SEND = "alerts.tasks.incident_mail_send"
 
 
 def alerts_check() -> str:

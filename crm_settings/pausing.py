@@ -27,20 +27,22 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm_settings.messages import AdminMessage, admin_message
+from crm_settings.messages import THROTTLED, AdminMessage, admin_message
 from crm_settings.models import AutoPause, CrmConnection, CrmSettings
 from crm_settings.selectors import crm_settings_get
-from crm_settings.services import sync_enqueue
+from crm_settings.services import import_enqueue
 from seats.models import Contract, User
 from seats.services import audit_record
 
 Part = AutoPause.Part
 
 # Error kinds that are no failure of the connection: "" is a run stopped because the contract
-# was disconnected; "throttled" a run Dynamics' service protection asked to wait (the API budget
-# work stores that kind for it).
-UNCOUNTED_KINDS = frozenset({"", "throttled"})
+# was disconnected; THROTTLED one that Dynamics' service protection asked to wait.
+UNCOUNTED_KINDS = frozenset({"", THROTTLED})
 _DEFAULT_LIMIT = CrmSettings._meta.get_field("pause_after_failures").default
+# Writeback's drain (``writeback.tasks.DRAIN_OUTBOX``) spelt out: crm_settings sits below writeback
+# and may not import it (DESIGN §3). tests/portal/test_task_names.py checks that the names agree.
+DRAIN_OUTBOX_TASK = "writeback.tasks.drain_outbox"
 
 
 def pause_get(*, contract_id: int, part: str) -> AutoPause | None:
@@ -111,7 +113,7 @@ def _drain_enqueue(*, contract_id: int) -> None:
     """Start writeback's drain (a higher app) by task name once the transaction commits."""
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task("writeback.tasks.drain_outbox", contract_id))
+    transaction.on_commit(lambda: async_task(DRAIN_OUTBOX_TASK, contract_id))
 
 
 @transaction.atomic
@@ -140,7 +142,7 @@ def pause_resume(*, contract: Contract, part: str, by: User) -> bool:
         after={"paused_at": None, "failures": 0},
     )
     if part == Part.SYNC:
-        sync_enqueue(contract=contract, trigger="manual")
+        import_enqueue(contract=contract, trigger="manual")
     else:
         _drain_enqueue(contract_id=contract.pk)
     return True

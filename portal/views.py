@@ -12,6 +12,8 @@ from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
 from django_q.models import Success
 
+from portal.tasks import HEARTBEAT
+
 logger = logging.getLogger(__name__)
 
 
@@ -73,7 +75,7 @@ def healthz(request):
     if checks["database"]["ok"]:
         # Informational: when a worker last ran the heartbeat schedule (None: not yet).
         last = (
-            Success.objects.filter(func="portal.tasks.heartbeat")
+            Success.objects.filter(func=HEARTBEAT)
             .order_by("-stopped")
             .values_list("stopped", flat=True)
             .first()

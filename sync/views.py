@@ -11,6 +11,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from crm_settings.budget import budget_wait
+from crm_settings.messages import paused_notice
 from crm_settings.models import AutoPause
 from crm_settings.pausing import pause_get
 from crm_settings.selectors import crm_connection_get
@@ -48,7 +50,8 @@ def sync_now(request):
     *Resume sync* is the way to run again (the whole page is shown, with the pause and its last
     error, rather than the status panel alone).
     """
-    if crm_connection_get(contract=request.contract) is None:
+    connection = crm_connection_get(contract=request.contract)
+    if connection is None:
         messages.error(request, "Connect to CRM before syncing.")
         return redirect("crm_settings:index")
     pause = pause_get(contract_id=request.contract.pk, part=AutoPause.Part.SYNC)
@@ -62,7 +65,14 @@ def sync_now(request):
     _, created = sync_request(contract=request.contract, trigger=SyncRun.Trigger.MANUAL)
     if request.htmx:
         return _status(request)
-    if created:
+    wait = budget_wait(connection=connection, reserve=False)
+    if wait is not None:
+        # The task waits for the Retry-After too; say so now rather than show a stuck sync.
+        messages.info(
+            request,
+            f"{paused_notice(wait)} The sync is queued and starts then.",
+        )
+    elif created:
         messages.success(request, "Sync started.")
     else:
         messages.info(request, "A sync is already in progress; your request was added to it.")

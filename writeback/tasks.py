@@ -1,6 +1,10 @@
 """Background tasks that move the writeback outbox.
 
-Each drain counts towards writeback's auto-pause (``crm_settings.pausing``): one that cannot
+Both leave Dynamics alone while the connection's API budget says wait (``crm_settings.budget``):
+before a Retry-After ends, or while less than ``DYNAMICS_BUDGET_RESERVE`` percent is left; a
+drain that stops for it is started again when it may go on.
+
+Each drain also counts towards writeback's auto-pause (``crm_settings.pausing``): one that cannot
 reach the CRM is a failure, one that delivered a success. While writeback is paused, nothing is
 claimed: the items wait in the outbox until an admin selects *Resume writeback*.
 """
@@ -10,9 +14,11 @@ from contextlib import ExitStack
 
 from django_q.tasks import async_task
 
+from crm_settings.budget import budget_wait, budget_wait_live, task_enqueue_after
 from crm_settings.connect import connection_record_error
 from crm_settings.crm import open_client
-from crm_settings.models import AutoPause
+from crm_settings.messages import error_kind
+from crm_settings.models import AutoPause, CrmConnection
 from crm_settings.pausing import pause_failure_record, pause_get, pause_success_record
 from crm_settings.selectors import crm_connection_get
 from dynamics import DynamicsError
@@ -21,6 +27,20 @@ from writeback.delivery import DeliveryRun, deliver
 from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_ids
 
 logger = logging.getLogger(__name__)
+
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+DRAIN_OUTBOX = "writeback.tasks.drain_outbox"
+DRAIN_DUE_OUTBOXES = "writeback.tasks.drain_due_outboxes"
+
+
+def _drain_after(contract_id: int, at) -> None:
+    logger.info("Writeback for contract %s waits for the API budget until %s", contract_id, at)
+    task_enqueue_after(
+        name=f"budget: writeback of contract {contract_id}",
+        func=DRAIN_OUTBOX,
+        args=(contract_id,),
+        at=at,
+    )
 
 
 def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
@@ -40,7 +60,11 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
         return 0
     if pause_get(contract_id=contract_id, part=AutoPause.Part.WRITEBACK) is not None:
         return 0
+    if (wait := budget_wait(connection=connection)) is not None:
+        _drain_after(contract_id, wait)
+        return 0
     taken = 0
+    wait = None
     with ExitStack() as stack:
         try:
             client = stack.enter_context(open_client(connection))
@@ -54,26 +78,34 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
             return 0
         run = DeliveryRun(connection=connection, client=client)
         # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
-        while not run.halted and (
-            entries := outbox_claim_due(
+        while True:
+            # Between claims: a drain that used up the reserve, or was told to wait, stops.
+            wait = budget_wait_live(connection=connection, reading=client.budget.reading())
+            if run.halted or wait is not None:
+                break
+            entries = outbox_claim_due(
                 contract=contract, limit=batch_size, waiting_types=run.waiting_types
             )
-        ):
+            if not entries:
+                break
             taken += len(entries)
             deliver(run=run, entries=entries)
     _pause_count(contract_id=contract_id, failure=run.halt_error, taken=taken)
+    if wait is not None:
+        _drain_after(contract_id, wait)
     return taken
 
 
 def _pause_count(*, contract_id: int, failure: DynamicsError | None, taken: int) -> None:
     """Count a drain towards writeback's auto-pause: ``failure`` (the CRM out of reach, or the
     sign-in gone) adds one to the failures in a row, and may pause writeback; a drain that took
-    items without one starts the count again. A drain with nothing due counts for neither."""
+    items without one starts the count again. A drain with nothing due counts for neither, and
+    so does being told to wait (``error_kind`` names it, and the pause does not count it)."""
     if failure is not None:
         pause_failure_record(
             contract_id=contract_id,
             part=AutoPause.Part.WRITEBACK,
-            kind=failure.kind,
+            kind=error_kind(failure),
             detail=str(failure),
         )
     elif taken:
@@ -84,9 +116,16 @@ def drain_due_outboxes() -> int:
     """Start a drain for every connected contract with due entries; returns how many.
 
     Runs every minute: it picks up retries whose time has come, entries whose worker died, and
-    items queued before their contract connected.
+    items queued before their contract connected. Contracts whose API budget says wait are left
+    for a later minute.
     """
     contract_ids = outbox_due_contract_ids()
-    for contract_id in contract_ids:
-        async_task("writeback.tasks.drain_outbox", contract_id)
-    return len(contract_ids)
+    waiting = {
+        connection.contract_id
+        for connection in CrmConnection.objects.filter(contract_id__in=contract_ids)
+        if budget_wait(connection=connection) is not None
+    }
+    started = [contract_id for contract_id in contract_ids if contract_id not in waiting]
+    for contract_id in started:
+        async_task(DRAIN_OUTBOX, contract_id)
+    return len(started)

@@ -47,7 +47,7 @@ def _members(contract, *, matched: int, by_email: int, unmatched: int) -> list:
 def copying_rep(demo_crm, contract, admin, monkeypatch):
     """Alex Morgan's seat on ``contract``, connected to ``demo_crm`` and copying everything."""
     # Connecting starts the first import: not what these tests are about.
-    monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr("crm_settings.connect.import_enqueue", lambda **kwargs: None)
     connect(demo_crm, contract, admin)
     copy_everything(contract, monkeypatch)
     rep = SeatFactory(contract=contract, user__email=ALEX)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm_settings', '0002_crmsettings_contact_profile_url_column'),
+        ('crm_settings', '0004_crmconnection_crm_choices'),
     ]
 
     operations = [
