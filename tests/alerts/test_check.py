@@ -6,7 +6,9 @@ from django.utils import timezone
 
 from alerts.mail import CLEARED, OPENED, incident_mail_send
 from alerts.models import Incident, Kind
+from crm_settings.messages import THROTTLED
 from crm_settings.models import AutoPause, CrmConnection
+from crm_settings.pausing import pause_failure_record
 from tests.factories import (
     CrmConnectionFactory,
     CrmSettingsFactory,
@@ -128,3 +130,18 @@ def test_the_mail_carries_the_guides_words_and_an_absolute_link(contract, admin,
     assert "Fix it on CRM Settings: https://crm-sync.example.test/admin-settings/crm/" in mail.body
     assert "https://crm-sync.example.test/admin-settings/alerts/" in mail.body
     assert "&#x27;" not in mail.body  # plain text, not HTML-escaped
+
+
+def test_dynamics_asking_to_wait_is_neither_an_alert_nor_a_failure_in_a_row(contract, admin, check):
+    """A run stopped by service protection's Retry-After goes on by itself after it: nothing to
+    tell an admin, nothing to count towards auto-pause."""
+    connection = CrmConnectionFactory(contract=contract)
+    SyncRunFactory(
+        contract=contract, state="failed", error_kind=THROTTLED, finished_at=timezone.now()
+    )
+    assert check().opened == []
+    for part in AutoPause.Part:
+        assert not pause_failure_record(
+            contract_id=contract.pk, part=part, kind=THROTTLED, detail="Retry after 300 s"
+        )
+    assert not AutoPause.objects.filter(connection=connection, failures__gt=0).exists()
