@@ -369,6 +369,12 @@ SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 300, minimum=5)
 # database connections); off, or on SQLite, the tables are read one after another.
 SYNC_PARALLEL_READS = env_bool("SYNC_PARALLEL_READS", True)
 
+# --- Writeback (outbox) -------------------------------------------------------------------------
+# How long a worker holds the items it claimed without renewing them. A live worker renews every
+# third of it while its batch runs; a dead one's items are due again this long after its last
+# renewal, and the minute sweep hands them to another worker.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60, minimum=3, maximum=3600)
+
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("PORTAL_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

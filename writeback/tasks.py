@@ -11,7 +11,14 @@ from crm_settings.selectors import crm_connection_get
 from dynamics import DynamicsError
 from seats.models import Contract
 from writeback.delivery import DeliveryRun, deliver
-from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_ids
+from writeback.outbox import (
+    CLAIM_BATCH,
+    LeaseKeeper,
+    outbox_claim_due,
+    outbox_drain_request,
+    outbox_drain_started,
+    outbox_due_contract_ids,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +29,12 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
 
     Safe to run twice or concurrently: each claim takes entries no other worker holds. Without a
     CRM connection nothing is claimed, so items stay queued until the contract connects. One
-    client serves the whole run (one sign-in, kept-alive connections, lookups remembered).
+    client serves the whole run (one sign-in, kept-alive connections, lookups remembered), and
+    the claims' leases are renewed while each batch is delivered.
     """
+    # First of all: an item saved from now on may come after this drain's last claim, so it asks
+    # for a follow-up drain instead of counting on this one.
+    outbox_drain_started(contract_id=contract_id)
     contract = Contract.objects.filter(pk=contract_id).first()
     if contract is None:
         return 0
@@ -42,6 +53,7 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
             connection_record_error(connection=connection, error=error)
             return 0
         run = DeliveryRun(connection=connection, client=client)
+        leases = stack.enter_context(LeaseKeeper())
         # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
         while not run.halted and (
             entries := outbox_claim_due(
@@ -49,7 +61,8 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
             )
         ):
             taken += len(entries)
-            deliver(run=run, entries=entries)
+            with leases.keep(entries):
+                deliver(run=run, entries=entries)
     return taken
 
 
@@ -57,9 +70,12 @@ def drain_due_outboxes() -> int:
     """Start a drain for every connected contract with due entries; returns how many.
 
     Runs every minute: it picks up retries whose time has come, entries whose worker died, and
-    items queued before their contract connected.
+    items queued before their contract connected. A contract whose drain already waits for a
+    worker gets no second one.
     """
-    contract_ids = outbox_due_contract_ids()
-    for contract_id in contract_ids:
-        async_task("writeback.tasks.drain_outbox", contract_id)
-    return len(contract_ids)
+    started = 0
+    for contract_id in outbox_due_contract_ids():
+        if outbox_drain_request(contract_id=contract_id):
+            async_task("writeback.tasks.drain_outbox", contract_id)
+            started += 1
+    return started
