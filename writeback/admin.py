@@ -12,6 +12,7 @@ from writeback.models import (
     CopyPreference,
     Message,
     Note,
+    OutboxDrain,
     OutboxEntry,
     OutboxState,
     RecordMatch,
@@ -97,6 +98,15 @@ class OutboxEntryAdmin(_ReadOnlyAdmin):
             + (f" {skipped} skipped: only failed items can be retried." if skipped else ""),
             messages.SUCCESS if failed else messages.WARNING,
         )
+
+
+@admin.register(OutboxDrain)
+class OutboxDrainAdmin(_ReadOnlyAdmin):
+    """Which contracts have a drain task waiting for a worker (and since when)."""
+
+    list_display = ["contract", "requested_at"]
+    list_select_related = ["contract"]
+    search_fields = ["contract__name"]
 
 
 @admin.register(RecordMatch)
