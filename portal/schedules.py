@@ -23,6 +23,8 @@ SCHEDULES = [
     ScheduleSpec("sync: start due imports", "sync.tasks.sync_due_contracts", minutes=1),
     # Retries whose time has come, and items queued while their contract was not connected.
     ScheduleSpec("writeback: drain due outboxes", "writeback.tasks.drain_due_outboxes", minutes=1),
+    # Old sync runs, audit entries and task results, past their retention (portal.retention).
+    ScheduleSpec("portal: prune old records", "portal.tasks.prune_old_records", minutes=60),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.
