@@ -17,6 +17,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_fernet_keys, env_int, env_list, env_str, env_url
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -117,6 +118,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "seats.middleware.TenancyMiddleware",
+    "portal.middleware.LogContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -382,19 +384,18 @@ RETENTION_RUNS_DAYS = env_int("RETENTION_RUNS_DAYS", 90, minimum=1)
 RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365, minimum=1)
 RETENTION_TASKS_DAYS = env_int("RETENTION_TASKS_DAYS", 7, minimum=1)
 
-# --- Logging ------------------------------------------------------------------------------------
+# --- Logging ---------------------------------------------------------------------------------
+# One console handler: readable text, or one JSON object per line with PORTAL_LOG_FORMAT=json.
+# Each line carries the ids of its contract, seat, request, sync run or outbox item, and is
+# redacted of tokens and secrets first (config/logs.py).
 LOG_LEVEL = env_str("PORTAL_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"PORTAL_LOG_LEVEL={LOG_LEVEL!r} is not a logging level.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # msal logs token-cache details at DEBUG; never let that reach the logs.
-        "msal": {"level": "WARNING"},
-        "django_q": {"level": env_str("PORTAL_Q_LOG_LEVEL", "WARNING").upper()},
-    },
-}
+LOG_FORMAT = env_str("PORTAL_LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"PORTAL_LOG_FORMAT={LOG_FORMAT!r} is not text or json.")
+LOGGING = logging_config(
+    level=LOG_LEVEL,
+    log_format=LOG_FORMAT,
+    q_level=env_str("PORTAL_Q_LOG_LEVEL", "WARNING").upper(),
+)

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from config.logs import log_context
 from crm_settings.connect import connection_record_error, connection_refresh_solution
 from crm_settings.models import CrmConnection
 from dynamics import (
@@ -107,6 +108,10 @@ class DeliveryRun:
     def fail(self, entry: OutboxEntry, error: DynamicsError) -> None:
         """Record a failed attempt of ``entry``, and what ``error`` says about the connection."""
         kind, retryable = _classify(error)
+        with log_context(item_id=entry.pk):
+            logger.info(
+                "Outbox entry %s: attempt %s failed (%s): %s", entry.pk, entry.attempts, kind, error
+            )
         outbox_mark_error(
             entry=entry,
             kind=kind,

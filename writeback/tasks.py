@@ -5,6 +5,7 @@ from contextlib import ExitStack
 
 from django_q.tasks import async_task
 
+from config.logs import log_context
 from crm_settings.connect import connection_record_error
 from crm_settings.crm import open_client
 from crm_settings.selectors import crm_connection_get
@@ -43,6 +44,7 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
         return 0
     taken = 0
     with ExitStack() as stack:
+        stack.enter_context(log_context(contract_id=contract_id))
         try:
             client = stack.enter_context(open_client(connection))
         except DynamicsError as error:
