@@ -234,8 +234,9 @@ SECURE_SSL_REDIRECT = env_bool("PORTAL_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PORTAL_BEHIND_PROXY", False) else None
 )
-# Load balancers probe /healthz over plain HTTP inside the network: answer them, not redirect.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe /healthz and /readyz over plain HTTP inside the network: answer them, not
+# redirect.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz)$"]
 # HSTS: once a browser has seen the portal over HTTPS it never uses plain HTTP for it again. On by
 # default wherever the portal redirects to HTTPS; subdomains and the browsers' preload list are
 # the operator's call for their whole domain, so they stay off unless asked for.
@@ -312,6 +313,9 @@ if REDIS_URL:
 else:
     # Keep the ORM broker on 'default' (a separate alias breaks the scheduler, django-q2 #293).
     Q_CLUSTER["orm"] = "default"
+
+# /readyz reports "not ready" when no worker ran the minute's heartbeat schedule for this long.
+READYZ_WORKER_STALE_SECONDS = env_int("READYZ_WORKER_STALE_SECONDS", 300, minimum=60)
 
 # --- Cache --------------------------------------------------------------------------------------
 # The sign-in limits (allauth's rate limits: failed logins, password resets...) count in the
