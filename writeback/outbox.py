@@ -291,16 +291,18 @@ def outbox_claim_due(
     )
 
 
-def outbox_leases_renew(*, tokens: Collection[uuid.UUID], now: datetime | None = None) -> int:
-    """Extend the lease of every entry the claims with ``tokens`` still hold, by a lease from
-    ``now``; returns how many. Entries with an outcome recorded have no token any more, and
-    entries another worker took over have that worker's token: neither is touched."""
-    if not tokens:
+def outbox_leases_renew(*, entries: Collection[OutboxEntry], now: datetime | None = None) -> int:
+    """Extend the lease of those ``entries`` their claim still holds, by a lease from ``now``;
+    returns how many. An entry with its outcome recorded has no token any more, and one another
+    worker took over has that worker's token: neither is touched."""
+    if not entries:
         return 0
     now = now or timezone.now()
-    return OutboxEntry.objects.filter(claim_token__in=list(tokens)).update(
-        next_attempt_at=now + _lease()
+    held = OutboxEntry.objects.filter(
+        pk__in=[entry.pk for entry in entries],
+        claim_token__in={entry.claim_token for entry in entries},
     )
+    return held.update(next_attempt_at=now + _lease())
 
 
 class LeaseKeeper:
@@ -316,7 +318,7 @@ class LeaseKeeper:
     """
 
     def __init__(self):
-        self._tokens: set[uuid.UUID] = set()
+        self._entries: dict[int, OutboxEntry] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -332,9 +334,8 @@ class LeaseKeeper:
     @contextlib.contextmanager
     def keep(self, entries: list[OutboxEntry]) -> Iterator[None]:
         """Renew these claimed entries' leases until the block ends."""
-        tokens = {entry.claim_token for entry in entries}
         with self._lock:
-            self._tokens |= tokens
+            self._entries.update((entry.pk, entry) for entry in entries)
         if self._thread is None and not connection.in_atomic_block:
             # Started with the first batch (a drain that finds nothing due needs none); its log
             # lines carry the drain's context (config.logs).
@@ -347,13 +348,14 @@ class LeaseKeeper:
             yield
         finally:
             with self._lock:
-                self._tokens -= tokens
+                for entry in entries:
+                    self._entries.pop(entry.pk, None)
 
     def renew(self) -> int:
         """One renewal of every lease kept now; returns how many entries it extended."""
         with self._lock:
-            tokens = set(self._tokens)
-        return outbox_leases_renew(tokens=tokens)
+            entries = list(self._entries.values())
+        return outbox_leases_renew(entries=entries)
 
     def _run(self) -> None:
         interval = settings.OUTBOX_LEASE_SECONDS / 3

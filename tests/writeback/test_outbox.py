@@ -101,7 +101,7 @@ def test_a_renewal_extends_the_leases_its_claim_still_holds(queued, contract, me
     )
     later = now + LEASE / 2
 
-    assert outbox_leases_renew(tokens={second.claim_token}, now=later) == 1
+    assert outbox_leases_renew(entries=[second], now=later) == 1
 
     assert _entry(other if second.message_id == other.pk else queued).next_attempt_at == (
         later + LEASE
@@ -114,7 +114,7 @@ def test_a_dead_workers_token_renews_nothing_once_another_took_over(queued, cont
     now = timezone.now()
     dead = _claim_one(contract, now=now)
     alive = _claim_one(contract, now=now + LEASE)
-    assert outbox_leases_renew(tokens={dead.claim_token}, now=now + LEASE) == 0
+    assert outbox_leases_renew(entries=[dead], now=now + LEASE) == 0
     assert _entry(queued).next_attempt_at == alive.next_attempt_at
 
 
@@ -125,7 +125,7 @@ def test_an_entry_unticked_while_sending_is_renewed_until_the_send_ends(queued, 
     # The worker is still sending, long after its first lease: its heartbeat keeps the removal
     # behind the send, until the renewals stop.
     renewed = now + LEASE * 2
-    assert outbox_leases_renew(tokens={in_flight.claim_token}, now=renewed) == 1
+    assert outbox_leases_renew(entries=[in_flight], now=renewed) == 1
     assert outbox_claim_due(contract=contract, now=renewed + LEASE - timedelta(seconds=1)) == []
     assert _claim_one(contract, now=renewed + LEASE).state == OutboxState.REMOVING
 
