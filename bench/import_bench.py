@@ -51,6 +51,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 import demodata  # noqa: E402
 from crm_settings.models import CrmConnection  # noqa: E402
@@ -132,7 +133,10 @@ def _contract(emulator, org) -> Contract:
     Seat.objects.bulk_create(
         [Seat(contract=contract, user=user, role=Role.SEAT_HOLDER) for user in users]
     )
-    CrmConnection.objects.create(contract=contract, environment_url=emulator.base_url)
+    # Marked as read: the choices CRM Settings offers are not part of the import measured here.
+    CrmConnection.objects.create(
+        contract=contract, environment_url=emulator.base_url, choices_read_at=timezone.now()
+    )
     return contract
 
 

@@ -55,10 +55,10 @@ from tests.factories import (  # noqa: E402
     SeatFactory,
     copied_messages_bulk_create,
 )
-from writeback.activities import create_activity  # noqa: E402
+from writeback.activities import activity_create  # noqa: E402
 from writeback.matching import LiveLookup, matches_find  # noqa: E402
 from writeback.models import OutboxEntry, OutboxState  # noqa: E402
-from writeback.owners import writers_for  # noqa: E402
+from writeback.owners import seat_writers_get  # noqa: E402
 from writeback.tasks import drain_outbox  # noqa: E402
 
 INTEGRATION = "integration@contoso-demo.com"
@@ -138,7 +138,7 @@ def deliver_one_by_one(crm, seat, entries: list[OutboxEntry]) -> tuple[float, in
     """The same items, one request each: a closed activity is one change set, an open one a
     create. New activity ids, so nothing meets the first delivery's activities."""
     connection = seat.contract.crm_connection
-    writer = writers_for(connection=connection, seat_ids=[seat.pk])[seat.pk]
+    writer = seat_writers_get(connection=connection, seat_ids=[seat.pk])[seat.pk]
     crm.reset_stats()
     started = time.perf_counter()
     with open_client(connection) as client:
@@ -147,7 +147,7 @@ def deliver_one_by_one(crm, seat, entries: list[OutboxEntry]) -> tuple[float, in
         )
         for entry in entries:
             entry.activity_id = uuid.uuid5(entry.activity_id, "one by one")
-            request = create_activity(
+            request = activity_create(
                 entry=entry, owner_id=writer.owner_id, record=records[entry.pk]
             )
             if isinstance(request, ChangeSet):

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "crm_settings",
     "network",
     "sync",
+    "inbox",
     "writeback",
     "portal",
 ]
@@ -366,6 +367,9 @@ DYNAMICS_CA_BUNDLE = env_str("DYNAMICS_CA_BUNDLE")
 if DYNAMICS_CA_BUNDLE and not Path(DYNAMICS_CA_BUNDLE).is_file():
     raise ImproperlyConfigured(f"DYNAMICS_CA_BUNDLE={DYNAMICS_CA_BUNDLE!r} is not a file.")
 DYNAMICS_PAGE_SIZE = env_int("DYNAMICS_PAGE_SIZE", 5000, minimum=1, maximum=5000)
+# Percent of Dataverse's service protection budget (requests and execution time per 5 minutes)
+# kept for the connected user's own use: below it, scheduled imports and writeback wait.
+DYNAMICS_BUDGET_RESERVE = env_int("DYNAMICS_BUDGET_RESERVE", 25, minimum=0, maximum=90)
 
 # --- Import (sync) ------------------------------------------------------------------------------
 # A running import whose heartbeat (refreshed after every page) is older than this is taken to be

@@ -4,7 +4,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from inbox.api import urls as inbox_api_urls
 from seats import views as seat_views
+from writeback import api_urls as writeback_api_urls
 
 admin.site.site_header = "CRM Sync staff admin"
 admin.site.site_title = "CRM Sync staff admin"
@@ -22,7 +24,13 @@ urlpatterns = [
     path("admin-settings/crm/sync/", include("sync.urls")),
     path("seats/", include("sync.seat_urls")),
     path("network/", include("network.urls")),
+    path("", include("inbox.urls")),
     path("", include("writeback.urls")),
-    path("api/v1/", include("writeback.api.urls")),
+    # The mobile API is one namespace served by two apps: the inbox's endpoints and the
+    # writeback's *Retry*, which comes first because the inbox's last route is the JSON 404.
+    path(
+        "api/v1/",
+        include((writeback_api_urls.urlpatterns + inbox_api_urls.urlpatterns, "api")),
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -4,14 +4,18 @@ below network, sync and writeback).
 Modules:
 
 - ``models``: CrmConnection (environment, the signed-in CRM user, the token cache encrypted at
-  rest, the last error) and CrmSettings (stage gate, won-value field, auto sync, writeback);
+  rest, the last error, the org's stored choices) and CrmSettings (stage gate, won-value field,
+  auto sync, writeback);
 - ``connect``: *Connect to CRM* around the Microsoft sign-in, the pre-flight check, recording
-  and clearing errors, *Disconnect CRM Sync*;
+  and clearing errors, *Refresh from CRM* (``crm_choices_refresh``: the org's stages, money
+  fields and LinkedIn app, stored so the page never asks Dynamics), *Disconnect CRM Sync*;
+- ``tasks``: the daily refresh of every connection's stored choices;
 - ``crm``: the one place that builds ``dynamics`` clients from settings and a connection;
 - ``crypto``: encrypting the stored sign-in with a list of keys, newest first;
 - ``messages``: the guide's error messages and next steps, and CrmProblem, the portal-level error
   services raise when the CRM fails (views catch it and show it with ``crm_problem_show``);
-- ``services`` and ``selectors``: saving the answers (audited), reading them for the apps above;
+- ``services`` and ``selectors``: saving the answers (audited), reading them and the stored
+  choices (``crm_choices_get``) for the pages and the apps above;
 - ``views``, ``forms``, ``urls``: Admin > Admin Settings > CRM Settings.
 
 Named exceptions to the one-way rule: connecting starts the first import by task name, and the

@@ -29,8 +29,8 @@ class CrmConnectionAdmin(admin.ModelAdmin):
     readonly_fields = [
         "contract", "environment_url", "tenant", "connected_by", "connected_at", "crm_user_id",
         "crm_user_name", "crm_user_email", "organization_id", "preflight",
-        "linkedin_solution_installed", "can_impersonate", "last_error_kind", "last_error_detail",
-        "last_error_at",
+        "linkedin_solution_installed", "stage_options", "money_columns", "choices_read_at",
+        "can_impersonate", "last_error_kind", "last_error_detail", "last_error_at",
     ]  # fmt: skip
 
     def has_add_permission(self, request):

@@ -11,6 +11,7 @@ The connect flow has two halves around the Microsoft sign-in:
    import. Any failure raises and saves nothing, so no half-connected state is left behind.
 """
 
+import logging
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
@@ -19,20 +20,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm_settings.crm import build_auth, build_client, new_session, open_client
-from crm_settings.messages import AdminMessage, CrmProblem, admin_message_for
+from crm_settings.messages import CrmProblem
 from crm_settings.models import CrmConnection
-from crm_settings.selectors import crm_settings_get
-from crm_settings.services import sync_enqueue
+from crm_settings.selectors import CrmChoices, crm_choices_get, crm_settings_get
+from crm_settings.services import import_enqueue
 from dynamics import (
     AuthError,
     DynamicsClient,
     DynamicsError,
     EnvironmentUrlRefused,
     PrivilegeError,
+    Throttled,
     environment_origin,
 )
 from seats.models import Contract, User
 from seats.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 # The tables the import reads, by logical name and entity set, with their primary keys.
 REQUIRED_TABLES = {
@@ -124,7 +128,8 @@ def _connection_start(
 @dataclass
 class Preflight:
     tables: dict
-    linkedin_solution_installed: bool
+    # The org's choices CRM Settings offers, as the connection's fields (``_crm_choices_read``).
+    choices: dict
     can_impersonate: bool
 
     def as_json(self) -> dict:
@@ -137,8 +142,9 @@ def connection_preflight(client: DynamicsClient, *, user_id: str) -> Preflight:
     1. For each required table: its metadata can be read (else MissingObjectError), one row can be
        read (else PrivilegeError), and whether change tracking is on (incremental syncs need it;
        without it the import falls back to ``modifiedon``).
-    2. Whether the LinkedIn Sales Navigator solution's activity tables exist (writeback needs
-       them; the *Get it now* step otherwise).
+    2. The choices CRM Settings offers: the opportunity's sales stages and money columns, and
+       whether the LinkedIn Sales Navigator solution's activity tables exist (writeback needs
+       them; the *Get it now* step otherwise). They are stored, so the page never asks again.
     3. Whether the user may act on behalf of others (probed with one impersonated WhoAmI).
     Raises the first blocking DynamicsError.
     """
@@ -149,9 +155,21 @@ def connection_preflight(client: DynamicsClient, *, user_id: str) -> Preflight:
         tables[logical_name] = {"readable": True, "change_tracking": tracking}
     return Preflight(
         tables=tables,
-        linkedin_solution_installed=client.linkedin_solution_installed(),
+        choices=_crm_choices_read(client),
         can_impersonate=_can_impersonate(client, user_id=user_id),
     )
+
+
+def _crm_choices_read(client: DynamicsClient) -> dict:
+    """The org's choices CRM Settings offers, as the connection's fields (``crm_choices_get``)."""
+    stages = client.picklist_options("opportunity", "salesstage")
+    columns = client.money_columns("opportunity")
+    return {
+        "stage_options": [{"value": o.value, "label": o.label} for o in stages],
+        "money_columns": [{"logical_name": c.logical_name, "label": c.label} for c in columns],
+        "linkedin_solution_installed": client.linkedin_solution_installed(),
+        "choices_read_at": timezone.now(),
+    }
 
 
 def _can_impersonate(client: DynamicsClient, *, user_id: str) -> bool:
@@ -235,8 +253,8 @@ def _connection_complete(
             ),
             organization_id=who.get("OrganizationId"),
             preflight=preflight.as_json(),
-            linkedin_solution_installed=preflight.linkedin_solution_installed,
             can_impersonate=preflight.can_impersonate,
+            **preflight.choices,
         )
         connection.token_cache = auth.cache_state()
         connection.save()
@@ -253,12 +271,19 @@ def _connection_complete(
                 "can_impersonate": connection.can_impersonate,
             },
         )
-        sync_enqueue(contract=contract, trigger="connect")
+        # The first import, by task name: it lives in sync, above this app (import_enqueue).
+        import_enqueue(contract=contract, trigger="connect")
     return connection
 
 
 def connection_record_error(*, connection: CrmConnection, error: DynamicsError) -> None:
-    """Remember the last failure of a live connection so CRM Settings can show it."""
+    """Remember the last failure of a live connection so CRM Settings can show it.
+
+    Being asked to wait (``Throttled``) is not a failure of the connection: the API budget
+    gauge shows it (``crm_settings.budget``), and the error clears itself.
+    """
+    if isinstance(error, Throttled):
+        return
     fields = {
         "last_error_kind": error.kind,
         "last_error_detail": str(error)[:2000],
@@ -273,6 +298,12 @@ def connection_clear_error(*, connection: CrmConnection) -> None:
     CrmConnection.objects.filter(pk=connection.pk).exclude(last_error_kind="").update(
         status=CrmConnection.Status.CONNECTED, last_error_kind="", last_error_detail=""
     )
+
+
+def connection_stop_impersonating(*, connection: CrmConnection) -> None:
+    """The connecting user may no longer act for others (the CRM refused): write owner-only."""
+    CrmConnection.objects.filter(pk=connection.pk).update(can_impersonate=False)
+    connection.can_impersonate = False
 
 
 def connection_refresh_solution(*, connection: CrmConnection, client: DynamicsClient) -> bool:
@@ -308,32 +339,50 @@ def connection_disconnect(*, contract: Contract, by: User, purged: dict | None =
     return True
 
 
-@dataclass
-class CrmChoices:
-    """What CRM Settings offers, read live from the org's metadata (None where unreadable)."""
+def crm_choices_refresh(
+    *,
+    connection: CrmConnection,
+    client: DynamicsClient | None = None,
+    interactive: bool = True,
+    by: User | None = None,
+) -> CrmChoices:
+    """Read the org's choices again and store them on the connection: *Refresh from CRM*, the
+    daily schedule (``crm_settings.tasks``) and an import that finds none stored.
 
-    stage_options: list | None = None
-    money_columns: list | None = None
-    solution_installed: bool | None = None
-    error: AdminMessage | None = None
-
-
-def crm_choices_read(*, connection: CrmConnection) -> CrmChoices:
-    """The opportunity's stage options and money columns, and whether the LinkedIn solution is in.
-
-    Also refreshes the connection's "solution installed" flag: the guide tells admins to refresh
-    this page once they have installed the app.
+    Reads the opportunity's sales stages and money columns and whether the LinkedIn solution is
+    installed (the guide: "once installation has completed within Dynamics, refresh your page").
+    Without ``client`` it opens the connection's own (``interactive``: with the short retries of
+    a page someone waits on; background work passes False), and a success clears the
+    connection's last error. A failure is recorded on the connection (CRM Settings shows it) and
+    raised as CrmProblem; the stored choices stay as they were. ``by``, the admin who asked, is
+    recorded in the audit trail.
     """
-    choices = CrmChoices()
     try:
-        with open_client(connection, interactive=True) as client:
-            choices.stage_options = client.picklist_options("opportunity", "salesstage")
-            choices.money_columns = client.money_columns("opportunity")
-            choices.solution_installed = connection_refresh_solution(
-                connection=connection, client=client
-            )
-        connection_clear_error(connection=connection)
+        if client is None:
+            with open_client(connection, interactive=interactive) as own:
+                fields = _crm_choices_read(own)
+        else:
+            fields = _crm_choices_read(client)
     except DynamicsError as error:
+        logger.info("CRM choices not read for contract %s: %s", connection.contract_id, error)
         connection_record_error(connection=connection, error=error)
-        choices.error = admin_message_for(error)
+        raise CrmProblem.from_error(error) from error
+    # An UPDATE, not save(): a disconnect meanwhile deleted the row and must stay deleted.
+    CrmConnection.objects.filter(pk=connection.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(connection, name, value)
+    if client is None:
+        connection_clear_error(connection=connection)
+    choices = crm_choices_get(connection=connection)
+    if by is not None:
+        audit_record(
+            contract=connection.contract,
+            actor=by,
+            action="crm.choices_refresh",
+            after={
+                "stages": len(choices.stage_options),
+                "money_columns": len(choices.money_columns),
+                "linkedin_solution_installed": choices.solution_installed,
+            },
+        )
     return choices

@@ -4,8 +4,10 @@ from django import forms
 
 from crm_settings.connect import environment_url_clean, tenant_clean
 from crm_settings.models import CrmSettings
+from crm_settings.selectors import CrmChoices
 
 NOT_SURE = "not_sure"
+NOT_SURE_LABEL = "Not Sure"
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
@@ -39,9 +41,11 @@ class ConnectForm(forms.Form):
 class SyncSettingsForm(forms.Form):
     """The three questions of "Configure Your Sales Navigator CRM Settings".
 
-    The stage and won-value choices come from the CRM's metadata. When it cannot be read
-    (``stage_options`` / ``money_columns`` is None), the field offers only the saved answer and
-    is disabled, so saving the form keeps it.
+    The stage and won-value choices are the org's, as last read from its metadata and stored on
+    the connection (``CrmChoices``); the form never asks Dynamics. Until they are loaded, the
+    field offers only the saved answer and is disabled, so saving the form keeps it. A value not
+    in the stored set (an old page, or an option removed in Dynamics since) is refused with a
+    message saying so.
     """
 
     auto_sync = forms.TypedChoiceField(
@@ -80,7 +84,7 @@ class SyncSettingsForm(forms.Form):
         help_text="How often the import runs on its own, between 5 minutes and a day.",
     )
 
-    def __init__(self, *args, crm_settings: CrmSettings, stage_options, money_columns, **kwargs):
+    def __init__(self, *args, crm_settings: CrmSettings, choices: CrmChoices, **kwargs):
         initial = {
             "auto_sync": "yes" if crm_settings.auto_sync else "no",
             "pipeline_stage": (
@@ -94,25 +98,62 @@ class SyncSettingsForm(forms.Form):
         }
         super().__init__(*args, initial=initial, **kwargs)
         self.crm_settings = crm_settings
-        self.stage_options = stage_options
-        self.money_columns = money_columns
+        self.choices = choices
         stage = self.fields["pipeline_stage"]
-        if stage_options is None:
-            saved = crm_settings.pipeline_stage_label or "Not Sure"
-            stage.choices = [(initial["pipeline_stage"], saved)]
-            stage.disabled = True
-        else:
-            stage.choices = [(str(o.value), o.label) for o in stage_options] + [
-                (NOT_SURE, "Not Sure")
-            ]
         won = self.fields["won_value_column"]
-        if money_columns is None:
-            saved = crm_settings.won_value_label or "Not Sure"
-            won.choices = [(initial["won_value_column"], saved)]
-            won.disabled = True
-        else:
-            won.choices = [(c.logical_name, f"{c.label} ({c.logical_name})") for c in money_columns]
-            won.choices += [(NOT_SURE, "Not Sure")]
+        if not choices.loaded:
+            stage.choices = [
+                (initial["pipeline_stage"], crm_settings.pipeline_stage_label or NOT_SURE_LABEL)
+            ]
+            won.choices = [
+                (initial["won_value_column"], crm_settings.won_value_label or NOT_SURE_LABEL)
+            ]
+            stage.disabled = won.disabled = True
+            return
+        stage.choices = [(str(o.value), o.label) for o in choices.stage_options]
+        stage.choices += [(NOT_SURE, NOT_SURE_LABEL)]
+        won.choices = [
+            (c.logical_name, f"{c.label} ({c.logical_name})") for c in choices.money_columns
+        ]
+        won.choices += [(NOT_SURE, NOT_SURE_LABEL)]
+        stage.error_messages["invalid_choice"] = (
+            "Select a valid choice: %(value)s is not one of your CRM's sales stages as last read "
+            "from it. If it was just added in Dynamics, select Refresh from CRM, then choose it."
+        )
+        won.error_messages["invalid_choice"] = (
+            "Select a valid choice: %(value)s is not one of your CRM's opportunity money fields as "
+            "last read from it. If it was just added in Dynamics, select Refresh from CRM, then "
+            "choose it."
+        )
+        # A saved answer the CRM no longer offers stays visible, marked, so it is not silently
+        # swapped for the first option; saving it is refused (``clean_*``).
+        saved_stage = crm_settings.pipeline_stage
+        if saved_stage is not None and choices.stage(saved_stage) is None:
+            label = crm_settings.pipeline_stage_label or str(saved_stage)
+            stage.choices += [(str(saved_stage), f"{label} (no longer in your CRM)")]
+        saved_won = crm_settings.won_value_column
+        if saved_won and choices.money_column(saved_won) is None:
+            label = crm_settings.won_value_label or saved_won
+            won.choices += [(saved_won, f"{label} ({saved_won}, no longer in your CRM)")]
+
+    def clean_pipeline_stage(self):
+        value = self.cleaned_data["pipeline_stage"]
+        if self.choices.loaded and value != NOT_SURE and self.choices.stage(int(value)) is None:
+            label = self.crm_settings.pipeline_stage_label or value
+            raise forms.ValidationError(
+                f"{label} is no longer one of your CRM's sales stages (it was removed or changed "
+                "in Dynamics). Choose another stage, or Not Sure."
+            )
+        return value
+
+    def clean_won_value_column(self):
+        value = self.cleaned_data["won_value_column"]
+        if self.choices.loaded and value != NOT_SURE and self.choices.money_column(value) is None:
+            raise forms.ValidationError(
+                f"{value} is no longer one of your CRM's opportunity money fields (it was removed "
+                "in Dynamics). Choose another field, or Not Sure."
+            )
+        return value
 
     def values(self) -> dict:
         """The cleaned answers in the shape ``sync_settings_update`` takes."""
@@ -122,25 +163,22 @@ class SyncSettingsForm(forms.Form):
             "contact_profile_url_column": data["contact_profile_url_column"],
             "sync_interval_minutes": data["sync_interval_minutes"],
         }
-        if self.stage_options is not None:
-            if data["pipeline_stage"] == NOT_SURE:
-                values.update(pipeline_stage=None, pipeline_stage_label="")
-            else:
-                value = int(data["pipeline_stage"])
-                label = next(o.label for o in self.stage_options if o.value == value)
-                values.update(pipeline_stage=value, pipeline_stage_label=label)
-        if self.money_columns is not None:
-            if data["won_value_column"] == NOT_SURE:
-                values.update(won_value_column="", won_value_label="")
-            else:
-                column = next(
-                    c for c in self.money_columns if c.logical_name == data["won_value_column"]
-                )
-                values.update(won_value_column=column.logical_name, won_value_label=column.label)
+        if not self.choices.loaded:
+            return values  # the disabled questions keep their saved answers
+        if data["pipeline_stage"] == NOT_SURE:
+            values.update(pipeline_stage=None, pipeline_stage_label="")
+        else:
+            stage = self.choices.stage(int(data["pipeline_stage"]))
+            values.update(pipeline_stage=stage.value, pipeline_stage_label=stage.label)
+        if data["won_value_column"] == NOT_SURE:
+            values.update(won_value_column="", won_value_label="")
+        else:
+            column = self.choices.money_column(data["won_value_column"])
+            values.update(won_value_column=column.logical_name, won_value_label=column.label)
         return values
 
     def stage_options_json(self) -> list[dict]:
-        return [{"value": o.value, "label": o.label} for o in self.stage_options or []]
+        return [{"value": o.value, "label": o.label} for o in self.choices.stage_options]
 
 
 class WritebackForm(forms.Form):

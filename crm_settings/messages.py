@@ -5,11 +5,12 @@ words of the guide ("Errors that may be displayed and next steps"), plus the tec
 admin can pass on to their CRM administrator or to support.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.contrib import messages
 
-from dynamics import DynamicsError, EnvironmentUrlRefused
+from dynamics import DynamicsError, EnvironmentUrlRefused, Throttled
+from dynamics.errors import retry_note
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class AdminMessage:
         text = f"{self.message} Next step: {self.next_step}" if self.next_step else self.message
         return f"{text} (Details: {self.detail})" if self.detail else text
 
+
+# The kind stored for a run stopped by ``dynamics.Throttled`` (whose own kind is "api").
+THROTTLED = "throttled"
 
 _BY_KIND = {
     "connect": (
@@ -43,6 +47,15 @@ _BY_KIND = {
         "Could not read the required CRM objects from your org.",
         "Make sure the accounts, contacts, opportunities and users tables exist in this "
         "environment and that the connecting user can read them, then try again.",
+    ),
+    # Not in the guide: Dynamics' service protection asked the portal to wait (429 with
+    # Retry-After). Nothing is broken; Microsoft asks clients to say the server is busy and when
+    # it accepts requests again (``admin_message_for`` adds the time).
+    THROTTLED: (
+        "Your CRM is busy: it asked the portal to pause its requests for a while.",
+        "Nothing to fix. Scheduled imports and writeback wait, then carry on by themselves. If "
+        "this keeps happening, ask your CRM administrator whether other tools use the same CRM "
+        "user heavily.",
     ),
     # Not in the guide: the stored sign-in no longer works (revoked, expired, password changed).
     "auth": (
@@ -74,12 +87,28 @@ def admin_message(kind: str, detail: str = "") -> AdminMessage:
     return AdminMessage(message=message, next_step=next_step, detail=detail)
 
 
+def error_kind(error: DynamicsError) -> str:
+    """The kind to store for a failure: the client's, or ``THROTTLED`` when asked to wait."""
+    return THROTTLED if isinstance(error, Throttled) else error.kind
+
+
+def paused_notice(retry_at) -> str:
+    """What a page says when it queued work that waits for Dynamics' Retry-After."""
+    return f"Your CRM asked the portal to pause its requests. {retry_note(retry_at)}"
+
+
 def admin_message_for(error: DynamicsError) -> AdminMessage:
-    """The guide's message for a client error, with ``str(error)`` as the technical detail."""
+    """The guide's message for a client error, with ``str(error)`` as the technical detail.
+
+    When Dynamics asked to wait, the message says until when.
+    """
     if isinstance(error, EnvironmentUrlRefused):
         message, next_step = _REFUSED_ENVIRONMENT_URL
         return AdminMessage(message=message, next_step=next_step, detail=str(error))
-    return admin_message(error.kind, str(error))
+    message = admin_message(error_kind(error), str(error))
+    if isinstance(error, Throttled) and error.retry_at is not None:
+        message = replace(message, message=f"{message.message} {retry_note(error.retry_at)}")
+    return message
 
 
 class CrmProblem(Exception):
@@ -98,7 +127,7 @@ class CrmProblem(Exception):
 
     @classmethod
     def from_error(cls, error: DynamicsError) -> "CrmProblem":
-        return cls(admin_message_for(error), kind=error.kind, retryable=error.retryable)
+        return cls(admin_message_for(error), kind=error_kind(error), retryable=error.retryable)
 
     @classmethod
     def sign_in_refused(cls, error: DynamicsError) -> "CrmProblem":

@@ -3,8 +3,11 @@
 ``CrmSettings`` holds the admin's answers (seed guide, "Configure Your Sales Navigator CRM
 Settings" and "Enabling Activity Writeback"); they survive a disconnect. ``CrmConnection`` exists
 while the contract is connected: the environment, who signed in, what the pre-flight check found,
-and the encrypted token cache. Disconnecting deletes it, and with it the tokens.
+the org's choices CRM Settings offers (stages, money fields, the LinkedIn solution) and the
+encrypted token cache. Disconnecting deletes it, and with it the tokens.
 """
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +17,8 @@ from seats.models import Contract
 
 # The standard "Actual Revenue" column, used for won value when the admin answers *Not Sure*.
 DEFAULT_WON_VALUE_COLUMN = "actualvalue"
+# Dataverse evaluates its service protection limits over a sliding 5-minute window.
+BUDGET_WINDOW = timedelta(minutes=5)
 
 
 class WritebackType(models.TextChoices):
@@ -126,6 +131,15 @@ class CrmConnection(models.Model):
     # "change_tracking": true}, ...}, "checked_at": "..."}.
     preflight = models.JSONField(default=dict, blank=True)
     linkedin_solution_installed = models.BooleanField(default=False)
+    # What CRM Settings offers, read from the org at connect, on *Refresh from CRM*, daily and by
+    # the next import when missing (``crm_choices_refresh``), so the page never asks Dynamics: the
+    # opportunity's sales stages in the CRM's order, [{"value": 0, "label": "Qualify"}, ...],
+    # and its money columns, [{"logical_name": "actualvalue", "label": "Actual Revenue"}, ...],
+    # with the LinkedIn solution's presence above. ``choices_read_at`` is None until first read
+    # (a connection saved before they were stored).
+    stage_options = models.JSONField(default=list, blank=True)
+    money_columns = models.JSONField(default=list, blank=True)
+    choices_read_at = models.DateTimeField(null=True, blank=True)
     # Whether the connecting user may act on behalf of seat holders (CallerObjectId), so that
     # they, not the connecting user, show as creator of their activities.
     can_impersonate = models.BooleanField(default=False)
@@ -134,6 +148,17 @@ class CrmConnection(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     # msal's serialized token cache, Fernet-encrypted with PORTAL_ENCRYPTION_KEY. Never shown.
     token_cache_encrypted = models.TextField(blank=True, editable=False)
+    # Dataverse's service protection budget of the connected user (``crm_settings.budget``): what
+    # the latest answer said is left (the x-ms-ratelimit-* headers) and when, the largest values
+    # ever reported (the limits, which vary between environments), the end of the latest
+    # Retry-After, and how many requests the portal sent with this connection.
+    budget_requests_remaining = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    budget_requests_limit = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    budget_seconds_remaining = models.FloatField(null=True, blank=True, editable=False)
+    budget_seconds_limit = models.FloatField(null=True, blank=True, editable=False)
+    budget_observed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    budget_retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    budget_requests_sent = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = "CRM connection"
@@ -148,6 +173,38 @@ class CrmConnection(models.Model):
     @token_cache.setter
     def token_cache(self, value: str | None) -> None:
         self.token_cache_encrypted = encrypt(value) if value else ""
+
+    def budget_share_left(self, *, now: datetime) -> float | None:
+        """The smaller of requests and execution time left, as a share (0-1) of its limit.
+
+        None when Dynamics never reported it, or reported it more than one window ago: the
+        requests it counted then have left Dataverse's sliding 5-minute window since.
+        """
+        if self.budget_observed_at is None or now - self.budget_observed_at >= BUDGET_WINDOW:
+            return None
+        shares = [
+            remaining / limit
+            for remaining, limit in (
+                (self.budget_requests_remaining, self.budget_requests_limit),
+                (self.budget_seconds_remaining, self.budget_seconds_limit),
+            )
+            if remaining is not None and limit
+        ]
+        return min(shares) if shares else None
+
+    def budget_wait_until(self, *, now: datetime, reserve: float) -> datetime | None:
+        """When background work may use this connection again; None when it may now.
+
+        Not before Dynamics' Retry-After ends; and, while less than ``reserve`` (a share, 0-1)
+        of the budget is left, not before the window has moved past the last report, so that
+        the connected user's own use of Dynamics keeps its share.
+        """
+        if self.budget_retry_at is not None and self.budget_retry_at > now:
+            return self.budget_retry_at
+        share = self.budget_share_left(now=now)
+        if share is not None and share < reserve:
+            return self.budget_observed_at + BUDGET_WINDOW
+        return None
 
     def record_url(self, logical_name: str, record_id) -> str:
         """A link that opens the record in Dynamics."""

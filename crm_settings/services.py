@@ -15,18 +15,24 @@ from crm_settings.selectors import crm_settings_get
 from seats.models import Contract, User
 from seats.services import audit_record
 
+# The import's task (``sync.tasks.SYNC_RUN``) spelt out: crm_settings sits below sync and may not
+# import it (DESIGN §3). tests/portal/test_task_names.py checks that the two names agree.
+SYNC_RUN_TASK = "sync.tasks.sync_run"
 
-def sync_enqueue(*, contract: Contract, trigger: str) -> None:
+
+def import_enqueue(*, contract: Contract, trigger: str) -> None:
     """Ask the import (a higher app) to run, by task name, once the current transaction commits.
 
-    crm_settings sits below sync, so it never imports sync's code: connecting and changing the
-    pipeline stage start work owned higher up through the task queue (DESIGN §3).
+    The documented exception to the layering (DESIGN §3): crm_settings sits below sync and never
+    imports its code, yet connecting and changing what the import reads must start it. It queues
+    the task ``sync.services.sync_enqueue`` queues, as an ordinary (not full) import; sync itself
+    always goes through that function.
     """
     from django_q.tasks import async_task
 
     contract_id = contract.pk
     transaction.on_commit(
-        lambda: async_task("sync.tasks.sync_run", contract_id, trigger, task_name=f"sync-{trigger}")
+        lambda: async_task(SYNC_RUN_TASK, contract_id, trigger, task_name=f"sync-{trigger}")
     )
 
 
@@ -81,7 +87,8 @@ def sync_settings_update(
     audit_record(contract=contract, actor=by, action="crm.settings", before=before, after=after)
     # These decide what is read and imported: re-run now, not at the next interval.
     if _REIMPORT_FIELDS & set(after):
-        sync_enqueue(contract=contract, trigger="settings")
+        # By task name: the import lives in sync, above this app (import_enqueue).
+        import_enqueue(contract=contract, trigger="settings")
     return crm_settings
 
 
@@ -93,7 +100,7 @@ def writeback_settings_update(
     if values.get("writeback_enabled") and not solution_installed:
         raise ValidationError(
             "Writeback needs the LinkedIn Sales Navigator for Dynamics app in your CRM. "
-            "Select Get it now, install it, then refresh this page."
+            "Select Get it now, install it, then select Refresh from CRM."
         )
     if (
         values.get("writeback_enabled")

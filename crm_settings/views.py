@@ -9,17 +9,24 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm_settings.budget import connection_budget_get
 from crm_settings.connect import (
     PendingSignIn,
     connection_complete,
     connection_disconnect,
     connection_start,
-    crm_choices_read,
+    crm_choices_refresh,
 )
 from crm_settings.crypto import TokenDecryptionError
 from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
-from crm_settings.messages import CrmProblem, admin_message, crm_problem_show
-from crm_settings.selectors import crm_connection_get, crm_settings_get
+from crm_settings.messages import THROTTLED, CrmProblem, admin_message, crm_problem_show
+from crm_settings.selectors import (
+    crm_choices_get,
+    crm_connection_get,
+    crm_connection_problem,
+    crm_settings_get,
+    crm_settings_read,
+)
 from crm_settings.services import sync_settings_update, writeback_settings_update
 from seats.access import admin_required
 
@@ -32,8 +39,10 @@ PENDING_KEY = "crm_settings.pending_sign_in"
 
 
 def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, status=200):
+    """CRM Settings from the database alone: what it offers from the CRM is stored, never read
+    here (``crm_choices_get``; *Refresh from CRM* reads it again)."""
     contract = request.contract
-    crm_settings = crm_settings_get(contract=contract)
+    crm_settings = crm_settings_read(contract=contract)
     connection = crm_connection_get(contract=contract)
     context = {
         "nav": "admin",
@@ -42,22 +51,24 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
         "connect_form": connect_form or ConnectForm(),
     }
     if connection is not None:
-        choices = crm_choices_read(connection=connection)
+        choices = crm_choices_get(connection=connection)
         context["choices"] = choices
         context["sync_form"] = sync_form or SyncSettingsForm(
-            crm_settings=crm_settings,
-            stage_options=choices.stage_options,
-            money_columns=choices.money_columns,
+            crm_settings=crm_settings, choices=choices
         )
         context["writeback_form"] = writeback_form or WritebackForm(crm_settings=crm_settings)
-        connection.refresh_from_db()
-        if connection.last_error_kind and choices.error is None:
+        context["api_budget"] = connection_budget_get(connection=connection)
+        problem = crm_connection_problem(connection=connection)
+        if problem is not None:
+            context["connection_error"] = problem.admin_message
+        elif connection.last_error_kind:
             context["connection_error"] = admin_message(
                 connection.last_error_kind, connection.last_error_detail
             )
         # The stored sign-in cannot be read: connecting again, to the same environment, is the
         # way out, so it is offered right here.
-        context["reconnect"] = connection.last_error_kind == TokenDecryptionError.kind
+        kind = problem.kind if problem else connection.last_error_kind
+        context["reconnect"] = kind == TokenDecryptionError.kind
     return render(request, "crm_settings/index.html", context, status=status)
 
 
@@ -118,18 +129,37 @@ def callback(request):
 
 @admin_required
 @require_POST
+def refresh_choices(request):
+    """*Refresh from CRM*: read the org's stages, money fields and LinkedIn app again, now."""
+    connection = crm_connection_get(contract=request.contract)
+    if connection is None:
+        messages.error(request, "Connect to CRM before refreshing from it.")
+        return redirect("crm_settings:index")
+    try:
+        crm_choices_refresh(connection=connection, by=request.user)
+    except CrmProblem as problem:
+        # A failure is recorded on the connection: the page shows the guide's message, next step
+        # and detail at the top, once, until a later use of the connection succeeds. Being asked
+        # to wait is not recorded (the API budget gauge shows the pause), so it is said here.
+        if problem.kind == THROTTLED:
+            crm_problem_show(request, problem)
+        return redirect("crm_settings:index")
+    messages.success(request, "Read your CRM's sales stages, money fields and apps again.")
+    return redirect("crm_settings:index")
+
+
+@admin_required
+@require_POST
 def save_sync_settings(request):
     contract = request.contract
     connection = crm_connection_get(contract=contract)
     if connection is None:
         messages.error(request, "Connect to CRM before configuring the sync.")
         return redirect("crm_settings:index")
-    choices = crm_choices_read(connection=connection)
     form = SyncSettingsForm(
         request.POST,
         crm_settings=crm_settings_get(contract=contract),
-        stage_options=choices.stage_options,
-        money_columns=choices.money_columns,
+        choices=crm_choices_get(connection=connection),
     )
     if not form.is_valid():
         return _page(request, sync_form=form, status=400)
@@ -155,14 +185,12 @@ def save_writeback_settings(request):
     form = WritebackForm(request.POST, crm_settings=crm_settings)
     if not form.is_valid():
         return _page(request, writeback_form=form, status=400)
-    # Re-check the org now: the admin may have just installed (or removed) the LinkedIn app.
-    choices = crm_choices_read(connection=connection)
-    installed = bool(choices.solution_installed)
+    # The LinkedIn app's presence as last read (at connect, *Refresh from CRM*, daily).
     try:
         writeback_settings_update(
             contract=contract,
             values=form.cleaned_data,
-            solution_installed=installed,
+            solution_installed=crm_choices_get(connection=connection).solution_installed,
             by=request.user,
         )
     except ValidationError as error:

@@ -6,6 +6,7 @@ the project that speaks HTTP to Dynamics.
 
 from .auth import MsalAuth, StaticTokenAuth
 from .batch import ChangeSet, Operation, OperationResult, RolledBack
+from .budget import Budget, BudgetReading
 from .client import DynamicsClient
 from .environment import DYNAMICS_HOST_SUFFIXES, environment_origin
 from .errors import (
@@ -22,6 +23,7 @@ from .errors import (
     MissingObjectError,
     NotFound,
     PrivilegeError,
+    Throttled,
     ValidationFailed,
 )
 from .http import RetryPolicy, Stats, make_session
@@ -31,6 +33,8 @@ from .pages import Page
 __all__ = [
     "ApiError",
     "AuthError",
+    "Budget",
+    "BudgetReading",
     "ChangeSet",
     "ChangeTrackingError",
     "ChangeTrackingUnsupported",
@@ -55,6 +59,7 @@ __all__ = [
     "RolledBack",
     "StaticTokenAuth",
     "Stats",
+    "Throttled",
     "ValidationFailed",
     "environment_origin",
     "make_session",

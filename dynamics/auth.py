@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import msal
@@ -22,7 +23,7 @@ import requests
 
 from .environment import environment_origin
 from .errors import AuthError, DynamicsError
-from .http import connect_error
+from .http import JsonObject, connect_error
 
 # Entra answers with these OAuth error codes when trying again later may work.
 _TRANSIENT_OAUTH_ERRORS = {"temporarily_unavailable", "server_error"}
@@ -57,7 +58,7 @@ class MsalAuth:
         *,
         environment_url: str,
         client_id: str,
-        client_credential,
+        client_credential: str | dict[str, str],
         authority: str,
         session: requests.Session,
         token_cache: str | msal.SerializableTokenCache | None = None,
@@ -88,7 +89,7 @@ class MsalAuth:
 
     def start_sign_in(
         self, redirect_uri: str, *, login_hint: str | None = None, state: str | None = None
-    ) -> dict:
+    ) -> JsonObject:
         """Begin the authorization-code flow; store the returned dict, redirect to its auth_uri.
 
         response_mode is "query": with "form_post" the identity provider POSTs back to us from
@@ -102,7 +103,7 @@ class MsalAuth:
                 "ignore", message="response_mode='form_post' is recommended", category=UserWarning
             )
             try:
-                return app.initiate_auth_code_flow(
+                flow: JsonObject = app.initiate_auth_code_flow(
                     self.scopes,
                     redirect_uri=redirect_uri,
                     login_hint=login_hint,
@@ -111,8 +112,9 @@ class MsalAuth:
                 )
             except requests.RequestException as exc:
                 raise connect_error(exc, url=self.authority) from None
+        return flow
 
-    def finish_sign_in(self, flow: dict, params: dict) -> dict:
+    def finish_sign_in(self, flow: JsonObject, params: Mapping[str, Any]) -> JsonObject:
         """Complete the flow with the redirect's query parameters; return the ID token claims.
 
         Raises AuthError when the state does not match (a stale or forged callback), when the
@@ -194,12 +196,13 @@ class MsalAuth:
     def cache_state(self) -> str | None:
         """The serialized token cache if it changed since it was loaded or last saved, else None."""
         if self._cache.has_state_changed:
-            return self._cache.serialize()
+            state: str = self._cache.serialize()
+            return state
         return None
 
-    def account(self) -> dict | None:
+    def account(self) -> JsonObject | None:
         """The signed-in account (msal's dict with "username", "home_account_id"...), or None."""
-        accounts = self._application().get_accounts()
+        accounts: list[JsonObject] = self._application().get_accounts()
         return accounts[0] if accounts else None
 
     # -- internals ------------------------------------------------------------------------
@@ -244,7 +247,7 @@ class MsalAuth:
             self._cache.remove_at(item)
 
 
-def _oauth_error(result: dict, *, url: str, during: str) -> DynamicsError:
+def _oauth_error(result: JsonObject, *, url: str, during: str) -> DynamicsError:
     code = str(result.get("error"))
     description = str(result.get("error_description") or "").strip().splitlines()
     detail = description[0] if description else ""

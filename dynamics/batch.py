@@ -18,7 +18,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from .errors import (
     ApiError,
@@ -27,6 +27,7 @@ from .errors import (
     MalformedResponse,
     error_from_response,
 )
+from .http import JsonObject
 from .odata import guid
 
 MAX_OPERATIONS_PER_BATCH = 1000
@@ -34,6 +35,13 @@ MAX_OPERATIONS_PER_BATCH = 1000
 _ENTITY_ID = re.compile(
     r"\(\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?\)\s*$"
 )
+
+
+class OperationOptions(TypedDict, total=False):
+    """The optional fields of an Operation that its helpers (`Operation.create`...) pass on."""
+
+    headers: dict[str, str] | None
+    content_id: str | None
 
 
 @dataclass
@@ -47,7 +55,7 @@ class Operation:
 
     method: str
     url_path: str
-    body: dict | None = None
+    body: JsonObject | None = None
     headers: dict[str, str] | None = None
     content_id: str | None = None
     row_id: str | None = None
@@ -63,38 +71,59 @@ class Operation:
         return (self.headers or {}).get("If-None-Match") == "*" and self.row_id is not None
 
     @classmethod
-    def create(cls, entity_set: str, body: dict, row_id: str | None = None, **extra) -> Operation:
+    def create(
+        cls,
+        entity_set: str,
+        body: JsonObject,
+        row_id: str | None = None,
+        **extra: Unpack[OperationOptions],
+    ) -> Operation:
         """Create a row. With `row_id` the request is a create-only upsert
         (`PATCH set(id)` + `If-None-Match: *`), so sending it twice cannot make two rows:
         the second answer is 412 DuplicateRecord."""
         if row_id is None:
             return cls("POST", entity_set, body=body, **extra)
-        headers = {"If-None-Match": "*", **(extra.pop("headers", None) or {})}
+        headers = {"If-None-Match": "*", **(extra.get("headers") or {})}
         row_id = guid(row_id)
-        return cls("PATCH", f"{entity_set}({row_id})", body, headers, row_id=row_id, **extra)
+        extra = extra | {"headers": headers}
+        return cls("PATCH", f"{entity_set}({row_id})", body, row_id=row_id, **extra)
 
     @classmethod
     def update(
-        cls, entity_set: str, row_id: str, body: dict, if_match: str = "*", **extra
+        cls,
+        entity_set: str,
+        row_id: str,
+        body: JsonObject,
+        if_match: str = "*",
+        **extra: Unpack[OperationOptions],
     ) -> Operation:
         """Update an existing row (`If-Match: *` stops PATCH from creating a missing row)."""
-        headers = {"If-Match": if_match, **(extra.pop("headers", None) or {})}
+        headers = {"If-Match": if_match, **(extra.get("headers") or {})}
         row_id = guid(row_id)
-        return cls("PATCH", f"{entity_set}({row_id})", body, headers, row_id=row_id, **extra)
+        extra = extra | {"headers": headers}
+        return cls("PATCH", f"{entity_set}({row_id})", body, row_id=row_id, **extra)
 
     @classmethod
-    def upsert(cls, entity_set: str, row_id: str, body: dict, **extra) -> Operation:
+    def upsert(
+        cls, entity_set: str, row_id: str, body: JsonObject, **extra: Unpack[OperationOptions]
+    ) -> Operation:
         """Create the row if absent, update it if present."""
         row_id = guid(row_id)
         return cls("PATCH", f"{entity_set}({row_id})", body, row_id=row_id, **extra)
 
     @classmethod
-    def delete(cls, entity_set: str, row_id: str, **extra) -> Operation:
+    def delete(cls, entity_set: str, row_id: str, **extra: Unpack[OperationOptions]) -> Operation:
         row_id = guid(row_id)
         return cls("DELETE", f"{entity_set}({row_id})", row_id=row_id, **extra)
 
     @classmethod
-    def get(cls, entity_set: str, row_id: str | None = None, query: str = "", **extra) -> Operation:
+    def get(
+        cls,
+        entity_set: str,
+        row_id: str | None = None,
+        query: str = "",
+        **extra: Unpack[OperationOptions],
+    ) -> Operation:
         """Read one row (with `row_id`) or a collection; `query` is an OData query string."""
         row_id = guid(row_id) if row_id else None
         path = f"{entity_set}({row_id})" if row_id else entity_set
@@ -107,7 +136,7 @@ class ChangeSet:
 
     operations: list[Operation] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for operation in self.operations:
             if operation.method == "GET":
                 raise ValueError("a change set cannot contain GET operations")
@@ -141,10 +170,6 @@ class _ResponsePart:
     headers: dict[str, str]
     body: bytes
     content_id: str | None
-
-
-def operation_count(items: list[Operation | ChangeSet]) -> int:
-    return sum(len(item.operations) if isinstance(item, ChangeSet) else 1 for item in items)
 
 
 def split_items(
@@ -247,7 +272,7 @@ def _split_multipart(text: str, boundary: str, *, url: str, where: str) -> list[
     pieces = text.split(delimiter)
     if len(pieces) < 2:
         raise MalformedResponse(f"{where}: no part starts with the boundary {boundary!r}", url=url)
-    parts = []
+    parts: list[str] = []
     for piece in pieces[1:]:
         if piece.startswith("--"):
             return parts
@@ -379,7 +404,8 @@ def _changeset_results(
     by_content_id = {part.content_id: part for part in parts if part.content_id}
     results = []
     for index, operation in enumerate(operations):
-        part = by_content_id.get(operation.content_id) or parts[index]
+        matched = by_content_id.get(operation.content_id) if operation.content_id else None
+        part = matched or parts[index]
         results.append(_result(operation, part, url=url, resent=resent))
     return results
 

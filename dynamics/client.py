@@ -10,6 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -24,9 +25,20 @@ from .batch import (
     results_for,
     split_items,
 )
+from .budget import Budget
 from .environment import environment_origin
 from .errors import DuplicateRecord, MalformedResponse, NotFound
-from .http import Reply, RetryPolicy, Stats, TokenSource, Transport, make_session, parse_json_object
+from .http import (
+    JsonObject,
+    Reply,
+    RetryPolicy,
+    Stats,
+    Timeout,
+    TokenSource,
+    Transport,
+    make_session,
+    parse_json_object,
+)
 from .metadata import MetadataQueries
 from .odata import build_query, guid, row_path, with_query
 from .pages import Page, parse_page, same_service
@@ -50,6 +62,9 @@ class DynamicsClient(MetadataQueries):
     raised here, before any request, so no token is sent to a host the rule refuses. Every
     request goes to the origin it returns. `auth` gives bearer tokens (MsalAuth or
     StaticTokenAuth). Not meant to be shared between threads: give each worker its own client.
+
+    `stats` counts what the client sent; `budget` holds what Dynamics last said is left of the
+    service protection limits, and the server's Retry-After hold (`dynamics.budget`).
     """
 
     def __init__(
@@ -58,7 +73,7 @@ class DynamicsClient(MetadataQueries):
         auth: TokenSource,
         *,
         session: requests.Session | None = None,
-        timeout=(5, 120),
+        timeout: Timeout = (5, 120),
         retry: RetryPolicy | None = None,
         page_size: int = MAX_PAGE_SIZE,
         sleep: Callable[[float], None] = time.sleep,
@@ -72,6 +87,7 @@ class DynamicsClient(MetadataQueries):
         self.api_url = f"{self.environment_url}/api/data/{api_version}/"
         self.page_size = page_size
         self.stats = Stats()
+        self.budget = Budget(clock=clock)
         self.session = session or make_session()
         self._transport = Transport(
             session=self.session,
@@ -79,6 +95,7 @@ class DynamicsClient(MetadataQueries):
             timeout=timeout,
             retry=retry or RetryPolicy(),
             stats=self.stats,
+            budget=self.budget,
             sleep=sleep,
             clock=clock,
         )
@@ -121,7 +138,7 @@ class DynamicsClient(MetadataQueries):
             preferences.append(FORMATTED_ANNOTATIONS)
         yield from self._follow(url, preferences, table=entity_set)
 
-    def iter_rows(self, entity_set: str, **options) -> Iterator[dict]:
+    def iter_rows(self, entity_set: str, **options: Any) -> Iterator[JsonObject]:
         """Like iter_pages, one row at a time."""
         for page in self.iter_pages(entity_set, **options):
             yield from page.rows
@@ -134,7 +151,7 @@ class DynamicsClient(MetadataQueries):
         select: str | Sequence[str] | None = None,
         expand: str | Sequence[str] | None = None,
         formatted: bool = False,
-    ) -> dict:
+    ) -> JsonObject:
         """One row by primary key; raises NotFound when it does not exist."""
         path = with_query(row_path(entity_set, row_id), build_query(select=select, expand=expand))
         return self._get_json(
@@ -177,8 +194,9 @@ class DynamicsClient(MetadataQueries):
         Raises DeltaTokenExpired (expired or unknown token) or ChangeTrackingUnsupported (table
         not tracked); both are ChangeTrackingError, on which the caller does a full read.
         """
-        if start_url or delta_link:
-            url = self._checked_link(start_url or delta_link)
+        resume = start_url or delta_link
+        if resume:
+            url = self._checked_link(resume)
         else:
             url = self._url(with_query(entity_set, build_query(select=select)))
         preferences = [self._max_page_size(page_size)]
@@ -201,7 +219,7 @@ class DynamicsClient(MetadataQueries):
     def create(
         self,
         entity_set: str,
-        body: dict,
+        body: JsonObject,
         *,
         row_id: str | None = None,
         caller_object_id: str | None = None,
@@ -244,7 +262,7 @@ class DynamicsClient(MetadataQueries):
         self,
         entity_set: str,
         row_id: str,
-        body: dict,
+        body: JsonObject,
         *,
         if_match: str | None = None,
         caller_object_id: str | None = None,
@@ -264,7 +282,7 @@ class DynamicsClient(MetadataQueries):
         self,
         entity_set: str,
         row_id: str,
-        body: dict,
+        body: JsonObject,
         *,
         prevent_create: bool = False,
         prevent_update: bool = False,
@@ -311,7 +329,7 @@ class DynamicsClient(MetadataQueries):
     def create_closed_activity(
         self,
         entity_set: str,
-        body: dict,
+        body: JsonObject,
         *,
         row_id: str,
         state: tuple[int, int],
@@ -419,7 +437,7 @@ class DynamicsClient(MetadataQueries):
         table: str | None = None,
         prefer: str | None = None,
         caller_object_id: str | None = None,
-    ) -> dict:
+    ) -> JsonObject:
         headers = self._caller_headers(caller_object_id)
         if prefer:
             headers["Prefer"] = prefer
@@ -447,7 +465,7 @@ class DynamicsClient(MetadataQueries):
         )
 
 
-def _json_bytes(body: dict) -> bytes:
+def _json_bytes(body: JsonObject) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

@@ -13,10 +13,12 @@ code and is frequently empty", so both are looked at.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypedDict
 from urllib.parse import unquote, urlsplit
 
 # Dataverse error codes we act on (Microsoft's "Web service error codes" reference).
@@ -30,7 +32,15 @@ DUPLICATE_RECORD_ENTITY_KEY = "0x80060892"
 VALIDATION_ERROR = "0x80044331"
 EXPIRED_VERSION_STAMP = "0x80044352"
 CHANGE_TRACKING_NOT_ENABLED = "0x80072491"
-REQUEST_LIMIT_EXCEEDED = "0x80072322"
+# Service protection (api-limits.md): the Web API sends the hex code, the SDK the decimal one.
+REQUEST_LIMIT_EXCEEDED = "0x80072322"  # -2147015902: number of requests
+EXECUTION_TIME_LIMIT_EXCEEDED = "0x80072321"  # -2147015903: combined execution time
+CONCURRENCY_LIMIT_EXCEEDED = "0x80072326"  # -2147015898: concurrent requests
+SERVICE_PROTECTION_LIMITS = {
+    REQUEST_LIMIT_EXCEEDED: "number of requests",
+    EXECUTION_TIME_LIMIT_EXCEEDED: "combined execution time",
+    CONCURRENCY_LIMIT_EXCEEDED: "concurrent requests",
+}
 
 _PRIVILEGE_CODES = {
     PRIVILEGE_DENIED,
@@ -54,7 +64,8 @@ class DynamicsError(Exception):
     Attributes: `kind` ("connect", "api", "privilege", "missing", "auth"), `retryable`,
     `status` (HTTP status or None), `code` (Dataverse hex code or None), `message`, `url`,
     `table` (entity set or logical name when known), `retry_after` (seconds the server asked
-    us to wait, if it did) and `attempts` (how many times the request was sent).
+    us to wait, if it did), `retry_at` (the UTC moment that wait ends, set when the client gave
+    up before it) and `attempts` (how many times the request was sent).
     """
 
     kind = "api"
@@ -81,6 +92,7 @@ class DynamicsError(Exception):
         self.method = method
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
+        self.retry_at: datetime | None = None
         self.attempts = 1
 
     def __str__(self) -> str:
@@ -95,6 +107,8 @@ class DynamicsError(Exception):
             target = short_url(self.url)
             details.append(f"{self.method} {target}" if self.method else target)
         text = " ".join(self.message.split())
+        if self.retry_at is not None:
+            text += f" {retry_note(self.retry_at, self.retry_after)}"
         return f"{text} [{', '.join(details)}]" if details else text
 
 
@@ -109,6 +123,21 @@ class ApiError(DynamicsError):
     """Dynamics answered with an error that has no more specific class (5xx, 429, odd 4xx)."""
 
     kind = "api"
+
+
+class Throttled(ApiError):
+    """Dynamics' service protection refused us (429) for longer than this call could wait.
+
+    Retryable, but not before `retry_at` (also `retry_after`, seconds from when it was raised):
+    Microsoft warns that requests sent during the wait extend it. `limit` names the limit hit
+    when the code says ("number of requests", "combined execution time", "concurrent requests").
+    """
+
+    default_retryable = True
+
+    @property
+    def limit(self) -> str | None:
+        return SERVICE_PROTECTION_LIMITS.get(self.code or "")
 
 
 class MalformedResponse(ApiError):
@@ -172,6 +201,14 @@ class DeltaTokenExpired(ChangeTrackingError):
 
 class ChangeTrackingUnsupported(ChangeTrackingError):
     """The table does not have change tracking enabled."""
+
+
+def retry_note(retry_at: datetime, retry_after: float | None = None) -> str:
+    """The sentence messages end with: Try again after 14:05:09 UTC (in 240 s)."""
+    note = f"Try again after {retry_at.astimezone(UTC):%H:%M:%S} UTC"
+    if retry_after is not None:
+        note += f" (in {math.ceil(retry_after)} s)"
+    return note + "."
 
 
 def short_url(url: str) -> str:
@@ -247,6 +284,16 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+class _ResponseFacts(TypedDict):
+    """What every error built from one HTTP answer carries (the keyword arguments they share)."""
+
+    status: int
+    code: str | None
+    url: str
+    table: str | None
+    method: str
+
+
 def error_from_response(
     *,
     status: int,
@@ -268,7 +315,8 @@ def error_from_response(
     5. 404: a single row URL with ObjectDoesNotExist -> NotFound; otherwise (unknown entity set,
        metadata) -> MissingObjectError. ObjectDoesNotExist on metadata -> MissingObjectError.
     6. 400 -> ValidationFailed.
-    7. Everything else -> ApiError; 429 and 5xx (but 501) are retryable.
+    7. 429 -> Throttled (retryable; the transport sets when to retry if it gives up).
+    8. Everything else -> ApiError; 5xx (but 501) are retryable.
     """
     request_headers = {k.lower(): v for k, v in (request_headers or {}).items()}
     headers = {k.lower(): v for k, v in headers.items()}
@@ -281,7 +329,7 @@ def error_from_response(
         message = f"HTTP {status} with {_describe_non_json(body, content_type)}"
     table = table or table_from_url(url)
     retry_after = parse_retry_after(headers.get("retry-after"))
-    common = {"status": status, "code": code, "url": url, "table": table, "method": method}
+    common = _ResponseFacts(status=status, code=code, url=url, table=table, method=method)
     is_metadata = "/EntityDefinitions" in url or "/$metadata" in url
     has_delta_token = "$deltatoken=" in url or "%24deltatoken=" in url
     asked_track_changes = "odata.track-changes" in request_headers.get("prefer", "")
@@ -315,7 +363,9 @@ def error_from_response(
         return MissingObjectError(message, **common)
     if status == 400:
         return ValidationFailed(message, **common)
-    retryable = status == 429 or (status >= 500 and status != 501)
+    if status == 429:
+        return Throttled(message, retry_after=retry_after, **common)
+    retryable = status >= 500 and status != 501
     return ApiError(message, retryable=retryable, retry_after=retry_after, **common)
 
 

@@ -4,7 +4,14 @@
 headers Dataverse documents for every request, gets a bearer token, retries what can get better
 (429 and 503 after Retry-After, other 5xx and connection failures with exponential backoff and full
 jitter, one 401 after a forced token refresh), never retries other 4xx, and counts requests,
-retries, throttled waits and bytes.
+retries, throttled waits and bytes. It reads the service protection headers of every answer into
+the client's `Budget`.
+
+The Retry-After rule: nothing is sent before the server's Retry-After ends. A 429 holds every
+request of the client (all threads: the limit is the user's) until then; a call waits for it
+when the wait fits its policy (`max_retry_after`, and the call's `budget`), and otherwise ends at
+once with a retryable error carrying `retry_at`: `Throttled` for a 429 (also when the hold of an
+earlier 429 has not ended, without sending anything), the 503's own error for a 503.
 """
 
 from __future__ import annotations
@@ -15,19 +22,32 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeAlias, TypeVar, overload
 
 import requests
 import urllib3
 
+from .budget import Budget
 from .errors import (
     ConnectError,
     DynamicsError,
     MalformedResponse,
+    Throttled,
     error_from_response,
 )
 
-DEFAULT_SESSION_TIMEOUT = (5, 60)
+# A JSON object as Dataverse sends and takes it (a row, an EntityDefinition, an error body):
+# the values are whatever JSON holds, and every reader checks the fields it uses.
+JsonObject: TypeAlias = dict[str, Any]
+
+# requests' timeout: seconds for the whole exchange, or (connect, read) seconds.
+Timeout: TypeAlias = float | tuple[float, float]
+
+DEFAULT_SESSION_TIMEOUT: Timeout = (5, 60)
+
+_Error = TypeVar("_Error", bound=DynamicsError)
+_Parsed = TypeVar("_Parsed")
 
 
 class DynamicsSession(requests.Session):
@@ -45,14 +65,18 @@ class DynamicsSession(requests.Session):
     msal sets no timeout when given a client, hence the default timeout.
     """
 
-    def __init__(self, *, ca_bundle: str | None = None, default_timeout=DEFAULT_SESSION_TIMEOUT):
+    def __init__(
+        self, *, ca_bundle: str | None = None, default_timeout: Timeout = DEFAULT_SESSION_TIMEOUT
+    ):
         super().__init__()
         self.ca_bundle = ca_bundle
         self.default_timeout = default_timeout
         if ca_bundle:
             self.verify = ca_bundle
 
-    def request(self, method, url, *args, **kwargs):
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         if self.ca_bundle and kwargs.get("verify") in (None, True):
             kwargs["verify"] = self.ca_bundle
         if kwargs.get("timeout") is None:
@@ -79,9 +103,10 @@ class RetryPolicy:
 
     `max_attempts`: sends per call, the first included. `base_delay`/`max_delay`: exponential
     backoff for 5xx and connection errors (full jitter: a random wait between 0 and
-    min(max_delay, base_delay * 2**retry)). `max_retry_after`: the longest single wait for a
-    429/503 Retry-After. `budget`: total seconds one call may spend, waits included; a retry
-    that would end past the budget is not attempted.
+    min(max_delay, base_delay * 2**retry)). `max_retry_after`: the longest wait for a server's
+    Retry-After (429, 503) this call can afford; a longer one is never cut short, the call ends
+    instead with an error saying when to try again. `budget`: total seconds one call may spend,
+    waits included; a retry that would end past the budget is not attempted.
     """
 
     max_attempts: int = 6
@@ -159,9 +184,10 @@ class Transport:
         *,
         session: requests.Session,
         auth: TokenSource,
-        timeout,
+        timeout: Timeout,
         retry: RetryPolicy,
         stats: Stats,
+        budget: Budget | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -171,9 +197,38 @@ class Transport:
         self.timeout = timeout
         self.retry = retry
         self.stats = stats
+        self.budget = budget or Budget(clock=clock)
         self.sleep = sleep
         self.clock = clock
         self.rng = rng or random.Random()
+
+    @overload
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        table: str | None = None,
+        idempotent: bool = True,
+        accept: Callable[[requests.Response], bool] | None = None,
+        parse: Callable[[Reply], _Parsed],
+    ) -> _Parsed: ...
+
+    @overload
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        table: str | None = None,
+        idempotent: bool = True,
+        accept: Callable[[requests.Response], bool] | None = None,
+        parse: None = None,
+    ) -> Reply: ...
 
     def send(
         self,
@@ -185,8 +240,8 @@ class Transport:
         table: str | None = None,
         idempotent: bool = True,
         accept: Callable[[requests.Response], bool] | None = None,
-        parse: Callable[[Reply], Any] | None = None,
-    ) -> Any:
+        parse: Callable[[Reply], _Parsed] | None = None,
+    ) -> _Parsed | Reply:
         """Send one request, retrying as the policy allows; return `parse(reply)` or the Reply.
 
         `idempotent=False` (a POST that creates a row without a client-chosen id) is retried only
@@ -204,6 +259,7 @@ class Transport:
         refreshed_after_401 = False
         refresh_now = False
         while True:
+            self._await_hold(started, method=method, url=url, table=table, sent=attempt)
             attempt += 1
             error: DynamicsError
             try:
@@ -267,41 +323,95 @@ class Transport:
         token = self.auth.access_token(force_refresh=force_refresh)
         headers["Authorization"] = f"Bearer {token}"
         self.stats.add(requests=1, bytes_sent=len(body or b""))
+        self.budget.count_request()
         response = self.session.request(
             method, url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
         )
+        self.budget.observe(response.headers)
         # Reading the body here (not lazily) makes a connection cut mid-body a RequestException
         # of this attempt, so it is retried like any dropped connection.
         self.stats.add(bytes_received=len(response.content))
         return response
 
+    def _await_hold(
+        self, started: float, *, method: str, url: str, table: str | None, sent: int
+    ) -> None:
+        """Wait out the server's hold on this client (a 429's Retry-After), or raise Throttled.
+
+        The hold may come from this call's last answer or from another call (another thread):
+        either way nothing is sent before it ends. A hold longer than the call can afford ends
+        the call now, unsent.
+        """
+        while True:
+            wait, cause = self.budget.wait_left()
+            if wait <= 0:
+                return
+            if wait > self.retry.max_retry_after or (
+                self.clock() - started + wait > self.retry.budget
+            ):
+                raise self._unsent(wait, cause, method=method, url=url, table=table, sent=sent)
+            self.stats.add(throttled=1)
+            self.sleep(wait)
+
+    def _unsent(
+        self,
+        wait: float,
+        cause: DynamicsError | None,
+        *,
+        method: str,
+        url: str,
+        table: str | None,
+        sent: int,
+    ) -> Throttled:
+        why = f": {cause.message}" if cause is not None else "."
+        error = Throttled(
+            f"Not sent: Dynamics asked this connection to wait before sending more{why}",
+            code=cause.code if cause is not None else None,
+            url=url,
+            method=method,
+            table=table,
+        )
+        error.attempts = sent
+        return _retry_later(error, wait)
+
     def _wait_or_raise(self, error: DynamicsError, attempt: int, started: float) -> None:
-        """Sleep before the next attempt, or raise `error` when retrying cannot or may not help."""
+        """Sleep before the next attempt, or raise `error` when retrying cannot or may not help.
+
+        A server's Retry-After (429, 503) is never cut short: when the call cannot afford it,
+        the error is raised with `retry_at` set. A 429's wait also holds the client's other calls.
+        """
+        server_wait = error.retry_after if error.status in (429, 503) else None
+        if error.status == 429 and server_wait is not None:
+            self.budget.hold(server_wait, error)
         if not error.retryable or attempt >= self.retry.max_attempts:
-            raise error
-        delay, throttled = self._delay(error, attempt)
-        if self.clock() - started + delay > self.retry.budget:
-            raise error
+            raise _retry_later(error, server_wait)
+        if server_wait is not None:
+            delay, throttled = server_wait, True
+        else:
+            # Exponential backoff with full jitter, so that many workers that failed together do
+            # not come back together.
+            ceiling = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
+            delay, throttled = self.rng.uniform(0, ceiling), error.status == 429
+        if (server_wait is not None and server_wait > self.retry.max_retry_after) or (
+            self.clock() - started + delay > self.retry.budget
+        ):
+            raise _retry_later(error, server_wait)
         if throttled:
             self.stats.add(throttled=1)
         self.stats.add(retries=1)
         self.sleep(delay)
 
-    def _delay(self, error: DynamicsError, attempt: int) -> tuple[float, bool]:
-        """Seconds to wait before the next attempt, and whether it is a throttling wait.
 
-        429 and 503 come with Retry-After (Dataverse's service protection limits): wait that long,
-        bounded by max_retry_after. Otherwise exponential backoff with full jitter, so that many
-        workers that failed together do not come back together.
-        """
-        if error.status in (429, 503) and error.retry_after is not None:
-            return min(error.retry_after, self.retry.max_retry_after), True
-        ceiling = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt - 1))
-        return self.rng.uniform(0, ceiling), error.status == 429
+def _retry_later(error: _Error, wait: float | None) -> _Error:
+    """Stamp `error` with when the server allows the next try (nothing when it did not say)."""
+    if wait is not None:
+        error.retry_after = wait
+        error.retry_at = datetime.now(UTC) + timedelta(seconds=wait)
+    return error
 
 
 def connect_error(
-    exc: requests.RequestException, *, url: str, method: str | None = None, table=None
+    exc: requests.RequestException, *, url: str, method: str | None = None, table: str | None = None
 ) -> ConnectError:
     """Map a requests exception to ConnectError; TLS verification failures are not retryable."""
     if isinstance(exc, requests.exceptions.SSLError):
@@ -370,7 +480,7 @@ def parse_json(reply: Reply, *, what: str = "response") -> Any:
         ) from None
 
 
-def parse_json_object(reply: Reply, *, what: str = "response") -> dict:
+def parse_json_object(reply: Reply, *, what: str = "response") -> JsonObject:
     data = parse_json(reply, what=what)
     if not isinstance(data, dict):
         raise MalformedResponse(
@@ -387,9 +497,11 @@ def _snippet(content: bytes) -> str:
 
 __all__ = [
     "DynamicsSession",
+    "JsonObject",
     "RetryPolicy",
     "Stats",
     "Reply",
+    "Timeout",
     "Transport",
     "make_session",
     "parse_json",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import MalformedResponse, MissingObjectError
+from .http import JsonObject
 from .odata import build_query, metadata_key, with_query
 
 LINKEDIN_TABLES = ("li_inmail", "li_message")
@@ -36,12 +37,11 @@ def label_text(label: Any) -> str | None:
     """The user's label from a Dataverse `Label` object, else the first localized one."""
     if not isinstance(label, dict):
         return None
-    user = label.get("UserLocalizedLabel")
-    if isinstance(user, dict) and isinstance(user.get("Label"), str):
-        return user["Label"]
-    for localized in label.get("LocalizedLabels") or []:
-        if isinstance(localized, dict) and isinstance(localized.get("Label"), str):
-            return localized["Label"]
+    candidates = [label.get("UserLocalizedLabel"), *(label.get("LocalizedLabels") or [])]
+    for candidate in candidates:
+        text = candidate.get("Label") if isinstance(candidate, dict) else None
+        if isinstance(text, str):
+            return text
     return None
 
 
@@ -56,13 +56,13 @@ class MetadataQueries:
         table: str | None = None,
         prefer: str | None = None,
         caller_object_id: str | None = None,
-    ) -> dict:
+    ) -> JsonObject:
         raise NotImplementedError
 
     def _url(self, path: str) -> str:
         raise NotImplementedError
 
-    def entity_definition(self, logical_name: str, select: list[str] | None = None) -> dict:
+    def entity_definition(self, logical_name: str, select: list[str] | None = None) -> JsonObject:
         """The EntityDefinition of a table (raises MissingObjectError when it does not exist)."""
         path = with_query(metadata_key(logical_name), build_query(select=select))
         return self._get_json(path, table=logical_name)
@@ -127,7 +127,7 @@ class MetadataQueries:
         """True when the LinkedIn Sales Navigator activity tables (InMail and Message) exist."""
         return all(self.table_exists(name) for name in LINKEDIN_TABLES)
 
-    def whoami(self, *, caller_object_id: str | None = None) -> dict:
+    def whoami(self, *, caller_object_id: str | None = None) -> JsonObject:
         """`{"UserId", "BusinessUnitId", "OrganizationId"}` of the caller: a connection test.
 
         With `caller_object_id` the request impersonates that user (Entra object id); Dataverse
@@ -138,7 +138,7 @@ class MetadataQueries:
             raise MalformedResponse("WhoAmI answered without a UserId", url=self._url("WhoAmI"))
         return data
 
-    def _attribute_list(self, path: str, logical_name: str) -> list[dict]:
+    def _attribute_list(self, path: str, logical_name: str) -> list[JsonObject]:
         data = self._get_json(path, table=logical_name)
         items = data.get("value")
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .errors import MalformedResponse
-from .http import Reply, parse_json_object
+from .http import JsonObject, Reply, parse_json_object
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Page:
     read from. `count`: `@odata.count` when `$count=true` was asked (Dataverse caps it at 5,000).
     """
 
-    rows: list[dict]
+    rows: list[JsonObject]
     next_link: str | None = None
     delta_link: str | None = None
     deleted_ids: list[str] = field(default_factory=list)
@@ -60,7 +60,7 @@ def parse_page(reply: Reply, *, api_url: str) -> Page:
     value = data["value"]
     if not isinstance(value, list):
         raise malformed(f"has 'value' of type {type(value).__name__}, not a list")
-    rows: list[dict] = []
+    rows: list[JsonObject] = []
     deleted: list[str] = []
     for index, item in enumerate(value):
         if not isinstance(item, dict):
@@ -73,7 +73,7 @@ def parse_page(reply: Reply, *, api_url: str) -> Page:
             deleted.append(row_id.lower())
         else:
             rows.append(item)
-    links = {}
+    links: dict[str, str | None] = {}
     for key in ("@odata.nextLink", "@odata.deltaLink"):
         link = data.get(key)
         if link is not None:

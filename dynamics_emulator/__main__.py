@@ -18,9 +18,9 @@ from pathlib import Path
 
 import demodata
 
+from . import protection as service_protection
 from .app import Emulator, seed_store
 from .faults import validate as validate_faults
-from .security import RateLimiter
 from .server import EmulatorServer, ensure_certificate, tls_context
 from .store import Store
 
@@ -47,8 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--https", action="store_true", help="serve TLS (needed by msal)")
     serve.add_argument("--browser-port", type=int, default=None,
                        help="also serve the sign-in pages over plain http on this port")
+    serve.add_argument("--service-protection", default=None, metavar="JSON",
+                       help='service protection limits, e.g. \'{"requests": 10, "window": 60}\' '
+                            "(default: Dataverse's, or $"
+                            f"{service_protection.ENVIRONMENT_VARIABLE}); "
+                            '\'{"enabled": false}\' turns it off')
     serve.add_argument("--rate-limit", default=None, metavar="N/SECONDS",
-                       help="service protection, e.g. 6000/300 (off by default)")
+                       help="shorthand for the request limit, e.g. 6000/300")
     serve.add_argument("--faults", default=None, metavar="JSON",
                        help='faults to start with, e.g. \'{"error_rate": 0.2}\'')
     serve.add_argument("--fault-seed", default="0", help="seed of the fault random (default 0)")
@@ -66,6 +71,27 @@ def _size(args) -> str | None:
     if args.size and args.seed_size and args.size != args.seed_size:
         raise SystemExit("--size and --seed disagree; give one of them")
     return args.size or args.seed_size
+
+
+def _protection_settings(args) -> dict:
+    """Service protection from the environment, then --service-protection, then --rate-limit."""
+    settings: dict = {}
+    sources = [(f"${service_protection.ENVIRONMENT_VARIABLE}",
+                os.environ.get(service_protection.ENVIRONMENT_VARIABLE)),
+               ("--service-protection", args.service_protection)]
+    for name, text in sources:
+        if not text:
+            continue
+        try:
+            settings |= service_protection.validate(json.loads(text))
+        except ValueError as error:  # JSONDecodeError is a ValueError
+            raise SystemExit(f"{name}: {error}") from error
+    if args.rate_limit:
+        try:
+            settings |= service_protection.parse_rate_limit(args.rate_limit)
+        except ValueError as error:
+            raise SystemExit(str(error)) from error
+    return settings
 
 
 def seed_command(args) -> int:
@@ -94,11 +120,7 @@ def serve_command(args) -> int:
             validate_faults(faults)
         except ValueError as error:
             raise SystemExit(f"--faults: {error}") from error
-    if args.rate_limit:
-        try:
-            RateLimiter.parse(args.rate_limit)
-        except ValueError as error:
-            raise SystemExit(str(error)) from error
+    protection = _protection_settings(args)
     fault_seed: int | str = int(args.fault_seed) if args.fault_seed.isdigit() else args.fault_seed
     Path(args.data).parent.mkdir(parents=True, exist_ok=True)
 
@@ -128,7 +150,7 @@ def serve_command(args) -> int:
     main_server = EmulatorServer((args.host, port), late, listener="main", tls=tls,
                                  verbose=args.verbose)
     emulator = Emulator(data_path=args.data, size=_size(args), seed=args.seed_number,
-                        token_lifetime=args.token_lifetime, rate_limit=args.rate_limit,
+                        token_lifetime=args.token_lifetime, protection=protection,
                         faults=faults, fault_seed=fault_seed, browser_url=browser_url)
     emulator_holder["emulator"] = emulator
 

@@ -19,9 +19,10 @@ from .control import Control, Stats
 from .faults import Faults, malformed_body
 from .identity import Identity, identity_path
 from .metadata import Catalog
+from .protection import ServiceProtection
 from .record_page import record_page
 from .schema import TABLES_BY_NAME
-from .security import RateLimiter, Security
+from .security import Security
 from .store import Store
 from .webapi import WebApi
 from .wire import (
@@ -78,7 +79,7 @@ class Emulator:
     """One emulated Dynamics 365 org behind one or two HTTP listeners."""
 
     def __init__(self, *, data_path: str, size: str | None = None, seed: int = 42,
-                 token_lifetime: int = 3600, rate_limit: str | None = None,
+                 token_lifetime: int = 3600, protection: dict | None = None,
                  faults: dict | None = None, fault_seed: int | str = 0,
                  browser_url: str | None = None, log=None):
         self.data_path = data_path
@@ -99,11 +100,12 @@ class Emulator:
         self.stats = Stats()
         self.catalog = Catalog(self.store, self.faults)
         self.security = Security(self.store, self.org["roles"])
-        self.rate_limiter = RateLimiter.parse(rate_limit) if rate_limit else None
+        # Dataverse's limits unless told otherwise (`protection` is a settings document).
+        self.protection = ServiceProtection(protection)
         self.identity = Identity(store=self.store, org=self.org, token_lifetime=token_lifetime,
                                  browser_url=browser_url)
         self.webapi = WebApi(store=self.store, catalog=self.catalog, security=self.security,
-                             faults=self.faults, org=self.org, rate_limiter=self.rate_limiter)
+                             faults=self.faults, org=self.org, protection=self.protection)
         self.control = Control(self)
 
     # -- the entry point -----------------------------------------------------------------------
@@ -258,8 +260,9 @@ class Emulator:
         return app
 
     def reset(self) -> dict:
-        """Back to the freshly seeded org: rows, privileges, solution, change tracking, faults
-        and stats. Tokens and registered apps survive, so signed-in clients stay signed in."""
+        """Back to the freshly seeded org: rows, privileges, solution, change tracking, faults,
+        service protection (its start-up limits, empty windows) and stats. Tokens and registered
+        apps survive, so signed-in clients stay signed in."""
         started = time.monotonic()
         self.store.clear_org()
         info = seed_store(self.store, self.org["size"], self.org["seed"])
@@ -268,6 +271,7 @@ class Emulator:
         self.catalog.reset()
         self.faults.reset()
         self.faults.reset_counts()
+        self.protection.reset()
         self.stats.reset()
         return {"reset": True, "rows": info["rows"],
                 "seconds": round(time.monotonic() - started, 2)}

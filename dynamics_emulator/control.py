@@ -3,8 +3,9 @@
 It changes the org behind the client's back the way people and admins change a real org:
 moving opportunities through stages, closing and reassigning them, deleting rows, removing a
 privilege, uninstalling the LinkedIn solution, switching change tracking off, expiring tokens,
-and switching faults on and off. Every row change goes through the store, so it bumps the row's
-version and shows up in change tracking like a change made in Dynamics.
+switching faults on and off, and changing the service protection limits. Every row change goes
+through the store, so it bumps the row's version and shows up in change tracking like a change
+made in Dynamics.
 
 See README.md for the list of routes.
 """
@@ -111,6 +112,8 @@ class Control:
             return _json(200, self.emulator.describe())
         if route == "faults":
             return self._faults(request, method)
+        if route == "service-protection":
+            return self._protection(request, method)
         if route == "stats":
             if method == "DELETE":
                 self.emulator.stats.reset()
@@ -144,6 +147,8 @@ class Control:
                 self.catalog.set_change_tracking(table.logical_name, enabled)
             return _json(200, {"logical_name": table.logical_name,
                                "enabled": self.catalog.tracks_changes(table)})
+        if route == "options" and len(parts) == 3:
+            return self._options(request, method, parts[1], parts[2])
         if route == "tokens":
             return self._tokens(request, method, parts[1:])
         if route == "apps" and method == "POST":
@@ -165,6 +170,19 @@ class Control:
         elif method != "GET":
             raise ControlError(405, "use GET, PUT, PATCH or DELETE")
         return _json(200, faults.settings)
+
+    # -- service protection --------------------------------------------------------------------
+
+    def _protection(self, request: Request, method: str) -> Response:
+        """Limits and per-user windows: GET reads, PUT replaces, PATCH merges, DELETE resets."""
+        protection = self.emulator.protection
+        if method in ("PUT", "PATCH"):
+            protection.update(self._body(request), replace=method == "PUT")
+        elif method == "DELETE":
+            protection.reset()
+        elif method != "GET":
+            raise ControlError(405, "use GET, PUT, PATCH or DELETE")
+        return _json(200, protection.snapshot())
 
     # -- rows ----------------------------------------------------------------------------------
 
@@ -277,8 +295,8 @@ class Control:
         if "salesstage" in fields and "stepname" not in fields and type(stage) is int:
             # Only a numeric stage has a step name; anything else is bad data a test stores on
             # purpose, kept as sent.
-            labels = {0: "Qualify", 1: "Develop", 2: "Propose", 3: "Close"}
-            body["stepname"] = f"{stage + 1}-{labels.get(stage, '')}"
+            stages = self.catalog.attribute(table, table.by_name["salesstage"])
+            body["stepname"] = f"{stage + 1}-{stages.option_label(stage) or ''}"
         state, previous = body.get("statecode"), before.get("statecode")
         if state != previous and state in (1, 2):
             body.setdefault("actualclosedate", None)
@@ -293,6 +311,28 @@ class Control:
                 and not before:
             body["_customerid_value"] = body["_parentaccountid_value"]
             body["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] = "account"
+
+    # -- option sets ---------------------------------------------------------------------------
+
+    def _options(self, request: Request, method: str, logical_name: str,
+                 column: str) -> Response:
+        """A choice column's options: PUT replaces them (an admin customizing the option set),
+        DELETE restores the seeded ones."""
+        table = self._table(logical_name)
+        attribute = table.by_name.get(column)
+        if attribute is None:
+            raise ControlError(404, f"{table.logical_name} has no column {column}")
+        if method == "PUT":
+            options = self._body(request).get("options")
+            if not isinstance(options, list):
+                raise ControlError(400, 'send {"options": [{"value": 0, "label": "..."}, ...]}')
+            self.catalog.set_options(table, attribute, options)
+        elif method == "DELETE":
+            self.catalog.set_options(table, attribute, None)
+        elif method != "GET":
+            raise ControlError(405, f"{method} is not allowed on options")
+        return _json(200, {"logical_name": table.logical_name, "column": attribute.name,
+                           "options": self.catalog.options(table, attribute)})
 
     # -- users and privileges ------------------------------------------------------------------
 

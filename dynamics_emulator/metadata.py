@@ -1,7 +1,9 @@
 """Which tables the org has right now, and the metadata API that describes them.
 
-`Catalog` answers "does this table exist and does it track changes": the LinkedIn solution can be
-uninstalled, change tracking switched per table, and the `missing_tables` fault hides tables.
+`Catalog` answers "does this table exist, does it track changes, and which options does a choice
+column offer": the LinkedIn solution can be uninstalled, change tracking switched per table, the
+options of a choice column changed (as an admin customizes an option set), and the
+`missing_tables` fault hides tables.
 
 `MetadataApi` serves `EntityDefinitions` (with `$select`, `$filter`, `$expand=Attributes`),
 `EntityDefinitions(LogicalName='x')/Attributes` with the type casts
@@ -12,6 +14,7 @@ document. Metadata queries are not paged, as in Dataverse.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from xml.sax.saxutils import escape, quoteattr
@@ -24,6 +27,7 @@ from .schema import (
     TABLES_BY_SET,
     UNEMULATED_TARGETS,
     Attribute,
+    Option,
     Table,
     metadata_id,
 )
@@ -31,7 +35,7 @@ from .wire import NOT_FOUND, QUERY_ERROR, DataverseError, Request, Response, jso
 
 
 class Catalog:
-    """The org's current set of tables and their change-tracking switches."""
+    """The org's current set of tables, their change-tracking switches and changed option sets."""
 
     def __init__(self, store, faults):
         self._store = store
@@ -40,6 +44,9 @@ class Catalog:
         self.linkedin_installed: bool = store.get_meta("linkedin_installed", True)
         defaults = {t.logical_name: t.change_tracking for t in TABLES}
         self._tracking: dict[str, bool] = defaults | store.get_meta("change_tracking", {})
+        # "opportunity.salesstage" -> [[value, label], ...]: choice columns whose options an
+        # admin changed; the others offer their seeded options.
+        self._options: dict[str, list[list]] = store.get_meta("options", {})
 
     def is_visible(self, table: Table) -> bool:
         if table.solution == "linkedin" and not self.linkedin_installed:
@@ -69,6 +76,45 @@ class Catalog:
             tracking = dict(self._tracking)
         self._store.set_meta("change_tracking", tracking)
 
+    def attribute(self, table: Table, attribute: Attribute) -> Attribute:
+        """The column as the org has it now: a choice column offers its current options."""
+        with self._lock:
+            changed = self._options.get(f"{table.logical_name}.{attribute.name}")
+        if changed is None:
+            return attribute
+        return dataclasses.replace(
+            attribute, options=tuple(Option(value, text) for value, text in changed))
+
+    def attributes(self, table: Table) -> list[Attribute]:
+        return [self.attribute(table, attribute) for attribute in table.attributes]
+
+    def options(self, table: Table, attribute: Attribute) -> list[dict]:
+        return [{"value": option.value, "label": option.label}
+                for option in self.attribute(table, attribute).options]
+
+    def set_options(self, table: Table, attribute: Attribute, options: list | None) -> None:
+        """Replace the options of a choice (picklist) column, or restore the seeded ones (None).
+
+        ``options`` is ``[{"value": 4, "label": "Negotiate"}, ...]`` in display order. Rows keep
+        their stored values, as in Dynamics when an option is removed from an option set.
+        """
+        if attribute.type != "Picklist":
+            raise ValueError(f"{table.logical_name}.{attribute.name} is not a choice column")
+        key = f"{table.logical_name}.{attribute.name}"
+        if options is not None:
+            pairs = [_option_pair(option) for option in options]
+            if not pairs:
+                raise ValueError("a choice column needs at least one option")
+            if len({value for value, _ in pairs}) != len(pairs):
+                raise ValueError("option values must be unique")
+        with self._lock:
+            if options is None:
+                self._options.pop(key, None)
+            else:
+                self._options[key] = pairs
+            changed = dict(self._options)
+        self._store.set_meta("options", changed)
+
     def set_linkedin_installed(self, installed: bool) -> None:
         """Install or uninstall the LinkedIn solution. Uninstalling loses the rows of its tables,
         as it does in Dynamics."""
@@ -81,9 +127,23 @@ class Catalog:
     def reset(self) -> None:
         with self._lock:
             self._tracking = {t.logical_name: t.change_tracking for t in TABLES}
+            self._options = {}
         self.linkedin_installed = True
         self._store.set_meta("change_tracking", self._tracking)
         self._store.set_meta("linkedin_installed", True)
+        self._store.set_meta("options", {})
+
+
+def _option_pair(option) -> list:
+    """``{"value": 4, "label": "Negotiate"}`` as ``[4, "Negotiate"]``, or ValueError."""
+    if not isinstance(option, dict):
+        raise ValueError('each option is {"value": <integer>, "label": "<text>"}')
+    value, text = option.get("value"), option.get("label")
+    if isinstance(value, bool) or not isinstance(value, int) or not -2**31 <= value < 2**31:
+        raise ValueError(f"option value {value!r} is not an integer")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"option {value} has no label")
+    return [value, text.strip()]
 
 
 # -- JSON shapes ----------------------------------------------------------------------------------
@@ -328,7 +388,7 @@ class MetadataApi:
                 if key.strip() == "$select":
                     select = value
             item["Attributes"] = [_select(attribute_json(table, a), select, "AttributeMetadata")
-                                  for a in table.attributes]
+                                  for a in self.catalog.attributes(table)]
         return item
 
     def _entities(self, query: dict, base: str) -> Response:
@@ -378,7 +438,7 @@ class MetadataApi:
             if not key_match:
                 raise DataverseError(400, QUERY_ERROR, f"Bad key in 'Attributes({key})'.")
             attribute = next(
-                (a for a in table.attributes
+                (a for a in self.catalog.attributes(table)
                  if a.name == key_match.group(1) or
                  metadata_id("attribute", table.logical_name, a.name) == (key_match.group(2) or
                                                                         "").lower()), None)
@@ -389,7 +449,7 @@ class MetadataApi:
                                        **render(attribute)})
         tree = odata.parse_filter(query["$filter"]) if "$filter" in query else None
         items = []
-        for attribute in table.attributes:
+        for attribute in self.catalog.attributes(table):
             if not _matches_cast(attribute, cast):
                 continue
             if tree is not None and odata.evaluate(tree, attribute_json(table, attribute)) \
@@ -404,7 +464,7 @@ class MetadataApi:
             raise DataverseError(404, QUERY_ERROR,
                                  f"Resource not found for the segment '{relative}'.")
         for table in self.catalog.tables():
-            for attribute in table.attributes:
+            for attribute in self.catalog.attributes(table):
                 if attribute.global_option_set and attribute.option_set == match.group(1):
                     item = option_set_json(table, attribute)
                     return json_response(200, {

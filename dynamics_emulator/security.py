@@ -1,4 +1,4 @@
-"""Who may do what: per-user table privileges, impersonation rights and service protection.
+"""Who may do what: per-user table privileges and impersonation rights.
 
 Dataverse's security roles are collapsed into one privilege set per user:
 `{"read": [...], "create": [...], "write": [...], "delete": [...], "delegate": bool}`, where a
@@ -11,13 +11,10 @@ persist in the org's data file.
 
 from __future__ import annotations
 
-import collections
-import math
 import threading
-import time
 
 from .schema import TABLES, TABLES_BY_NAME, TABLES_BY_SET
-from .wire import CANNOT_ACT_ON_BEHALF, PRIVILEGE_DENIED, THROTTLED_REQUESTS, DataverseError
+from .wire import CANNOT_ACT_ON_BEHALF, PRIVILEGE_DENIED, DataverseError
 
 ACTIONS = ("read", "create", "write", "delete")
 _SALES_TABLES = ["account", "contact", "lead", "opportunity", "task", "annotation", "li_inmail",
@@ -135,47 +132,6 @@ def cannot_impersonate(user_id: str) -> DataverseError:
         f"Principal user (Id={user_id}, type=8) is missing prvActOnBehalfOfAnotherUser "
         "privilege. User does not have the privilege to act on behalf another user.",
     )
-
-
-class RateLimiter:
-    """Service protection: at most `limit` requests per user in a sliding `window` (seconds)."""
-
-    def __init__(self, limit: int, window: float, clock=time.monotonic):
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: dict[str, collections.deque] = collections.defaultdict(collections.deque)
-
-    @classmethod
-    def parse(cls, text: str) -> RateLimiter:
-        """From "6000/300" (requests per seconds)."""
-        limit, _, window = text.partition("/")
-        try:
-            parsed = cls(int(limit), float(window or 300))
-        except ValueError as error:
-            raise ValueError(f"--rate-limit must look like 6000/300, not {text!r}") from error
-        if parsed.limit < 1 or parsed.window <= 0:
-            raise ValueError("--rate-limit needs a positive count and window")
-        return parsed
-
-    def check(self, user_id: str) -> int:
-        """Count one request; returns how many remain in the window, or raises 429."""
-        now = self._clock()
-        with self._lock:
-            seen = self._seen[user_id]
-            while seen and seen[0] <= now - self.window:
-                seen.popleft()
-            if len(seen) >= self.limit:
-                retry_after = max(1, math.ceil(seen[0] + self.window - now))
-                raise DataverseError(
-                    429, THROTTLED_REQUESTS,
-                    f"Number of requests exceeded the limit of {self.limit} over time window of "
-                    f"{int(self.window)} seconds.",
-                    [("Retry-After", str(retry_after))],
-                )
-            seen.append(now)
-            return self.limit - len(seen)
 
 
 class Caller:

@@ -21,8 +21,9 @@ from .batch import run_batch
 from .metadata import Catalog, MetadataApi
 from .odata import Prefer, QueryError
 from .projection import Shaper
+from .protection import ServiceProtection
 from .schema import Table
-from .security import Caller, RateLimiter, Security, cannot_impersonate, privilege_denied
+from .security import Caller, Security, cannot_impersonate, privilege_denied
 from .store import Store
 from .wire import (
     AUTH_FAILED,
@@ -67,28 +68,29 @@ class WebApi:
     """Handles every request under /api/data/v9.2/."""
 
     def __init__(self, *, store: Store, catalog: Catalog, security: Security, faults,
-                 org: dict, rate_limiter: RateLimiter | None = None):
+                 org: dict, protection: ServiceProtection | None = None):
         self.store = store
         self.catalog = catalog
         self.security = security
         self.faults = faults
         self.org = org
-        self.rate_limiter = rate_limiter
+        self.protection = protection or ServiceProtection({"enabled": False})
         self.metadata = MetadataApi(catalog)
         self.writer = Writer(store=store, catalog=catalog, security=security, api=self)
 
     # -- entry points --------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Authenticate, rate-limit and route one HTTP request."""
+        """Authenticate, apply service protection and route one HTTP request."""
         try:
             caller = self.authenticate(request)
-            extra = []
-            if self.rate_limiter is not None:
-                remaining = self.rate_limiter.check(caller.user_id)
-                extra.append(("x-ms-ratelimit-burst-remaining-xrm-requests", str(remaining)))
-            response = self.route(request, caller)
-            response.headers.extend(extra)
+            ticket = self.protection.admit(caller.user_id)
+            try:
+                response = self.route(request, caller)
+            finally:
+                # What is left, on every answer to this user, as Dataverse sends it.
+                headers = self.protection.finish(ticket)
+            response.headers.extend(headers)
             return response
         except DataverseError as error:
             return error.response()

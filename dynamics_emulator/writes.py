@@ -394,7 +394,8 @@ class Writer:
                 continue
             if not attribute.writable:
                 continue  # read-only columns in a body are ignored, as by Dataverse
-            body[key] = convert(table, attribute, value)
+            # The catalog's copy: an admin may have changed a choice column's options.
+            body[key] = convert(table, self.catalog.attribute(table, attribute), value)
             if attribute.type == "Money":
                 body[f"{key}_base"] = body[key]  # one currency: base equals transaction value
 

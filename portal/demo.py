@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from inbox.demo import inbox_demo_seed
 from network.demo import network_seed
 from network.models import Member
 from seats.models import SEAT_ROLES, Contract, Role, Seat, User
 from seats.services import contract_create, seats_create
-from writeback.demo import writeback_demo_seed
 
 DEMO_PASSWORD = "crm-demo-2026"
 
@@ -113,7 +113,7 @@ def _conversations_seed() -> list[str]:
         role__in=SEAT_ROLES,
     ).order_by("user__email")
     for index, seat in enumerate(seats):
-        created += writeback_demo_seed(seat=seat, members=members[index * 4 : index * 4 + 4])
+        created += inbox_demo_seed(seat=seat, members=members[index * 4 : index * 4 + 4])
     return created
 
 

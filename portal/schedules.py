@@ -8,6 +8,11 @@ from dataclasses import dataclass
 
 from django_q.models import Schedule
 
+from crm_settings.tasks import CRM_CHOICES_REFRESH_DUE
+from portal.tasks import HEARTBEAT, PRUNE_OLD_RECORDS
+from sync.tasks import SYNC_DUE_CONTRACTS
+from writeback.tasks import DRAIN_DUE_OUTBOXES
+
 
 @dataclass(frozen=True)
 class ScheduleSpec:
@@ -17,14 +22,17 @@ class ScheduleSpec:
 
 
 SCHEDULES = [
-    ScheduleSpec("portal: worker heartbeat", "portal.tasks.heartbeat", minutes=1),
+    ScheduleSpec("portal: worker heartbeat", HEARTBEAT, minutes=1),
     # Every minute, enqueue the imports that are due (each contract has its own interval) and
     # take over those whose worker died.
-    ScheduleSpec("sync: start due imports", "sync.tasks.sync_due_contracts", minutes=1),
+    ScheduleSpec("sync: start due imports", SYNC_DUE_CONTRACTS, minutes=1),
     # Retries whose time has come, and items queued while their contract was not connected.
-    ScheduleSpec("writeback: drain due outboxes", "writeback.tasks.drain_due_outboxes", minutes=1),
+    ScheduleSpec("writeback: drain due outboxes", DRAIN_DUE_OUTBOXES, minutes=1),
+    # Daily, read every org's stages, money fields and LinkedIn app again: CRM Settings shows
+    # what is stored and never asks the CRM (*Refresh from CRM* reads them at once).
+    ScheduleSpec("crm_settings: refresh CRM choices", CRM_CHOICES_REFRESH_DUE, minutes=24 * 60),
     # Old sync runs, audit entries and task results, past their retention (portal.retention).
-    ScheduleSpec("portal: prune old records", "portal.tasks.prune_old_records", minutes=60),
+    ScheduleSpec("portal: prune old records", PRUNE_OLD_RECORDS, minutes=60),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.

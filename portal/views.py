@@ -15,6 +15,8 @@ from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
 from django_q.models import Success
 
+from portal.tasks import HEARTBEAT
+
 logger = logging.getLogger(__name__)
 
 
@@ -71,7 +73,7 @@ def _checks() -> dict:
 def _worker_last_seen() -> datetime | None:
     """When a worker last ran the heartbeat schedule (every minute), or None if never."""
     return (
-        Success.objects.filter(func="portal.tasks.heartbeat")
+        Success.objects.filter(func=HEARTBEAT)
         .order_by("-stopped")
         .values_list("stopped", flat=True)
         .first()

@@ -97,6 +97,38 @@ class CrmSync(models.TextChoices):
     OFF = "off", "Disabled"
 
 
+# "A seat takes part in CRM sync": it has seat features (``SEAT_ROLES``) and its ``crm_sync``
+# choice is one of ``crm_sync_modes``. This pair is the rule's one definition; the import's SQL,
+# Seat Management's annotations and the Python check for one seat are all built from it
+# (``crm_sync_on_q``, ``Seat.crm_sync_on``), and tests/seats/test_crm_sync_rule.py checks that
+# they agree in every state.
+
+
+def crm_sync_modes(*, auto_sync: bool) -> tuple[str, ...]:
+    """The ``crm_sync`` choices that take part, given the contract's *Auto sync all seat holders
+    with CRM?* answer: an admin's *Enable CRM Sync* always, and the default only with auto sync.
+    """
+    return (CrmSync.ON, CrmSync.DEFAULT) if auto_sync else (CrmSync.ON,)
+
+
+def crm_sync_on_q(*, auto_sync: bool | models.Expression) -> models.Q:
+    """The seats that take part in CRM sync, as a filter.
+
+    ``auto_sync`` is the contract's answer: a bool when every seat filtered belongs to one
+    contract (the import), or a boolean expression giving each row its own contract's answer
+    (Seat Management, over any mix of contracts). seats knows nothing of where the answer is
+    stored; the caller passes it.
+    """
+    if isinstance(auto_sync, bool):
+        return models.Q(role__in=SEAT_ROLES, crm_sync__in=crm_sync_modes(auto_sync=auto_sync))
+    always = crm_sync_modes(auto_sync=False)
+    only_with_auto = [mode for mode in crm_sync_modes(auto_sync=True) if mode not in always]
+    return models.Q(role__in=SEAT_ROLES) & (
+        models.Q(crm_sync__in=always)
+        | (models.Q(crm_sync__in=only_with_auto) & models.Q(auto_sync))
+    )
+
+
 class Seat(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="seats")
     user = models.OneToOneField(
@@ -123,12 +155,9 @@ class Seat(models.Model):
         return self.role in SEAT_ROLES
 
     def crm_sync_on(self, *, auto_sync: bool) -> bool:
-        """Whether this seat takes part in CRM sync, given the contract's auto-sync answer."""
-        if not self.has_seat_features:
-            return False
-        if self.crm_sync == CrmSync.DEFAULT:
-            return auto_sync
-        return self.crm_sync == CrmSync.ON
+        """Whether this seat takes part in CRM sync, given the contract's auto-sync answer: the
+        one-row reading of ``crm_sync_on_q``."""
+        return self.has_seat_features and self.crm_sync in crm_sync_modes(auto_sync=auto_sync)
 
 
 class AuditEntry(models.Model):

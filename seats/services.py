@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from seats.models import ADMIN_ROLES, SEAT_ROLES, AuditEntry, Contract, Role, Seat, User
+from seats.tasks import SEAT_INVITATIONS_SEND
 
 
 def audit_record(
@@ -252,6 +253,4 @@ def seat_invitations_enqueue(
         target=seats[0].user.email if len(seats) == 1 else f"{len(seats)} seats",
         after={"emails": [seat.user.email for seat in seats]},
     )
-    transaction.on_commit(
-        lambda: async_task("seats.tasks.seat_invitations_send", seat_ids, base_url, invited_by)
-    )
+    transaction.on_commit(lambda: async_task(SEAT_INVITATIONS_SEND, seat_ids, base_url, invited_by))

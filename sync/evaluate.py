@@ -19,9 +19,10 @@ change:
 1. insert imported saves that are missing;
 2. mark hand-made saves that now also have a reason as from CRM (and relink a save whose CRM
    record changed);
-3. clear the mark on hand-made saves that lost their last reason: "saves the seat holder made by
-   hand are never touched" beyond the import's own mark;
-4. delete imported-only saves that lost their last reason.
+3. and 4. take away the imported saves that lost their last reason, through the network's one
+   rule for it (``network.imported.imported_saves_remove``): delete the imported-only ones and
+   clear the mark on the hand-made ones, "saves the seat holder made by hand are never touched"
+   beyond the import's own mark.
 
 It is plain SQL that PostgreSQL and SQLite (3.33+) both run: CTEs, temporary tables,
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` and ``UPDATE ... FROM``. The ORM cannot express
@@ -31,12 +32,15 @@ it: mirror rows refer to each other by CRM id, not by foreign key.
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm_settings.models import CrmSettings
+from network.imported import imported_saves_remove
 from network.models import SavedAccount, SavedLead
-from seats.models import SEAT_ROLES, Contract, CrmSync, Seat
-from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser
+from seats.models import Contract, Seat, crm_sync_on_q
+from sync.models import CrmAccount, CrmContact, CrmOpportunity
 
 
 def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
@@ -53,9 +57,18 @@ def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
     return [option["value"] for option in crm_settings.pipeline_stage_options[rank:]]
 
 
-def sync_modes(crm_settings: CrmSettings) -> list[str]:
-    """The seat ``crm_sync`` values that take part: *Enable CRM Sync*, and the default with auto."""
-    return [CrmSync.ON, CrmSync.DEFAULT] if crm_settings.auto_sync else [CrmSync.ON]
+def _seat_owners(*, contract: Contract, crm_settings: CrmSettings) -> tuple[str, tuple]:
+    """``SELECT seat_id, owner_id`` of the contract's seats that take part in sync
+    (``crm_sync_on_q``, the rule's one definition) with the CRM id of the user each maps to, and
+    its parameters."""
+    seats = (
+        Seat.objects.filter(contract=contract)
+        .filter(crm_sync_on_q(auto_sync=crm_settings.auto_sync))
+        .filter(crm_link__crm_user__isnull=False)
+        .order_by()
+        .values_list("pk", "crm_link__crm_user__crm_id")
+    )
+    return seats.query.sql_with_params()
 
 
 # The desired saves of the kind being applied; a temporary table lives in this connection only.
@@ -89,15 +102,15 @@ LEADS = _Kind(SavedLead, "member_id", CrmContact, "member_id", ("contact_id", "c
 def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings):
     """``SELECT seat_id, target_id, crm_record_id`` of the saves the rules want, and parameters.
 
-    1. ``seat_owners``: the contract's seats with seat features and sync on, with the CRM id of
-       the user each maps to.
+    1. ``seat_owners``: the contract's seats that take part in sync, with the CRM id of the
+       user each maps to.
     2. ``gated``: (owner, CRM record) of every open opportunity past the gate, for each link
        (account; contact and customer). ``customerid`` names the opportunity's account on most
        opportunities; only a customer that is not the account can be a contact.
     3. ``grouped``: one row per (seat, network company or member) through the mirror rows'
        matches; several CRM rows can match one network row, and the save links to one of them.
     """
-    roles, modes = list(SEAT_ROLES), sync_modes(crm_settings)
+    owners_sql, owners_params = _seat_owners(contract=contract, crm_settings=crm_settings)
     gate = stage_gate(crm_settings)
     stage_sql = f"AND o.sales_stage IN ({_placeholders(gate)})" if gate is not None else ""
     links, link_params = [], []
@@ -111,14 +124,7 @@ def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSetting
         link_params += [contract.pk, CrmOpportunity.State.OPEN, *(gate or [])]
     target, mirror = kind.mirror_target, _table(kind.mirror)
     sql = f"""
-        WITH seat_owners AS (
-            SELECT s.id AS seat_id, u.crm_id AS owner_id
-            FROM {_table(Seat)} s
-            JOIN {_table(SeatCrmUser)} l ON l.seat_id = s.id
-            JOIN {_table(CrmUser)} u ON u.id = l.crm_user_id
-            WHERE s.contract_id = %s AND s.role IN ({_placeholders(roles)})
-              AND s.crm_sync IN ({_placeholders(modes)})
-        ),
+        WITH seat_owners (seat_id, owner_id) AS ({owners_sql}),
         gated AS ({" UNION ALL ".join(links)}),
         grouped AS (
             SELECT so.seat_id, m.{target} AS target_id, MIN(m.id) AS mirror_pk
@@ -130,7 +136,7 @@ def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSetting
         )
         SELECT gr.seat_id, gr.target_id, m.crm_id AS crm_record_id
         FROM grouped gr JOIN {mirror} m ON m.id = gr.mirror_pk"""
-    return sql, [contract.pk, *roles, *modes, *link_params, contract.pk]
+    return sql, [*owners_params, *link_params, contract.pk]
 
 
 @dataclass
@@ -144,10 +150,18 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
     """Compute the desired saves into a temporary table, then bring the saves in line with it."""
     select, params = _desired_select(kind, contract=contract, crm_settings=crm_settings)
     saved, target = _table(kind.saved), kind.target
-    of_contract = f"seat_id IN (SELECT id FROM {_table(Seat)} WHERE contract_id = %s)"
-    lost_reason = f"""{of_contract} AND from_crm = %s AND saved_by_hand = %s
-        AND NOT EXISTS (SELECT 1 FROM {DESIRED} d
-                        WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target})"""
+    # The contract's saves without a desired row. ``seat__in`` keeps the statements on the saved
+    # table alone (no join), which the correlated reference to it below needs.
+    undesired = kind.saved.objects.filter(
+        seat__in=Seat.objects.filter(contract=contract).values("pk")
+    ).filter(
+        RawSQL(
+            f"""NOT EXISTS (SELECT 1 FROM {DESIRED} d
+                WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target})""",
+            [],
+            output_field=BooleanField(),
+        )
+    )
     counts = SaveCounts()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {DESIRED}")
@@ -178,14 +192,8 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
             [True, now, False],
         )
         counts.updated = cursor.rowcount
-        cursor.execute(
-            f"""UPDATE {saved} SET from_crm = %s, crm_record_id = NULL, imported_at = NULL
-            WHERE {lost_reason}""",
-            [False, contract.pk, True, True],
-        )
-        counts.updated += cursor.rowcount
-        cursor.execute(f"DELETE FROM {saved} WHERE {lost_reason}", [contract.pk, True, False])
-        counts.removed = cursor.rowcount
+        counts.removed, unmarked = imported_saves_remove(saves=undesired)
+        counts.updated += unmarked
         cursor.execute(f"DROP TABLE {DESIRED}")
     return counts
 
@@ -215,12 +223,12 @@ def saves_evaluate(
 
 
 def saves_inputs(*, contract: Contract, crm_settings: CrmSettings) -> tuple:
-    """What decides the saves besides the mirror: the gate, the sync modes, and each seat's role,
-    sync choice and CRM user. When these are equal at two moments, so are the desired saves of an
-    unchanged mirror. One query."""
+    """What decides the saves besides the mirror: the gate, the auto-sync answer, and each seat's
+    role, sync choice and CRM user. When these are equal at two moments, so are the desired saves
+    of an unchanged mirror. One query."""
     seats = Seat.objects.filter(contract=contract).order_by("pk")
     return (
         stage_gate(crm_settings),
-        sync_modes(crm_settings),
+        crm_settings.auto_sync,
         tuple(seats.values_list("pk", "role", "crm_sync", "crm_link__crm_user_id")),
     )

@@ -497,22 +497,15 @@ def network_grew_since(moment) -> bool:
 
 
 def mirror_rematch(
-    *,
-    contract_id: int,
-    network_changed_since=None,
-    profile_url_column: str = "",
-    tables: tuple[MirrorTable, ...] = (),
+    *, contract_id: int, profile_url_column: str = "", tables: tuple[MirrorTable, ...] = ()
 ) -> int:
     """Match again the contract's unmatched rows of ``tables`` (default: accounts, then
-    contacts), when the network gained rows since ``network_changed_since`` (not asked when it
-    is None: the caller knows the network grew).
+    contacts). The caller asks first whether it is worth it (``network_grew_since``).
 
     Network rows loaded after a CRM row was read could match it; without this the row would wait
     for its next change in Dynamics. The unmatched rows go through the same staging and matching
     statements as a page; returns how many now match.
     """
-    if network_changed_since is not None and not network_grew_since(network_changed_since):
-        return 0
     context = ReadContext(contract_id=contract_id, profile_url_column=profile_url_column)
     matched = 0
     with connection.cursor() as cursor:

@@ -6,11 +6,10 @@ by hand stays, merely losing its "from CRM" mark. Sync history is kept as a reco
 """
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from network.models import SavedAccount, SavedLead
-from seats.models import Contract
+from network.imported import seats_imported_saves_count, seats_imported_saves_remove
+from seats.models import Contract, Seat
 from sync.models import (
     CrmAccount,
     CrmContact,
@@ -22,19 +21,12 @@ from sync.models import (
 )
 
 
-def _imported(model, contract: Contract) -> QuerySet:
-    return model.objects.filter(seat__contract=contract, from_crm=True)
-
-
 def imported_data_counts(*, contract: Contract) -> dict[str, int]:
     """What the clean-up would delete, per kind, for the confirmation page."""
+    saves = seats_imported_saves_count(seats=Seat.objects.filter(contract=contract))
     return {
-        "saved accounts imported from CRM": _imported(SavedAccount, contract)
-        .filter(saved_by_hand=False)
-        .count(),
-        "saved leads imported from CRM": _imported(SavedLead, contract)
-        .filter(saved_by_hand=False)
-        .count(),
+        "saved accounts imported from CRM": saves["accounts"],
+        "saved leads imported from CRM": saves["leads"],
         "CRM accounts": CrmAccount.objects.filter(contract=contract).count(),
         "CRM contacts": CrmContact.objects.filter(contract=contract).count(),
         "CRM opportunities": CrmOpportunity.objects.filter(contract=contract).count(),
@@ -56,9 +48,7 @@ def imported_data_purge(*, contract: Contract) -> dict[str, int]:
         error_detail="Stopped: the imported CRM data was cleaned up.",
     )
     counts = imported_data_counts(contract=contract)
-    for model in (SavedAccount, SavedLead):
-        _imported(model, contract).filter(saved_by_hand=False).delete()
-        _imported(model, contract).update(from_crm=False, crm_record_id=None, imported_at=None)
+    seats_imported_saves_remove(seats=Seat.objects.filter(contract=contract))
     SeatCrmUser.objects.filter(seat__contract=contract).delete()
     for model in (CrmOpportunity, CrmContact, CrmAccount, CrmUser, SyncCursor):
         model.objects.filter(contract=contract).delete()

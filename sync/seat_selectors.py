@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce, Concat, Greatest, Lower, NullIf
 
 from crm_settings.models import CrmConnection, CrmSettings
 from network.models import SavedAccount, SavedLead
-from seats.models import SEAT_ROLES, Contract, CrmSync, Seat
+from seats.models import SEAT_ROLES, Contract, Seat, crm_sync_on_q
 from sync.models import CrmUser
 
 # The contract's answer before an admin ever saved CRM Settings.
@@ -41,7 +41,7 @@ def seats_with_crm_state(seats: QuerySet[Seat]) -> QuerySet[Seat]:
 
     - ``sync_on``: whether the seat takes part in CRM sync: the admin's *Enable CRM Sync* /
       *Disable CRM Sync* for the seat, else the contract's auto-sync answer. None for Admin only
-      seats, which have no seat features to sync. The database twin of ``Seat.crm_sync_on``.
+      seats, which have no seat features to sync. Built from ``crm_sync_on_q``, as the import is.
     - ``crm_user_name``, ``crm_user_email``: the mapped CRM user, None when *Not Matched*;
       ``crm_reason``: why not (None when the mapping was never checked).
     - ``in_crm``: the *In CRM* badge, "the CRM sync is successfully activated for an individual":
@@ -54,9 +54,8 @@ def seats_with_crm_state(seats: QuerySet[Seat]) -> QuerySet[Seat]:
     return seats.annotate(
         sync_on=Case(
             When(~Q(role__in=SEAT_ROLES), then=Value(None)),
-            When(crm_sync=CrmSync.ON, then=Value(True)),
-            When(crm_sync=CrmSync.OFF, then=Value(False)),
-            default=auto_sync,
+            When(crm_sync_on_q(auto_sync=auto_sync), then=Value(True)),
+            default=Value(False),
             output_field=BooleanField(null=True),
         ),
         crm_user_name=F("crm_link__crm_user__full_name"),

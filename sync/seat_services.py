@@ -17,7 +17,6 @@ from crm_settings.connect import connection_clear_error, connection_record_error
 from crm_settings.crm import open_client
 from crm_settings.messages import CrmProblem
 from crm_settings.selectors import crm_connection_get, crm_settings_get
-from crm_settings.services import sync_enqueue
 from dynamics import DynamicsError
 from network.imported import seats_imported_saves_remove
 from seats.models import SEAT_ROLES, Contract, CrmSync, Role, Seat, User
@@ -30,6 +29,7 @@ from seats.services import (
     seats_create,
 )
 from sync.models import CrmUser, SeatCrmUser
+from sync.services import sync_enqueue
 from sync.users import crm_users_refresh, seat_mappings_refresh
 
 # --- Enable / Disable CRM Sync ------------------------------------------------------------------
@@ -85,9 +85,8 @@ def seats_sync_enable(*, contract: Contract, seats: QuerySet[Seat], by: User | N
     if changed:
         _audit_sync(contract=contract, by=by, value=CrmSync.ON, before=before)
         if crm_connection_get(contract=contract) is not None:
-            # The import (a higher app) brings their Accounts and Leads in now, not at the next
-            # scheduled run.
-            sync_enqueue(contract=contract, trigger="seats")
+            # The import brings their Accounts and Leads in now, not at the next scheduled run.
+            sync_enqueue(contract_id=contract.pk, trigger="seats")
     return SyncChange(
         changed=changed,
         skipped=seats.exclude(role__in=SEAT_ROLES).count(),
@@ -244,5 +243,5 @@ def seats_assign_from_crm(
     seat_mappings_refresh(contract=contract, seats=created)
     seat_invitations_enqueue(contract=contract, seats=created, base_url=base_url, by=by)
     if crm_settings_get(contract=contract).auto_sync and crm_connection_get(contract=contract):
-        sync_enqueue(contract=contract, trigger="seats")
+        sync_enqueue(contract_id=contract.pk, trigger="seats")
     return Assignment(created=created, already=already, unusable=unusable, refused=refused)

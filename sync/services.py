@@ -16,11 +16,17 @@ from django.conf import settings
 from django.db import transaction
 
 from config.logs import log_context
-from crm_settings.connect import connection_clear_error, connection_record_error
+from crm_settings.budget import task_enqueue_after
+from crm_settings.connect import (
+    connection_clear_error,
+    connection_record_error,
+    crm_choices_refresh,
+)
 from crm_settings.crm import open_client
+from crm_settings.messages import CrmProblem, error_kind
 from crm_settings.models import CrmConnection, CrmSettings
 from crm_settings.selectors import crm_connection_get, crm_settings_get
-from dynamics import DynamicsClient, DynamicsError
+from dynamics import DynamicsClient, DynamicsError, Throttled
 from seats.models import Contract
 from sync.evaluate import saves_evaluate, saves_inputs
 from sync.mirror import (
@@ -43,15 +49,33 @@ logger = logging.getLogger(__name__)
 PROGRESS_STEPS = len(TABLES) + 1
 
 
-def sync_enqueue(*, contract: Contract, trigger: str, full: bool = False) -> None:
-    """Start ``sync.tasks.sync_run`` for the contract once the current transaction commits."""
+def sync_enqueue(*, contract_id: int, trigger: str, full: bool = False) -> None:
+    """Queue an import of the contract (``sync.tasks.sync_run``) once the current transaction
+    commits, at once outside one (the schedule's tick).
+
+    The one function that queues the import: *Sync now*, the schedule, the follow-up run,
+    Seat Management. crm_settings, below sync, cannot import it and queues the same task by
+    name (``crm_settings.services.import_enqueue``).
+    """
     from django_q.tasks import async_task
 
-    contract_id = contract.pk
+    from sync.tasks import SYNC_RUN  # here, not at the top: sync.tasks imports this module
+
     transaction.on_commit(
-        lambda: async_task(
-            "sync.tasks.sync_run", contract_id, trigger, full, task_name=f"sync-{trigger}"
-        )
+        lambda: async_task(SYNC_RUN, contract_id, trigger, full=full, task_name=f"sync-{trigger}")
+    )
+
+
+def sync_enqueue_after(*, contract: Contract, trigger: str, full: bool = False, at) -> None:
+    """Start ``sync.tasks.sync_run`` for the contract at ``at`` (after a Retry-After, or when the
+    API budget has room again); a later call moves the one waiting run."""
+    from sync.tasks import SYNC_RUN  # here, not at the top: sync.tasks imports this module
+
+    task_enqueue_after(
+        name=f"budget: sync of contract {contract.pk}",
+        func=SYNC_RUN,
+        args=(contract.pk, trigger, full),
+        at=at,
     )
 
 
@@ -64,7 +88,7 @@ def sync_request(*, contract: Contract, trigger: str, full: bool = False) -> tup
     created).
     """
     run, created = sync_run_request(contract=contract, trigger=trigger, full=full)
-    sync_enqueue(contract=contract, trigger=trigger, full=full)
+    sync_enqueue(contract_id=contract.pk, trigger=trigger, full=full)
     return run, created
 
 
@@ -230,6 +254,19 @@ def _with_own_connection(function, *args) -> None:
         db.connections.close_all()
 
 
+def _crm_choices_fill(*, connection: CrmConnection, client: DynamicsClient) -> None:
+    """Store the org's choices CRM Settings offers when none are (a connection saved before they
+    were), with the run's client, after the run: they are not part of its outcome."""
+    if connection.choices_read_at is not None:
+        return
+    try:
+        crm_choices_refresh(connection=connection, client=client)
+    except CrmProblem:
+        # Recorded on the connection, so CRM Settings shows it; the daily refresh and the next
+        # run try again.
+        logger.info("Contract %s: the CRM's choices could not be read", connection.contract_id)
+
+
 def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> SyncRun:
     """Carry a run this worker has claimed to its end; the outcome is recorded, never raised.
 
@@ -266,8 +303,12 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
             logger.info("Sync run %s failed: %s", run.pk, error)
             connection_record_error(connection=connection, error=error)
             rerun = recorder.finish(
-                state=SyncRun.State.FAILED, error_kind=error.kind, error_detail=str(error)
+                state=SyncRun.State.FAILED, error_kind=error_kind(error), error_detail=str(error)
             )
+            if isinstance(error, Throttled) and error.retry_at is not None:
+                # Dynamics asked for a longer wait than the run could afford: go on after it,
+                # from the last page read (the cursors kept it).
+                sync_enqueue_after(contract=contract, trigger=run.trigger, at=error.retry_at)
         except Exception as error:
             logger.exception("Sync run %s failed unexpectedly", run.pk)
             rerun = recorder.finish(
@@ -278,6 +319,7 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
         else:
             connection_clear_error(connection=connection)
             rerun = recorder.finish(state=SyncRun.State.SUCCEEDED)
+            _crm_choices_fill(connection=connection, client=client)
     if rerun:
-        sync_enqueue(contract=contract, trigger=SyncRun.Trigger.RERUN)
+        sync_enqueue(contract_id=contract.pk, trigger=SyncRun.Trigger.RERUN)
     return run

@@ -2,16 +2,27 @@
 
 Both are safe to run twice or at the same time: a second ``sync_run`` for a contract merges into
 the active run (the database allows one), and ``sync_due_contracts`` only enqueues.
+
+Both leave Dynamics alone while its API budget says so (``crm_settings.budget``): nothing before
+a Retry-After ends, and no scheduled import while less than ``DYNAMICS_BUDGET_RESERVE`` percent
+is left.
 """
 
-from django_q.tasks import async_task
+import logging
 
+from crm_settings.budget import budget_wait
 from crm_settings.models import CrmConnection
 from seats.models import Contract
 from sync.models import SyncRun
 from sync.runs import sync_run_claim, sync_run_request
 from sync.selectors import contracts_due_for_sync
-from sync.services import sync_run_execute
+from sync.services import sync_enqueue, sync_enqueue_after, sync_run_execute
+
+logger = logging.getLogger(__name__)
+
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+SYNC_RUN = "sync.tasks.sync_run"
+SYNC_DUE_CONTRACTS = "sync.tasks.sync_due_contracts"
 
 
 def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
@@ -19,10 +30,18 @@ def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
 
     Returns quietly when the contract is gone or not connected, and when another worker holds the
     run (the request was merged into it). A run whose worker died is taken over and resumed.
+    While the API budget says wait, the task is started again when it may go on (a run already
+    asked for stays queued until then).
     """
     contract = Contract.objects.filter(pk=contract_id).first()
-    if contract is None or not CrmConnection.objects.filter(contract=contract).exists():
+    connection = CrmConnection.objects.filter(contract_id=contract_id).first()
+    if contract is None or connection is None:
         return "not connected"
+    # The reserve is for scheduled runs; one a person asked for only waits out a Retry-After.
+    wait = budget_wait(connection=connection, reserve=trigger == SyncRun.Trigger.SCHEDULE)
+    if wait is not None:
+        sync_enqueue_after(contract=contract, trigger=trigger, full=full, at=wait)
+        return f"waiting for the API budget until {wait.isoformat()}"
     run, _ = sync_run_request(contract=contract, trigger=trigger, full=full)
     if not sync_run_claim(run=run):
         return f"merged into run {run.pk}"
@@ -34,11 +53,21 @@ def sync_due_contracts() -> list[int]:
     """The schedule's minute tick: enqueue an import for every connected contract that is due.
 
     Due: no run for ``sync_interval_minutes``, or an active run whose worker died (its heartbeat
-    is stale), which the task then resumes. Returns the contract ids enqueued.
+    is stale), which the task then resumes. A due contract whose API budget says wait is left
+    for a later tick. Returns the contract ids enqueued.
     """
     due = contracts_due_for_sync()
+    connections = CrmConnection.objects.filter(contract_id__in=due)
+    by_contract = {connection.contract_id: connection for connection in connections}
+    enqueued = []
     for contract_id in due:
-        async_task(
-            "sync.tasks.sync_run", contract_id, SyncRun.Trigger.SCHEDULE, task_name="sync-schedule"
-        )
-    return due
+        connection = by_contract.get(contract_id)
+        wait = budget_wait(connection=connection) if connection is not None else None
+        if wait is not None:
+            logger.info(
+                "Scheduled sync of contract %s waits for the API budget until %s", contract_id, wait
+            )
+            continue
+        sync_enqueue(contract_id=contract_id, trigger=SyncRun.Trigger.SCHEDULE)
+        enqueued.append(contract_id)
+    return enqueued

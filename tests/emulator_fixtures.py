@@ -13,16 +13,17 @@ every test directory share one session emulator).
 
 - `emulator` (session): a `small` org over https on a free port. Tests share it, so create rows
   with fresh ids instead of counting on an untouched org.
-- `emulator_clean` (function): the same emulator with faults and request stats reset before and
-  after the test. Use it in tests that switch faults on.
+- `emulator_clean` (function): the same emulator with faults, service protection (limits and
+  windows) and request stats reset before and after the test. Use it in tests that switch faults
+  on or change the limits.
 - `emulator_factory` (session): `emulator_factory(size="demo", rate_limit="5/60", ...)` starts
   another emulator with other options; all of them stop at the end of the session.
 
 A `RunningEmulator` has the ready-line values (`base_url`, `tenant`, `ca_cert`, `client_id`,
 `client_secret`, `authority`, `api_url`, ...) and helpers for the control endpoint:
 `set_faults`, `reset_faults`, `rows`, `row`, `counts`, `create_opportunity`, `patch_row`,
-`delete_row`, `set_privileges`, `set_linkedin_solution`, `set_change_tracking`, `expire_tokens`,
-`token(email)`, `sign_in(auth_uri, email)` and more.
+`delete_row`, `set_privileges`, `set_linkedin_solution`, `set_options`, `set_change_tracking`,
+`expire_tokens`, `token(email)`, `sign_in(auth_uri, email)` and more.
 
 TLS: this machine sets REQUESTS_CA_BUNDLE, which requests lets override `Session.verify`.
 `RunningEmulator.session()` therefore returns a session with `trust_env = False` and
@@ -161,6 +162,19 @@ class RunningEmulator:
     def stats(self) -> dict:
         return self.control("GET", "stats")
 
+    def service_protection(self) -> dict:
+        """Limits and each user's windows: requests, execution time, in flight, throttled, and
+        `early` (requests sent before the Retry-After they were given)."""
+        return self.control("GET", "service-protection")
+
+    def set_service_protection(self, **settings) -> dict:
+        """Merge these limits into the current ones (PATCH), e.g. requests=10, window=60."""
+        return self.control("PATCH", "service-protection", json_body=settings)
+
+    def reset_service_protection(self) -> dict:
+        """The start-up limits (Dataverse's unless given) and empty windows."""
+        return self.control("DELETE", "service-protection")
+
     def reset_stats(self) -> None:
         self.control("DELETE", "stats")
 
@@ -219,6 +233,19 @@ class RunningEmulator:
 
     def set_linkedin_solution(self, installed: bool) -> dict:
         return self.control("PUT", "linkedin-solution", json_body={"installed": installed})
+
+    def options(self, logical_name: str, column: str) -> list[dict]:
+        """The options a choice column offers now: [{"value": 0, "label": "Qualify"}, ...]."""
+        return self.control("GET", f"options/{logical_name}/{column}")["options"]
+
+    def set_options(self, logical_name: str, column: str, options: list[dict]) -> list[dict]:
+        """Replace a choice column's options, as an admin customizing its option set does."""
+        return self.control("PUT", f"options/{logical_name}/{column}",
+                            json_body={"options": options})["options"]
+
+    def reset_options(self, logical_name: str, column: str) -> list[dict]:
+        """Give a choice column its seeded options back."""
+        return self.control("DELETE", f"options/{logical_name}/{column}")["options"]
 
     def set_change_tracking(self, logical_name: str, enabled: bool) -> dict:
         return self.control("PUT", f"change-tracking/{logical_name}",
@@ -289,7 +316,8 @@ class RunningEmulator:
 
 def start_emulator(data_path: str | Path, *, size: str = "small", https: bool = True,
                    port: int = 0, browser_port: int | None = None, rate_limit: str | None = None,
-                   faults: dict | None = None, fault_seed: int | None = None,
+                   service_protection: dict | None = None, faults: dict | None = None,
+                   fault_seed: int | None = None,
                    token_lifetime: int | None = None, seed_number: int | None = None,
                    extra_args: list[str] | None = None,
                    startup_timeout: float = 180) -> RunningEmulator:
@@ -304,6 +332,8 @@ def start_emulator(data_path: str | Path, *, size: str = "small", https: bool = 
         command += ["--browser-port", str(browser_port)]
     if rate_limit:
         command += ["--rate-limit", rate_limit]
+    if service_protection:
+        command += ["--service-protection", json.dumps(service_protection)]
     if faults:
         command += ["--faults", json.dumps(faults)]
     if fault_seed is not None:
@@ -374,8 +404,11 @@ def emulator(emulator_factory) -> RunningEmulator:
 
 @pytest.fixture
 def emulator_clean(emulator):
-    """The shared emulator with faults and request stats reset around the test."""
+    """The shared emulator with faults, service protection and request stats reset around the
+    test (each test starts with a full API budget)."""
     emulator.reset_faults()
+    emulator.reset_service_protection()
     emulator.reset_stats()
     yield emulator
     emulator.reset_faults()
+    emulator.reset_service_protection()

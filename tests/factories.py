@@ -8,10 +8,11 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from crm_settings.models import CrmConnection, CrmSettings
+from inbox.models import Message, Note, Thread
 from network.models import Company, Member, SavedAccount, SavedLead
 from seats.models import Contract, CrmSync, Role, Seat, User
 from sync.models import CrmUser, SeatCrmUser
-from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread, activity_id_for
+from writeback.models import OutboxEntry, OutboxState, activity_id_derive
 
 PASSWORD = "test-password"
 
@@ -225,7 +226,7 @@ class OutboxEntryFactory(DjangoModelFactory):
     contract = factory.SelfAttribute("seat.contract")
     item_type = factory.LazyAttribute(lambda o: o.message.thread.kind if o.message else "note")
     activity_id = factory.LazyAttribute(
-        lambda o: activity_id_for(
+        lambda o: activity_id_derive(
             contract_id=o.contract.pk, item_type=o.item_type, item_id=(o.message or o.note).pk
         )
     )
@@ -354,7 +355,7 @@ def copied_messages_bulk_create(
                 seat=seat,
                 item_type=Thread.Kind.MESSAGE,
                 message=message,
-                activity_id=activity_id_for(
+                activity_id=activity_id_derive(
                     contract_id=seat.contract_id, item_type=Thread.Kind.MESSAGE, item_id=message.pk
                 ),
             )

@@ -1,28 +1,9 @@
-"""The current seat's own threads, messages, notes and unresolved items, or 404: for the pages
-and the API alike.
-
-Each lookup selects what the page or payload shows, so using the result costs no more queries.
-"""
+"""The unresolved-task report's items the current seat may see, or 404."""
 
 from django.shortcuts import get_object_or_404
 
-from seats.access import get_for_seat
-from writeback.models import Message, Note, OutboxEntry, Thread
+from writeback.models import OutboxEntry
 from writeback.selectors import unresolved_list
-
-
-def get_thread(request, pk: int) -> Thread:
-    return get_for_seat(request, Thread.objects.select_related("seat", "member__company"), pk=pk)
-
-
-def get_message(request, pk: int) -> Message:
-    messages = Message.objects.filter(thread__seat=request.seat)
-    return get_object_or_404(messages.select_related("thread", "delivery"), pk=pk)
-
-
-def get_note(request, pk: int) -> Note:
-    notes = Note.objects.select_related("member", "company", "delivery")
-    return get_for_seat(request, notes, pk=pk)
 
 
 def get_unresolved(request, pk: int) -> OutboxEntry:

@@ -74,7 +74,8 @@ TABLES = {
 LINKEDIN_TYPES = frozenset({WritebackType.INMAIL.value, WritebackType.MESSAGE.value})
 
 
-def table_for(entry: OutboxEntry) -> ActivityTable:
+def activity_table_get(*, entry: OutboxEntry) -> ActivityTable:
+    """The table the entry's activity is written to."""
     return TABLES[entry.item_type]
 
 
@@ -100,11 +101,11 @@ def activity_body(
     if owner_id:
         body["ownerid@odata.bind"] = f"/systemusers({owner_id})"
     if record:
-        body |= table_for(entry).regarding(record)
+        body |= activity_table_get(entry=entry).regarding(record)
     return body
 
 
-def create_activity(
+def activity_create(
     *, entry: OutboxEntry, owner_id: uuid.UUID | None, record: CrmRecord | None
 ) -> Operation | ChangeSet:
     """Create the entry's activity with its own id: closed on ``record``, or open without one.
@@ -112,7 +113,7 @@ def create_activity(
     The create is a create-only upsert (``If-None-Match: *``): when the activity already exists
     it answers 412 and changes nothing.
     """
-    table = table_for(entry)
+    table = activity_table_get(entry=entry)
     activity_id = str(entry.activity_id)
     create = Operation.create(
         table.entity_set,
@@ -124,7 +125,9 @@ def create_activity(
     return ChangeSet([create, Operation.update(table.entity_set, activity_id, table.close())])
 
 
-def repoint_and_close(*, table: ActivityTable, activity_id: uuid.UUID, record: CrmRecord) -> list:
+def activity_repoint_and_close(
+    *, table: ActivityTable, activity_id: uuid.UUID, record: CrmRecord
+) -> list:
     """Make an open activity regard ``record``, then close it: the operations of one change set.
 
     A list, so a caller can put a record's create in front of them in the same change set.
@@ -141,7 +144,7 @@ _STATE_QUERY = "$select=statecode,_regardingobjectid_value"
 _LOOKUP_TYPES = {"Prefer": 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'}
 
 
-def read_activity(*, table: ActivityTable, activity_id: uuid.UUID) -> Operation:
+def activity_read(*, table: ActivityTable, activity_id: uuid.UUID) -> Operation:
     return Operation.get(
         table.entity_set, str(activity_id), query=_STATE_QUERY, headers=dict(_LOOKUP_TYPES)
     )
@@ -156,7 +159,7 @@ class ActivityState:
 
 
 def activity_state(row: dict) -> ActivityState:
-    """The state of an activity from a row ``read_activity`` fetched."""
+    """The state of an activity from a row ``activity_read`` fetched."""
     regarding_id = row.get("_regardingobjectid_value")
     regarding_type = row.get("_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname")
     regarding = None

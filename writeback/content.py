@@ -8,7 +8,7 @@ was more. Everything here is a pure function of its arguments.
 
 from dataclasses import dataclass
 
-from writeback.models import Message, Note, Thread
+from inbox.models import Message, Note, Thread
 
 SUBJECT_MAX = 200
 DESCRIPTION_MAX = 2000

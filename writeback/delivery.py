@@ -22,8 +22,10 @@ entry (``outbox_mark_sent_many``, ``outbox_mark_removed`` or ``outbox_mark_error
    those still open that should be closed (one more), and record what the CRM holds.
 
 Errors: the client already retried 429, 5xx and lost connections, honouring Retry-After, within
-its budget. What still fails is retried later by the outbox with a growing delay
-(``retry_delay``) up to ``MAX_ATTEMPTS``, then failed with the reason, next step and *Retry*.
+its budget; a Retry-After longer than it could wait (``Throttled``) puts the entries back for
+after it, without using an attempt, and stops the run. What still fails is retried later by the
+outbox with a growing delay (``outbox_retry_delay``) up to ``MAX_ATTEMPTS``, then failed with
+the reason, next step and *Retry*.
 Privilege and validation errors fail at once. A whole request that still failed means the CRM is
 out of reach for now: the run stops taking claims, and the sweep starts another within a minute.
 Three cases get more (``DeliveryRun``):
@@ -44,7 +46,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from config.logs import log_context
-from crm_settings.connect import connection_record_error, connection_refresh_solution
+from crm_settings.connect import (
+    connection_record_error,
+    connection_refresh_solution,
+    connection_stop_impersonating,
+)
 from crm_settings.models import CrmConnection
 from dynamics import (
     AuthError,
@@ -56,6 +62,7 @@ from dynamics import (
     NotFound,
     Operation,
     OperationResult,
+    Throttled,
 )
 from dynamics.errors import CANNOT_ACT_ON_BEHALF
 from writeback.activities import (
@@ -63,22 +70,23 @@ from writeback.activities import (
     TABLES,
     ActivityTable,
     CrmRecord,
+    activity_create,
+    activity_read,
+    activity_repoint_and_close,
     activity_state,
-    create_activity,
+    activity_table_get,
     first_error,
-    read_activity,
-    repoint_and_close,
-    table_for,
 )
 from writeback.matching import LiveLookup, matches_find
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
 from writeback.outbox import (
     SentActivity,
+    outbox_mark_deferred,
     outbox_mark_error,
     outbox_mark_removed,
     outbox_mark_sent_many,
 )
-from writeback.owners import Unmapped, Writer, writers_for
+from writeback.owners import Unmapped, Writer, seat_writers_get
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +115,10 @@ class DeliveryRun:
 
     def fail(self, entry: OutboxEntry, error: DynamicsError) -> None:
         """Record a failed attempt of ``entry``, and what ``error`` says about the connection."""
+        if isinstance(error, Throttled) and error.retry_at is not None:
+            # Told to wait longer than the client could: after it, without using an attempt.
+            outbox_mark_deferred(entry=entry, until=error.retry_at, detail=str(error))
+            return
         kind, retryable = _classify(error)
         with log_context(item_id=entry.pk):
             logger.info(
@@ -134,8 +146,7 @@ class DeliveryRun:
     def stop_impersonating(self) -> None:
         """The connecting user may no longer act for others: write owner-only from now on."""
         logger.warning("Contract %s: impersonation refused, writing owner-only.", self.contract_id)
-        CrmConnection.objects.filter(pk=self.connection.pk).update(can_impersonate=False)
-        self.connection.can_impersonate = False
+        connection_stop_impersonating(connection=self.connection)
 
     @property
     def contract_id(self) -> int:
@@ -186,7 +197,7 @@ def deliver(*, run: DeliveryRun, entries: list[OutboxEntry]) -> None:
     ``entries`` come from ``outbox_claim_due``: ``sending`` ones are created, ``removing`` ones
     deleted. The steps are in the module docstring.
     """
-    writers = writers_for(connection=run.connection, seat_ids={e.seat_id for e in entries})
+    writers = seat_writers_get(connection=run.connection, seat_ids={e.seat_id for e in entries})
     plans, sending = [], []
     with transaction.atomic():
         for entry in entries:
@@ -213,7 +224,7 @@ def deliver(*, run: DeliveryRun, entries: list[OutboxEntry]) -> None:
 
 
 def _removal_plan(entry: OutboxEntry, writer: Writer | Unmapped) -> _Plan:
-    table = table_for(entry)
+    table = activity_table_get(entry=entry)
     caller = writer.caller_object_id if isinstance(writer, Writer) else None
     request = Operation.delete(table.entity_set, str(entry.activity_id))
     return _Plan(entry=entry, table=table, record=None, caller=caller, request=request)
@@ -233,10 +244,10 @@ def _sending_plans(run: DeliveryRun, sending: list[tuple[OutboxEntry, Writer]]) 
     return [
         _Plan(
             entry=entry,
-            table=table_for(entry),
+            table=activity_table_get(entry=entry),
             record=records[entry.pk],
             caller=writer.caller_object_id,
-            request=create_activity(
+            request=activity_create(
                 entry=entry, owner_id=writer.owner_id, record=records[entry.pk]
             ),
         )
@@ -302,7 +313,7 @@ def _send(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
 
 def _reconcile(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
     """Step 5: activities an earlier attempt created (its answer lost, or its worker dead)."""
-    reads = [read_activity(table=p.table, activity_id=p.entry.activity_id) for p in plans]
+    reads = [activity_read(table=p.table, activity_id=p.entry.activity_id) for p in plans]
     try:
         results = run.client.batch(reads)
     except DynamicsError as error:
@@ -328,7 +339,9 @@ def _close(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None:
     """Re-point open activities to their plan's record and close them, one change set each."""
     requests = [
         ChangeSet(
-            repoint_and_close(table=p.table, activity_id=p.entry.activity_id, record=p.record)
+            activity_repoint_and_close(
+                table=p.table, activity_id=p.entry.activity_id, record=p.record
+            )
         )
         for p in plans
     ]

@@ -1,4 +1,5 @@
-"""The outbox state machine: every change to an ``OutboxEntry`` happens here.
+"""The outbox state machine: every change to an ``OutboxEntry`` happens here, and with it every
+write of the writeback app (its services module; the name says what it holds).
 
 The seat holder moves entries by ticking and unticking items (and *Retry*); workers move them by
 claiming due entries and recording the outcome of each delivery::
@@ -7,12 +8,17 @@ claiming due entries and recording the outcome of each delivery::
     worker:  queued, retrying ──claim──> sending ──ok──> sent
                                          sending ──error, may retry──> retrying (next_attempt_at)
                                          sending ──error, final──> failed
+                                         sending ──CRM says wait──> retrying (attempt not counted)
     untick:  queued, retrying, sending, sent, failed ──> withdrawn  (nothing can be in the CRM)
                                                      ──> removal_requested  (something may be)
     worker:  removal_requested ──claim──> removing ──ok──> removed
                                           removing ──error──> removal_requested (later) | failed
     tick:    withdrawn, removal_requested, removing, removed, failed ──> queued
     Retry:   failed ──> queued or removal_requested, whichever the item's checkbox wants now
+
+A sent entry written open (no CRM record matched: the unresolved-task report) is closed by
+``outbox_resolve`` (a record picked in the report, which is remembered as a ``RecordMatch`` for
+the member or company) or ``outbox_mark_closed`` (found closed in the CRM).
 
 A worker holds a claimed entry (``sending``, ``removing``) until ``next_attempt_at``, its lease
 (``OUTBOX_LEASE_SECONDS``, a minute by default), which the worker's ``LeaseKeeper`` renews every
@@ -40,15 +46,17 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from crm_settings.selectors import crm_settings_get
-from seats.models import Contract
+from inbox.models import Message, Note
+from network.models import Member
+from seats.models import Contract, Seat
+from writeback.activities import CrmRecord
 from writeback.models import (
     ErrorKind,
-    Message,
-    Note,
     OutboxDrain,
     OutboxEntry,
     OutboxState,
-    activity_id_for,
+    RecordMatch,
+    activity_id_derive,
 )
 
 logger = logging.getLogger(__name__)
@@ -82,7 +90,7 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
-def retry_delay(*, attempts: int, retry_after: float | None = None) -> timedelta:
+def outbox_retry_delay(*, attempts: int, retry_after: float | None = None) -> timedelta:
     """How long to wait after the ``attempts``-th failed attempt: doubling, at least Retry-After."""
     backoff = FIRST_RETRY_DELAY * 2 ** max(attempts - 1, 0)
     wanted = max(backoff, timedelta(seconds=retry_after or 0))
@@ -126,8 +134,10 @@ def outbox_drain_started(*, contract_id: int) -> None:
 def _drain_enqueue_now(contract_id: int) -> None:
     from django_q.tasks import async_task
 
+    from writeback.tasks import DRAIN_OUTBOX  # here, not at the top: writeback.tasks imports this
+
     if outbox_drain_request(contract_id=contract_id):
-        async_task("writeback.tasks.drain_outbox", contract_id)
+        async_task(DRAIN_OUTBOX, contract_id)
 
 
 def outbox_drain_enqueue(*, contract_id: int) -> None:
@@ -178,7 +188,7 @@ def _follow(item: Message | Note, now: datetime) -> bool:
             contract_id=seat.contract_id,
             seat=seat,
             item_type=item.item_type,
-            activity_id=activity_id_for(
+            activity_id=activity_id_derive(
                 contract_id=seat.contract_id, item_type=item.item_type, item_id=item.pk
             ),
             next_attempt_at=now,
@@ -197,7 +207,8 @@ def _follow(item: Message | Note, now: datetime) -> bool:
 def outbox_follow(*, items: Iterable[Message | Note], contract_id: int) -> None:
     """Bring the items' outbox entries in line with their copy checkboxes.
 
-    Item services call this in the transaction that saved the items, after deciding whether
+    The inbox's item services reach it through ``inbox.signals.items_written`` (connected in
+    ``WritebackConfig.ready``), in the transaction that saved the items, after deciding whether
     their type may be copied at all: it creates, withdraws, re-queues or asks to remove entries,
     and starts one drain when there is something to deliver.
     """
@@ -529,7 +540,7 @@ def outbox_mark_error(
             if in_flight == OutboxState.SENDING
             else OutboxState.REMOVAL_REQUESTED
         )
-        next_attempt_at = now + retry_delay(attempts=entry.attempts, retry_after=retry_after)
+        next_attempt_at = now + outbox_retry_delay(attempts=entry.attempts, retry_after=retry_after)
     else:
         state, next_attempt_at = OutboxState.FAILED, now
         if retryable:
@@ -544,6 +555,65 @@ def outbox_mark_error(
         updated_at=now,
     )
     return changed == 1
+
+
+def outbox_mark_deferred(*, entry: OutboxEntry, until: datetime, detail: str) -> bool:
+    """Dynamics asked to wait (its API limits): due again at ``until``, the attempt not counted.
+
+    Nothing failed on the item's side, so being told to wait never uses up its attempts. False
+    when the entry is no longer this worker's.
+    """
+    now = timezone.now()
+    in_flight = entry.state
+    if in_flight not in _HELD:
+        raise ValueError(f"Only a claimed entry has an outcome; this one is {in_flight}.")
+    sending = in_flight == OutboxState.SENDING
+    changed = _held_by(entry, in_flight).update(
+        state=OutboxState.RETRYING if sending else OutboxState.REMOVAL_REQUESTED,
+        next_attempt_at=max(until, now),
+        attempts=F("attempts") - 1,
+        claim_token=None,
+        last_error_kind=ErrorKind.API,
+        last_error_detail=detail[:2000],
+        last_error_at=now,
+        updated_at=now,
+    )
+    return changed == 1
+
+
+# --- The unresolved-task report's side: open activities closed -------------------------------
+
+
+def outbox_mark_closed(*, entry: OutboxEntry, regarding: CrmRecord | None) -> bool:
+    """The entry's open activity is closed in the CRM, on ``regarding`` (or on nothing): the item
+    leaves the unresolved-task report. False when the entry is no longer sent."""
+    changed = OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.SENT).update(
+        written_open=False,
+        regarding_type=regarding.type if regarding else "",
+        regarding_id=regarding.id if regarding else None,
+    )
+    return changed == 1
+
+
+@transaction.atomic
+def outbox_resolve(*, entry: OutboxEntry, record: CrmRecord, by: Seat) -> None:
+    """An unresolved item resolved with ``record`` in the CRM: the entry closed on it, and the
+    choice remembered for the item's member or company, so their next items regard it too.
+
+    ``entry`` needs its item's member or company selected (``entry.about``).
+    """
+    outbox_mark_closed(entry=entry, regarding=record)
+    about = entry.about
+    RecordMatch.objects.update_or_create(
+        contract_id=entry.contract_id,
+        **({"member": about} if isinstance(about, Member) else {"company": about}),
+        defaults={
+            "record_type": record.type,
+            "record_id": record.id,
+            "record_name": record.name[:200],
+            "chosen_by": by,
+        },
+    )
 
 
 def outbox_due_contract_ids(*, now: datetime | None = None) -> list[int]:

@@ -43,7 +43,7 @@ class Unmapped:
     may_wait: bool
 
 
-def writers_for(
+def seat_writers_get(
     *, connection: CrmConnection, seat_ids: Iterable[int]
 ) -> dict[int, Writer | Unmapped]:
     """The writer of each seat in ``seat_ids`` (one query)."""

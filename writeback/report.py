@@ -43,21 +43,21 @@ from network.normalize import normalize_company
 from seats.models import Seat
 from writeback.activities import (
     CrmRecord,
+    activity_read,
+    activity_repoint_and_close,
     activity_state,
+    activity_table_get,
     first_error,
-    read_activity,
-    repoint_and_close,
-    table_for,
 )
 from writeback.matching import matches_find
 from writeback.models import (
     ACTIVITY_ID_NAMESPACE,
     OutboxEntry,
     OutboxState,
-    RecordMatch,
     RecordType,
 )
-from writeback.owners import Writer, writers_for
+from writeback.outbox import outbox_mark_closed, outbox_resolve
+from writeback.owners import Writer, seat_writers_get
 
 SEARCH_MIN_LENGTH = 2
 MAX_CANDIDATES = 10
@@ -177,15 +177,11 @@ def _record_crm_state(entry: OutboxEntry, row: dict) -> bool:
     state = activity_state(row)
     if state.open:
         return False
-    OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.SENT).update(
-        written_open=False,
-        regarding_type=state.regarding.type if state.regarding else "",
-        regarding_id=state.regarding.id if state.regarding else None,
-    )
+    outbox_mark_closed(entry=entry, regarding=state.regarding)
     return True
 
 
-def unresolved_suggestions(*, entry: OutboxEntry) -> CrmAnswer:
+def unresolved_suggest(*, entry: OutboxEntry) -> CrmAnswer:
     """Ranked records for the item's member or company, and whether it is still open in the CRM.
 
     ``entry`` needs its item's member or company selected (``unresolved_list`` does).
@@ -194,7 +190,7 @@ def unresolved_suggestions(*, entry: OutboxEntry) -> CrmAnswer:
     if connection is None:
         return CrmAnswer(error=NOT_CONNECTED)
     about = entry.about
-    reads = [read_activity(table=table_for(entry), activity_id=entry.activity_id)]
+    reads = [activity_read(table=activity_table_get(entry=entry), activity_id=entry.activity_id)]
     reads += _suggestion_reads(about)
     try:
         with open_client(connection, interactive=True) as client:
@@ -261,8 +257,10 @@ def _write(
     caller: str | None,
 ) -> None:
     """Steps 2 and 3 of ``_resolve``; raises what the CRM refused."""
-    table = table_for(entry)
-    operations = repoint_and_close(table=table, activity_id=entry.activity_id, record=record)
+    table = activity_table_get(entry=entry)
+    operations = activity_repoint_and_close(
+        table=table, activity_id=entry.activity_id, record=record
+    )
     results = client.batch(
         [ChangeSet([create, *operations] if create else operations)], caller_object_id=caller
     )
@@ -271,7 +269,7 @@ def _write(
         results = client.batch([ChangeSet(operations)], caller_object_id=caller)
     error = first_error(results)
     if isinstance(error, ValidationFailed):
-        (read,) = client.batch([read_activity(table=table, activity_id=entry.activity_id)])
+        (read,) = client.batch([activity_read(table=table, activity_id=entry.activity_id)])
         if read.ok and _record_crm_state(entry, read.body):
             regarding = activity_state(read.body).regarding
             if regarding is not None and regarding.id == record.id:
@@ -301,27 +299,14 @@ def _resolve(
     connection = _connection(entry)
     if connection is None:
         raise _refusal(NOT_CONNECTED)
-    writer = writers_for(connection=connection, seat_ids=[entry.seat_id])[entry.seat_id]
+    writer = seat_writers_get(connection=connection, seat_ids=[entry.seat_id])[entry.seat_id]
     caller = writer.caller_object_id if isinstance(writer, Writer) else None
     try:
         with open_client(connection, interactive=True) as client:
             _write(client, entry=entry, record=record, create=create, caller=caller)
     except DynamicsError as error:
         raise _refusal(admin_message_for(error)) from error
-    OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.SENT).update(
-        written_open=False, regarding_type=record.type, regarding_id=record.id
-    )
-    about = entry.about
-    RecordMatch.objects.update_or_create(
-        contract_id=entry.contract_id,
-        **({"member": about} if isinstance(about, Member) else {"company": about}),
-        defaults={
-            "record_type": record.type,
-            "record_id": record.id,
-            "record_name": record.name[:200],
-            "chosen_by": by,
-        },
-    )
+    outbox_resolve(entry=entry, record=record, by=by)
     return entry
 
 
@@ -344,7 +329,7 @@ def unresolved_resolve(*, entry: OutboxEntry, record: CrmRecord, by: Seat) -> Ou
     return _resolve(entry=entry, record=record, by=by)
 
 
-def record_id_for(*, entry: OutboxEntry, record_type: str) -> uuid.UUID:
+def record_id_derive(*, entry: OutboxEntry, record_type: str) -> uuid.UUID:
     """The id of the record *Create record in CRM* makes for an item: the same on every try."""
     return uuid.uuid5(ACTIVITY_ID_NAMESPACE, f"record:{entry.activity_id}:{record_type}")
 
@@ -377,10 +362,12 @@ def unresolved_create_record(
     ``company_name``; for an account ``name`` and ``website``.
     """
     connection = _connection(entry)
-    writers = writers_for(connection=connection, seat_ids=[entry.seat_id]) if connection else {}
+    writers = (
+        seat_writers_get(connection=connection, seat_ids=[entry.seat_id]) if connection else {}
+    )
     writer = writers.get(entry.seat_id)
     owner_id = writer.owner_id if isinstance(writer, Writer) else None
-    record_id = record_id_for(entry=entry, record_type=record_type)
+    record_id = record_id_derive(entry=entry, record_type=record_type)
     name = values.get("name") or f"{values.get('first_name', '')} {values['last_name']}".strip()
     record = CrmRecord(type=record_type, id=record_id, name=name)
     create = Operation.create(

@@ -11,11 +11,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from inbox.forms import add_service_error
 from network.models import Company
 from seats.access import seat_required
 from writeback import report
 from writeback.access import get_unresolved
-from writeback.forms import CrmRecordForm, ResolveForm, add_service_error
+from writeback.forms import CrmRecordForm, ResolveForm
 from writeback.selectors import unresolved_list
 
 PAGE_SIZE = 50
@@ -41,7 +42,7 @@ def unresolved_item(request, pk: int):
     if searching:
         answer = report.unresolved_search(entry=entry, query=query)
     else:
-        answer = report.unresolved_suggestions(entry=entry)
+        answer = report.unresolved_suggest(entry=entry)
     if answer.resolved:
         messages.info(request, RESOLVED_IN_CRM)
         return redirect("writeback:unresolved")

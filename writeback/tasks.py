@@ -1,4 +1,9 @@
-"""Background tasks that move the writeback outbox."""
+"""Background tasks that move the writeback outbox.
+
+Both leave Dynamics alone while the connection's API budget says wait (``crm_settings.budget``):
+before a Retry-After ends, or while less than ``DYNAMICS_BUDGET_RESERVE`` percent is left; a
+drain that stops for it is started again when it may go on.
+"""
 
 import logging
 from contextlib import ExitStack
@@ -6,8 +11,10 @@ from contextlib import ExitStack
 from django_q.tasks import async_task
 
 from config.logs import log_context
+from crm_settings.budget import budget_wait, budget_wait_live, task_enqueue_after
 from crm_settings.connect import connection_record_error
 from crm_settings.crm import open_client
+from crm_settings.models import CrmConnection
 from crm_settings.selectors import crm_connection_get
 from dynamics import DynamicsError
 from seats.models import Contract
@@ -22,6 +29,20 @@ from writeback.outbox import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The tasks by name, as the queue and the schedules call them: enqueue with these, not a literal.
+DRAIN_OUTBOX = "writeback.tasks.drain_outbox"
+DRAIN_DUE_OUTBOXES = "writeback.tasks.drain_due_outboxes"
+
+
+def _drain_after(contract_id: int, at) -> None:
+    logger.info("Writeback for contract %s waits for the API budget until %s", contract_id, at)
+    task_enqueue_after(
+        name=f"budget: writeback of contract {contract_id}",
+        func=DRAIN_OUTBOX,
+        args=(contract_id,),
+        at=at,
+    )
 
 
 def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
@@ -42,7 +63,11 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     connection = crm_connection_get(contract=contract)
     if connection is None:
         return 0
+    if (wait := budget_wait(connection=connection)) is not None:
+        _drain_after(contract_id, wait)
+        return 0
     taken = 0
+    wait = None
     with ExitStack() as stack:
         stack.enter_context(log_context(contract_id=contract_id))
         try:
@@ -57,14 +82,21 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
         run = DeliveryRun(connection=connection, client=client)
         leases = stack.enter_context(LeaseKeeper())
         # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
-        while not run.halted and (
-            entries := outbox_claim_due(
+        while True:
+            # Between claims: a drain that used up the reserve, or was told to wait, stops.
+            wait = budget_wait_live(connection=connection, reading=client.budget.reading())
+            if run.halted or wait is not None:
+                break
+            entries = outbox_claim_due(
                 contract=contract, limit=batch_size, waiting_types=run.waiting_types
             )
-        ):
+            if not entries:
+                break
             taken += len(entries)
             with leases.keep(entries):
                 deliver(run=run, entries=entries)
+    if wait is not None:
+        _drain_after(contract_id, wait)
     return taken
 
 
@@ -72,12 +104,18 @@ def drain_due_outboxes() -> int:
     """Start a drain for every connected contract with due entries; returns how many.
 
     Runs every minute: it picks up retries whose time has come, entries whose worker died, and
-    items queued before their contract connected. A contract whose drain already waits for a
-    worker gets no second one.
+    items queued before their contract connected. Contracts whose API budget says wait are left
+    for a later minute, and a contract whose drain already waits for a worker gets no second one.
     """
+    contract_ids = outbox_due_contract_ids()
+    waiting = {
+        connection.contract_id
+        for connection in CrmConnection.objects.filter(contract_id__in=contract_ids)
+        if budget_wait(connection=connection) is not None
+    }
     started = 0
-    for contract_id in outbox_due_contract_ids():
-        if outbox_drain_request(contract_id=contract_id):
-            async_task("writeback.tasks.drain_outbox", contract_id)
+    for contract_id in contract_ids:
+        if contract_id not in waiting and outbox_drain_request(contract_id=contract_id):
+            async_task(DRAIN_OUTBOX, contract_id)
             started += 1
     return started

@@ -55,12 +55,18 @@ def test_admin_journey(page, stack, shots, demo_team):
     page.get_by_text("CRM settings saved.").wait_for()
 
     # 5. Writeback: the Get it now step while the LinkedIn solution is missing, then enabled.
+    # The page shows what was read from the CRM; Refresh from CRM reads it again.
     stack.emulator.set_linkedin_solution(False)
     page.reload()
+    assert page.get_by_role("link", name="Get it now").count() == 0
+    page.get_by_role("button", name="Refresh from CRM").click()
+    page.get_by_text("Read your CRM's sales stages, money fields and apps again.").wait_for()
     assert page.get_by_role("link", name="Get it now").is_visible()
     shots.take(page, "writeback-get-it-now")
     stack.emulator.set_linkedin_solution(True)
-    page.reload()  # "Once installation has been successfully completed ... refresh your page"
+    # "Once installation has been successfully completed ... refresh your page"
+    page.get_by_role("button", name="Refresh from CRM").click()
+    page.get_by_text("Read your CRM's sales stages, money fields and apps again.").wait_for()
     assert page.get_by_role("link", name="Get it now").count() == 0
     page.get_by_role(
         "group", name="Enable Sales Navigator to sync back data to your CRM?"

@@ -3,11 +3,11 @@ imported items leave the seat holder's lists, their own saves, notes and message
 
 import pytest
 
+from inbox.models import Note, Thread
+from inbox.services import conversation_receive, note_create
 from network.models import Company, SavedAccount, SavedLead
 from tests.browser.a11y import assert_accessible
 from tests.browser.test_smoke import sign_in
-from writeback.models import Note, Thread
-from writeback.services import conversation_receive, note_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

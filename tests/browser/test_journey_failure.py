@@ -40,7 +40,12 @@ def test_failure_journey(page, synced, shots):
     # 2. Dynamics cannot be reached at all.
     emulator.replace_faults(unreachable=True)
     page.reload()
-    assert page.get_by_text(UNREACHABLE).first.is_visible()  # the settings could not be read
+    assert page.get_by_text(UNREACHABLE).count() == 0  # the page asks the CRM nothing
+    page.get_by_role("button", name="Refresh from CRM").click()
+    page.get_by_text(UNREACHABLE).first.wait_for(timeout=60_000)
+    assert page.get_by_text(
+        "Next step: There is a connection error with CRM. Please re-try later."
+    ).first.is_visible()
     panel = _sync_now(page)
     panel.get_by_text(UNREACHABLE).wait_for(timeout=90_000)
     assert panel.get_by_text(

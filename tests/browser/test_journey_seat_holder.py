@@ -4,12 +4,13 @@ report by creating the record."""
 
 import pytest
 
+from inbox.models import Message, Note
+from inbox.services import conversation_receive
 from network.models import Company, Member
 from sync.models import CrmContact
 from tests.browser.a11y import assert_accessible
 from tests.browser.test_smoke import sign_in
-from writeback.models import Message, Note, OutboxEntry
-from writeback.services import conversation_receive
+from writeback.models import OutboxEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -42,6 +42,14 @@ def test_an_admin_connects_through_the_sign_in_page(
         "opportunity",
     }
     assert all(t["change_tracking"] for t in connection.preflight["tables"].values())
+    # What CRM Settings offers is read here and stored, so the page never asks the CRM.
+    assert [o["label"] for o in connection.stage_options] == [
+        "Qualify", "Develop", "Propose", "Close",
+    ]  # fmt: skip
+    assert {"actualvalue", "estimatedvalue", "new_wonamount"} <= {
+        c["logical_name"] for c in connection.money_columns
+    }
+    assert connection.choices_read_at is not None
     assert "RefreshToken" in connection.token_cache
     assert "RefreshToken" not in connection.token_cache_encrypted
     assert AuditEntry.objects.filter(action="crm.connect", contract=contract).count() == 1
@@ -173,5 +181,6 @@ def test_every_change_needs_the_csrf_token(admin, contract, dynamics):
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin.user)
     for name in ("crm_settings:connect", "crm_settings:save_sync_settings",
-                 "crm_settings:save_writeback_settings", "crm_settings:disconnect"):  # fmt: skip
+                 "crm_settings:save_writeback_settings", "crm_settings:refresh_choices",
+                 "crm_settings:disconnect"):  # fmt: skip
         assert client.post(reverse(name), {}).status_code == 403

@@ -1,15 +1,16 @@
-"""The CRM Settings questions, read live from the org's metadata, saved, validated and audited."""
+"""The CRM Settings questions, offered from the org's stored metadata, saved, validated, audited."""
 
 import pytest
 from django.urls import reverse
 
-from crm_settings.models import CrmSettings
+from crm_settings.models import CrmConnection, CrmSettings
 from seats.models import AuditEntry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
 
 SAVE = "crm_settings:save_sync_settings"
 WRITEBACK = "crm_settings:save_writeback_settings"
+REFRESH = "crm_settings:refresh_choices"
 
 
 @pytest.fixture
@@ -101,23 +102,27 @@ def test_bad_answers_are_refused_with_a_message_and_nothing_saved(
     assert _settings(contract).pipeline_stage is None
 
 
-def test_unreadable_metadata_keeps_the_saved_answers(connected, contract, dynamics):
+def test_without_stored_choices_the_saved_answers_are_kept(connected, contract):
     connected.post(
         reverse(SAVE),
         {"auto_sync": "yes", "pipeline_stage": "1", "won_value_column": "not_sure",
          "sync_interval_minutes": "15"},
     )  # fmt: skip
-    dynamics.set_faults(error_rate=1.0, scope="api", retry_after=0)
+    # A connection saved before the org's choices were stored on it.
+    CrmConnection.objects.filter(contract=contract).update(
+        stage_options=[], money_columns=[], choices_read_at=None
+    )
     page = connected.get(reverse("crm_settings:index")).content.decode()
-    assert "The CRM API reported an error. Please try again later." in page
-    assert "saved answers are kept" in page
+    assert "Refresh from CRM to load your CRM's stages and fields." in page
     assert '<option value="1" selected>Develop</option>' in page
+    assert "Propose" not in page
     # A disabled field keeps its saved value even if the browser sent something else.
-    connected.post(
+    response = connected.post(
         reverse(SAVE),
         {"auto_sync": "no", "pipeline_stage": "3", "won_value_column": "new_wonamount",
          "sync_interval_minutes": "20"},
     )  # fmt: skip
+    assert response.status_code == 302
     saved = _settings(contract)
     assert (saved.pipeline_stage, saved.won_value_column, saved.auto_sync) == (1, "", False)
 
@@ -127,17 +132,22 @@ def test_writeback_cannot_be_enabled_until_the_linkedin_solution_is_installed(
 ):
     dynamics.set_linkedin_solution(False)
     try:
+        connected.post(reverse(REFRESH))
         page = connected.get(reverse("crm_settings:index")).content.decode()
         assert "Get it now" in page and "appsource.microsoft.com" in page
         response = connected.post(
             reverse(WRITEBACK), {"writeback_enabled": "yes", "writeback_all": "all"}
         )
         assert response.status_code == 400
-        assert "Select Get it now, install it, then refresh this page." in response.content.decode()
+        assert "Select Get it now, install it, then select Refresh from CRM." in (
+            response.content.decode()
+        )
         assert _settings(contract).writeback_enabled is False
 
         dynamics.set_linkedin_solution(True)
-        page = connected.get(reverse("crm_settings:index")).content.decode()  # "refresh"
+        assert "Get it now" in connected.get(reverse("crm_settings:index")).content.decode()
+        connected.post(reverse(REFRESH))
+        page = connected.get(reverse("crm_settings:index")).content.decode()
         assert "Get it now" not in page
         response = connected.post(
             reverse(WRITEBACK),

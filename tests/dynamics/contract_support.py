@@ -11,8 +11,8 @@ ALEX = f"alex.morgan@{DEMO}"
 INTEGRATION = f"integration@{DEMO}"
 REDIRECT_URI = "http://127.0.0.1:8000/crm/callback"
 
-# Injected 429/503 faults say "Retry-After: 1"; capping waits at 50 ms keeps the suite fast
-# while still going through the Retry-After path.
+# Short backoff keeps the suite fast. A server's Retry-After is never cut short: a wait above
+# max_retry_after ends the call with the error, so fault tests inject "retry_after": 0.
 FAST = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05, max_retry_after=0.05, budget=60)
 
 
@@ -34,9 +34,9 @@ def msal_auth(emulator, *, mode="app", token_cache=None, session=None) -> MsalAu
     )
 
 
-def app_client(emulator, *, retry=FAST, **options) -> DynamicsClient:
+def app_client(emulator, *, retry=FAST, session=None, **options) -> DynamicsClient:
     """A client signed in with client credentials (the org's application user)."""
-    session = make_session(ca_bundle=emulator.ca_cert)
+    session = session or make_session(ca_bundle=emulator.ca_cert)
     auth = msal_auth(emulator, mode="app", session=session)
     return DynamicsClient(
         emulator.base_url,

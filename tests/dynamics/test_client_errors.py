@@ -15,6 +15,7 @@ from dynamics import (
     MissingObjectError,
     NotFound,
     PrivilegeError,
+    Throttled,
     ValidationFailed,
 )
 from dynamics.errors import error_from_response, parse_retry_after, table_from_url
@@ -48,7 +49,7 @@ def _error(status, code="", message="boom", url=f"{API}accounts", **kw):
         ),
         (412, "0x80040237", f"{API}tasks", DuplicateRecord, "api", False),
         (400, "0x80044331", f"{API}tasks", ValidationFailed, "api", False),
-        (429, "0x80072322", f"{API}accounts", ApiError, "api", True),
+        (429, "0x80072322", f"{API}accounts", Throttled, "api", True),
         (500, "", f"{API}accounts", ApiError, "api", True),
         (503, "", f"{API}accounts", ApiError, "api", True),
         (501, "", f"{API}accounts", ApiError, "api", False),

@@ -1,5 +1,7 @@
 """The request loop: what is retried, how long it waits, and when it gives up."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import requests
 
@@ -12,6 +14,7 @@ from dynamics import (
     NotFound,
     PrivilegeError,
     RetryPolicy,
+    Throttled,
     ValidationFailed,
 )
 from tests.dynamics.client_fakes import ALLOWED, API, ORG, CountingAuth, FakeTime
@@ -44,11 +47,52 @@ def test_429_waits_for_retry_after_then_succeeds(client, mocked, fake_time):
     assert client.stats.requests == 2
 
 
-def test_retry_after_is_bounded_by_max_retry_after(client, mocked, fake_time):
-    mocked.add("GET", f"{API}accounts", status=429, headers={"Retry-After": "3600"})
+def test_a_retry_after_longer_than_the_policy_allows_ends_the_call_unresent(
+    client, mocked, fake_time
+):
+    mocked.add(
+        "GET",
+        f"{API}accounts",
+        status=429,
+        headers={"Retry-After": "3600"},
+        json=_error("0x80072322", "Number of requests exceeded the limit"),
+    )
     mocked.add("GET", f"{API}accounts", json=OK)
-    _read(client)
-    assert fake_time.sleeps == [60]
+    before = datetime.now(UTC)
+    with pytest.raises(Throttled) as caught:
+        _read(client)
+    assert len(mocked.calls) == 1  # not resent before the server's Retry-After
+    assert fake_time.sleeps == []
+    error = caught.value
+    assert error.retryable
+    assert error.retry_after == 3600
+    assert before + timedelta(seconds=3600) <= error.retry_at
+    assert error.retry_at <= datetime.now(UTC) + timedelta(seconds=3600)
+    assert error.limit == "number of requests"
+    assert "Try again after" in str(error) and "(in 3600 s)" in str(error)
+
+
+def test_a_later_call_is_not_sent_while_the_server_asked_to_wait(client, mocked, fake_time):
+    mocked.add("GET", f"{API}accounts", status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(Throttled):
+        _read(client)
+    fake_time.now += 1800
+    with pytest.raises(Throttled) as caught:
+        client.whoami()
+    assert len(mocked.calls) == 1  # WhoAmI was never sent
+    assert caught.value.attempts == 0
+    assert 1799 <= caught.value.retry_after <= 1800
+    assert client.budget.reading().waiting
+
+
+def test_a_short_hold_left_by_another_call_is_waited_out(client, mocked, fake_time):
+    mocked.add("GET", f"{API}accounts", status=429, headers={"Retry-After": "30"})
+    mocked.add("GET", f"{API}accounts", json=OK)
+    mocked.add("GET", f"{API}WhoAmI", json={"UserId": ROW})
+    assert _read(client) == [{"name": "A"}]
+    client.budget.hold(20)  # as if another thread of this client had just been told 20 s
+    client.whoami()
+    assert fake_time.sleeps == [30, 20]
 
 
 def test_503_with_retry_after_is_honoured(client, mocked, fake_time):

@@ -13,12 +13,15 @@ from tests.dynamics.contract_support import app_client
 
 pytestmark = pytest.mark.emulator
 
-TWENTY_PERCENT = {"error_rate": 0.10, "throttle_rate": 0.05, "drop_rate": 0.05}
+# Injected 429s and 503s say "Retry-After: 0": the client resends at once, honouring the wait
+# (it never cuts a server's Retry-After short, so a longer one would end the call instead).
+TWENTY_PERCENT = {"error_rate": 0.10, "throttle_rate": 0.05, "drop_rate": 0.05, "retry_after": 0}
 WRITE_FAULTS = {
     "error_rate": 0.05,
     "throttle_rate": 0.05,
     "drop_rate": 0.05,
     "drop_after_write_rate": 0.05,
+    "retry_after": 0,
 }
 
 

@@ -147,3 +147,43 @@ def test_switching_change_tracking_is_visible_in_metadata(api, org):
         assert response.status_code == 400
     finally:
         org.set_change_tracking("opportunity", True)
+
+
+def test_changing_a_choice_columns_options_shows_in_metadata_and_writes(api, org):
+    stages = [{"value": 0, "label": "Qualify"}, {"value": 1, "label": "Develop"},
+              {"value": 5, "label": "Negotiate"}, {"value": 3, "label": "Close"}]
+    assert org.set_options("opportunity", "salesstage", stages) == stages
+    try:
+        body = api.get(f"EntityDefinitions(LogicalName='opportunity')/{PICKLISTS}"
+                       "?$select=LogicalName&$expand=OptionSet").json()
+        stage = next(a for a in body["value"] if a["LogicalName"] == "salesstage")
+        assert [(o["Value"], o["Label"]["UserLocalizedLabel"]["Label"])
+                for o in stage["OptionSet"]["Options"]] == [
+            (0, "Qualify"), (1, "Develop"), (5, "Negotiate"), (3, "Close")]
+        body = api.get("GlobalOptionSetDefinitions(Name='opportunity_salesstage')").json()
+        assert [o["Value"] for o in body["Options"]] == [0, 1, 5, 3]
+        account = org.rows("accounts", top=1)[0]["accountid"]
+        bind = {"name": "Stage test", "customerid_account@odata.bind": f"/accounts({account})"}
+        assert api.post("opportunities", json=bind | {"salesstage": 5}).status_code == 204
+        refused = api.post("opportunities", json=bind | {"salesstage": 2})
+        assert refused.status_code == 400
+        assert "Accepted Values: 0,1,5,3" in error_of(refused)["message"]
+        assert org.options("opportunity", "salesstage") == stages
+    finally:
+        seeded = org.reset_options("opportunity", "salesstage")
+    assert [o["label"] for o in seeded] == ["Qualify", "Develop", "Propose", "Close"]
+
+
+@pytest.mark.parametrize(("path", "body", "status"), [
+    ("options/opportunity/name", {"options": [{"value": 1, "label": "x"}]}, 400),
+    ("options/opportunity/salesstage", {"options": []}, 400),
+    ("options/opportunity/salesstage", {"options": [{"value": "1", "label": "x"}]}, 400),
+    ("options/opportunity/salesstage",
+     {"options": [{"value": 1, "label": "x"}, {"value": 1, "label": "y"}]}, 400),
+    ("options/opportunity/nosuchcolumn", {"options": [{"value": 1, "label": "x"}]}, 404),
+])
+def test_bad_option_changes_are_refused(org, path, body, status):
+    response = org.http.put(f"{org.control_url}/{path}", json=body, timeout=30)
+    assert response.status_code == status
+    assert response.json()["error"]
+    assert [o["value"] for o in org.options("opportunity", "salesstage")] == [0, 1, 2, 3]

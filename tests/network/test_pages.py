@@ -14,7 +14,7 @@ def test_a_lead_page_shows_the_member_and_the_seats_save(login, seat_holder):
     assert "Jane" in page and save.member.company.name in page
     assert "imported from your CRM" in page and "In CRM" in page
     # The notes panel is another app's, loaded by htmx.
-    notes_url = reverse("writeback:lead_notes", args=[save.member_id])
+    notes_url = reverse("inbox:lead_notes", args=[save.member_id])
     assert f'hx-get="{notes_url}"' in page
     assert f"?member_id={save.member_id}" in page
 
@@ -30,7 +30,7 @@ def test_an_account_page_shows_the_company_and_the_seats_save(login, seat_holder
     url = reverse("network:account", args=[save.company_id])
     page = login(seat_holder).get(url).content.decode()
     assert "Northwind" in page and "Saved by you" in page
-    assert reverse("writeback:account_notes", args=[save.company_id]) in page
+    assert reverse("inbox:account_notes", args=[save.company_id]) in page
 
 
 def test_another_seats_save_does_not_show(login, seat_holder, admin):

@@ -1,9 +1,9 @@
 import pytest
 from django.core.management import call_command
 
+from inbox.models import Message, Note, Thread
 from network.models import Member
 from seats.models import AuditEntry, Contract, Role, Seat, User
-from writeback.models import Message, Note, Thread
 
 pytestmark = pytest.mark.django_db
 

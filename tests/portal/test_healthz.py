@@ -8,6 +8,8 @@ import redis
 from django.urls import reverse
 from django_q.brokers.redis_broker import Redis
 
+from portal.tasks import HEARTBEAT
+
 pytestmark = pytest.mark.django_db
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -76,5 +78,5 @@ def test_it_answers_503_when_the_database_fails_and_keeps_the_reason_in_the_log(
 def test_it_reports_the_last_worker_heartbeat(client):
     from django_q.tasks import async_task
 
-    async_task("portal.tasks.heartbeat")  # sync mode in tests: runs now and records a Success
+    async_task(HEARTBEAT)  # sync mode in tests: runs now and records a Success
     assert client.get(reverse("portal:healthz")).json()["worker_last_seen"] is not None

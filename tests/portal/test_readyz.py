@@ -10,12 +10,14 @@ from django.urls import reverse
 from django_q.brokers.redis_broker import Redis
 from django_q.tasks import async_task
 
+from portal.tasks import HEARTBEAT
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def worker_alive():
-    async_task("portal.tasks.heartbeat")  # sync mode in tests: runs now and records a Success
+    async_task(HEARTBEAT)  # sync mode in tests: runs now and records a Success
 
 
 def test_it_is_ready_when_every_part_and_a_worker_answer(client, worker_alive):

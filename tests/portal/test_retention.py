@@ -12,6 +12,7 @@ from django_q.models import Schedule, Task
 
 from portal.retention import retention_prune, task_results_prune
 from portal.schedules import SCHEDULES, install_schedules
+from portal.tasks import HEARTBEAT, PRUNE_OLD_RECORDS
 from seats.models import AuditEntry
 from seats.retention import audit_entries_prune
 from sync.models import SyncProblem, SyncRun
@@ -120,7 +121,7 @@ def _task(*, days_ago: int, success: bool = True) -> Task:
     return Task.objects.create(
         id=uuid.uuid4().hex,
         name=uuid.uuid4().hex,
-        func="portal.tasks.heartbeat",
+        func=HEARTBEAT,
         started=at,
         stopped=at,
         success=success,
@@ -155,11 +156,11 @@ def test_the_settings_decide_each_age(contract, settings):
 
 
 def test_the_prune_is_scheduled_and_installed(db):
-    [spec] = [s for s in SCHEDULES if s.func == "portal.tasks.prune_old_records"]
+    [spec] = [s for s in SCHEDULES if s.func == PRUNE_OLD_RECORDS]
     install_schedules()
     schedule = Schedule.objects.get(name=spec.name)
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        "portal.tasks.prune_old_records", Schedule.MINUTES, 60,
+        PRUNE_OLD_RECORDS, Schedule.MINUTES, 60,
     )  # fmt: skip
 
 

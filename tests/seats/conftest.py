@@ -1,5 +1,7 @@
 import pytest
 
+from sync.tasks import SYNC_RUN
+
 
 @pytest.fixture(autouse=True)
 def enqueued(monkeypatch):
@@ -15,7 +17,7 @@ def enqueued(monkeypatch):
     calls = []
 
     def async_task(func, *args, **kwargs):
-        if func == "sync.tasks.sync_run":
+        if func == SYNC_RUN:
             calls.append((func, *args))
             return None
         return run(func, *args, **kwargs)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from dynamics import ConnectError
 from seats.models import AuditEntry, Seat, User
 from sync.models import SeatCrmUser
+from sync.tasks import SYNC_RUN
 from tests.factories import ContractFactory, CrmConnectionFactory, CrmUserFactory, SeatFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_assigning_creates_users_seats_and_invitations(
     assert AuditEntry.objects.get(action="seats.create").actor_label == "admin@contoso.test"
     assert AuditEntry.objects.get(action="seats.invite").after["emails"]
     # Auto sync is Yes (the default): their Accounts and Leads are imported now.
-    assert enqueued == [("sync.tasks.sync_run", contract.pk, "seats")]
+    assert enqueued == [(SYNC_RUN, contract.pk, "seats")]
 
 
 def test_the_invitation_lets_them_set_a_password_and_sign_in(

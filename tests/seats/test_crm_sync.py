@@ -10,6 +10,7 @@ from network.models import SavedAccount, SavedLead
 from seats.models import AuditEntry, CrmSync, Seat
 from sync.models import SeatCrmUser
 from sync.seat_selectors import seats_with_crm_state
+from sync.tasks import SYNC_RUN
 from tests.factories import (
     CrmConnectionFactory,
     CrmUserFactory,
@@ -95,7 +96,7 @@ def test_with_auto_sync_yes_enabling_a_disabled_seat_brings_it_back(
         response = login(admin).post(ENABLE, {"seat": seat_holder.pk})
     assert response.status_code == 302
     assert _in_crm(seat_holder)
-    assert enqueued == [("sync.tasks.sync_run", contract.pk, "seats")]
+    assert enqueued == [(SYNC_RUN, contract.pk, "seats")]
 
 
 # --- Auto sync No -------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ def test_with_auto_sync_no_seats_are_off_until_enabled(
     seat_holder.refresh_from_db()
     assert seat_holder.crm_sync == CrmSync.ON
     assert _in_crm(seat_holder)
-    assert enqueued == [("sync.tasks.sync_run", contract.pk, "seats")]
+    assert enqueued == [(SYNC_RUN, contract.pk, "seats")]
 
 
 def test_with_auto_sync_no_disabling_a_seat_never_enabled_still_clears_its_imports(

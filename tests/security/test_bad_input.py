@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from inbox.services import api_token_create
 from seats.models import CrmSync, Seat
-from writeback.api.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 

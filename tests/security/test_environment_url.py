@@ -191,11 +191,14 @@ def stored_bad_connection(contract, dynamics):
 def test_crm_settings_explains_a_stored_bad_url_instead_of_failing(
     login, admin, stored_bad_connection
 ):
-    response = login(admin).get(reverse("crm_settings:index"))
+    client = login(admin)
+    response = client.get(reverse("crm_settings:index"))
     assert response.status_code == 200
     page = response.content.decode()
     assert "environment URL of this connection is not accepted" in page
     assert "backslash" in page
+    # Opening the page writes nothing; the first use of the connection records the error.
+    assert client.post(reverse("crm_settings:refresh_choices")).status_code == 302
     stored_bad_connection.refresh_from_db()
     assert stored_bad_connection.status == CrmConnection.Status.ERROR
 

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from django.urls import reverse
 
 from crm_settings.models import CrmConnection
+from inbox.services import message_send
 from sync.models import SyncRun
 from sync.tasks import sync_run
 from tests.factories import (
@@ -23,7 +24,6 @@ from tests.factories import (
     OutboxEntryFactory,
 )
 from writeback.models import OutboxEntry, OutboxState
-from writeback.services import message_send
 from writeback.tasks import drain_outbox
 
 pytestmark = pytest.mark.django_db
@@ -39,14 +39,19 @@ def unreadable(contract):
 
 
 def test_crm_settings_asks_to_connect_again(login, admin, unreadable):
-    response = login(admin).get(reverse("crm_settings:index"))
+    client = login(admin)
+    response = client.get(reverse("crm_settings:index"))
     assert response.status_code == 200
     page = response.content.decode()
     assert UNREADABLE in page
     assert "Connect to CRM" in page
+    # Opening the page writes nothing; the first use of the connection records the error.
+    assert CrmConnection.objects.get().last_error_kind == ""
+    assert client.post(reverse("crm_settings:refresh_choices")).status_code == 302
     connection = CrmConnection.objects.get()
     assert connection.status == CrmConnection.Status.ERROR
     assert connection.last_error_kind == "unreadable"
+    assert UNREADABLE in client.get(reverse("crm_settings:index")).content.decode()
 
 
 def test_an_unresolved_task_asks_to_connect_again(login, seat_holder, unreadable):

@@ -9,13 +9,13 @@ import re
 import pytest
 from django.conf import settings
 
+from inbox.services import message_send
 from network.models import Member
 from sync.models import CrmContact, SyncRun
 from sync.tasks import sync_run
 from tests.sync.conftest import SEAT_HOLDERS
 from tests.writeback.conftest import copy_everything
 from writeback.models import OutboxEntry, OutboxState
-from writeback.services import message_send
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.emulator, pytest.mark.django_db]

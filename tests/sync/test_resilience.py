@@ -44,7 +44,7 @@ def _small_pages_and_no_queue(settings, monkeypatch):
     """Pages of 50 rows, so a run has many; and no import started by the connect flow itself
     (committed for real here, its on-commit hook would run one inline)."""
     settings.DYNAMICS_PAGE_SIZE = PAGE_SIZE
-    monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr("crm_settings.connect.import_enqueue", lambda **kwargs: None)
 
 
 def _state(contract) -> dict:

@@ -19,7 +19,7 @@ from sync.runs import (
     sync_run_request,
 )
 from sync.selectors import contracts_due_for_sync
-from sync.tasks import sync_due_contracts, sync_run
+from sync.tasks import SYNC_DUE_CONTRACTS, SYNC_RUN, sync_due_contracts, sync_run
 from tests.factories import CrmConnectionFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +107,7 @@ def test_the_task_merges_into_a_run_another_worker_holds(contract):
 
 class TestSchedule:
     def test_it_is_declared(self):
-        assert any(spec.func == "sync.tasks.sync_due_contracts" for spec in SCHEDULES)
+        assert any(spec.func == SYNC_DUE_CONTRACTS for spec in SCHEDULES)
 
     def test_a_connected_contract_without_runs_is_due(self, contract, outsider):
         CrmConnectionFactory(contract=contract)
@@ -129,9 +129,14 @@ class TestSchedule:
         with time_machine.travel(timezone.now() + timedelta(minutes=6)):
             assert contracts_due_for_sync() == [contract.pk]
 
-    def test_the_tick_enqueues_the_due_contracts(self, contract, monkeypatch):
+    def test_the_tick_enqueues_the_due_contracts(
+        self, contract, monkeypatch, django_capture_on_commit_callbacks
+    ):
         CrmConnectionFactory(contract=contract)
         enqueued = []
-        monkeypatch.setattr("sync.tasks.async_task", lambda *args, **kw: enqueued.append(args))
-        assert sync_due_contracts() == [contract.pk]
-        assert enqueued == [("sync.tasks.sync_run", contract.pk, SyncRun.Trigger.SCHEDULE)]
+        monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kw: enqueued.append(args))
+        # A worker runs the tick outside any transaction, so the import is queued at once; here
+        # the test's own transaction holds it until its callbacks run.
+        with django_capture_on_commit_callbacks(execute=True):
+            assert sync_due_contracts() == [contract.pk]
+        assert enqueued == [(SYNC_RUN, contract.pk, SyncRun.Trigger.SCHEDULE)]

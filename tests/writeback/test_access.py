@@ -19,11 +19,11 @@ def owned(seat_holder, writeback_on):
     note = NoteFactory(seat=seat_holder)
     entry = OutboxEntryFactory(message__thread__seat=seat_holder, failed=True)
     return [
-        ("get", reverse("writeback:thread", args=[message.thread_id])),
-        ("post", reverse("writeback:thread", args=[message.thread_id])),
-        ("post", reverse("writeback:thread_copy", args=[message.thread_id])),
-        ("post", reverse("writeback:message_copy", args=[message.pk])),
-        ("post", reverse("writeback:note_copy", args=[note.pk])),
+        ("get", reverse("inbox:thread", args=[message.thread_id])),
+        ("post", reverse("inbox:thread", args=[message.thread_id])),
+        ("post", reverse("inbox:thread_copy", args=[message.thread_id])),
+        ("post", reverse("inbox:message_copy", args=[message.pk])),
+        ("post", reverse("inbox:note_copy", args=[note.pk])),
         ("post", reverse("writeback:retry", args=[entry.pk])),
     ]
 
@@ -39,8 +39,8 @@ def test_admin_only_seats_have_no_seat_features(client, owned, admin_only, membe
     client.force_login(admin_only.user)
     urls = [
         *owned,
-        ("get", reverse("writeback:lead_notes", args=[member.pk])),
-        ("get", reverse("writeback:account_notes", args=[member.company_id])),
+        ("get", reverse("inbox:lead_notes", args=[member.pk])),
+        ("get", reverse("inbox:account_notes", args=[member.company_id])),
     ]
     for method, url in urls:
         assert getattr(client, method)(url).status_code == 403, (method, url)

@@ -12,7 +12,7 @@ from tests.factories import (
     CrmContactFactory,
     OutboxEntryFactory,
 )
-from writeback.activities import CrmRecord, activity_state, create_activity
+from writeback.activities import CrmRecord, activity_create, activity_state
 from writeback.matching import matches_find
 from writeback.models import RecordMatch
 
@@ -29,7 +29,7 @@ def test_a_matched_inmail_is_created_regarding_the_record_and_closed_in_one_chan
     )
     contact = CrmRecord(type="contact", id=uuid.uuid4())
 
-    request = create_activity(entry=entry, owner_id=OWNER, record=contact)
+    request = activity_create(entry=entry, owner_id=OWNER, record=contact)
 
     assert isinstance(request, ChangeSet)
     create, close = request.operations
@@ -47,7 +47,7 @@ def test_a_matched_inmail_is_created_regarding_the_record_and_closed_in_one_chan
 def test_an_unmatched_note_is_a_lone_open_task():
     entry = OutboxEntryFactory(on_note=True)
 
-    request = create_activity(entry=entry, owner_id=OWNER, record=None)
+    request = activity_create(entry=entry, owner_id=OWNER, record=None)
 
     assert isinstance(request, Operation)
     assert request.url_path == f"tasks({entry.activity_id})"
@@ -56,7 +56,7 @@ def test_an_unmatched_note_is_a_lone_open_task():
 
 def test_a_task_closes_with_its_own_status():
     entry = OutboxEntryFactory(on_note=True)
-    request = create_activity(entry=entry, owner_id=OWNER, record=CrmRecord("lead", uuid.uuid4()))
+    request = activity_create(entry=entry, owner_id=OWNER, record=CrmRecord("lead", uuid.uuid4()))
     assert request.operations[1].body == {"statecode": 1, "statuscode": 5}
     assert "regardingobjectid_lead_task@odata.bind" in request.operations[0].body
 

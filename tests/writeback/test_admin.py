@@ -40,6 +40,6 @@ def test_outbox_entries_open_read_only(staff_client):
 
 def test_items_cannot_be_added_or_changed_by_staff(staff_client):
     message = MessageFactory()
-    assert staff_client.get(reverse("admin:writeback_message_add")).status_code == 403
-    url = reverse("admin:writeback_message_change", args=[message.pk])
+    assert staff_client.get(reverse("admin:inbox_message_add")).status_code == 403
+    url = reverse("admin:inbox_message_change", args=[message.pk])
     assert 'name="_save"' not in staff_client.get(url).content.decode()

@@ -8,6 +8,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from inbox.models import Message, Note, Thread
+from inbox.services import api_token_create, api_token_revoke
 from tests.factories import (
     MessageFactory,
     NoteFactory,
@@ -15,8 +17,7 @@ from tests.factories import (
     SavedLeadFactory,
     ThreadFactory,
 )
-from writeback.api.tokens import api_token_create, api_token_revoke
-from writeback.models import Message, Note, OutboxState, Thread
+from writeback.models import OutboxState
 
 pytestmark = pytest.mark.django_db
 

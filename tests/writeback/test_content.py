@@ -1,5 +1,6 @@
 """Activity subjects and descriptions: cut to Dynamics' limits with a marker, never refused."""
 
+from inbox.models import Message, Note, Thread
 from tests.factories import CompanyFactory, MemberFactory
 from writeback.content import (
     DESCRIPTION_MAX,
@@ -10,7 +11,6 @@ from writeback.content import (
     note_content,
     trim,
 )
-from writeback.models import Message, Note, Thread
 
 
 def test_trim_leaves_text_that_fits_alone():

@@ -4,8 +4,9 @@ whom, withdrawn and removed, and how failures are recorded."""
 import pytest
 from django.utils import timezone
 
-from crm_settings.connect import crm_choices_read
+from crm_settings.connect import crm_choices_refresh
 from crm_settings.models import CrmSettings
+from inbox.services import inmail_send, message_send, message_set_copy, note_create
 from tests.dynamics.contract_support import FAST
 from tests.factories import (
     CompanyFactory,
@@ -17,7 +18,6 @@ from tests.factories import (
 from tests.writeback.conftest import ALEX, copy_everything, map_seats
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
 from writeback.outbox import outbox_retry
-from writeback.services import inmail_send, message_send, message_set_copy, note_create
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
@@ -278,7 +278,7 @@ def test_without_the_linkedin_solution_inmails_and_messages_wait(rep, linkedin_s
     assert drain_outbox(rep.contract_id) == 0  # not taken while the solution is missing
 
     linkedin_solution.set_linkedin_solution(True)
-    crm_choices_read(connection=connection)  # the admin refreshes CRM Settings
+    crm_choices_refresh(connection=connection)  # the admin selects Refresh from CRM
     drain_outbox(rep.contract_id)
     assert _entry(message).state == OutboxState.SENT
 

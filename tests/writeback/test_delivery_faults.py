@@ -17,7 +17,7 @@ from tests.factories import MemberFactory, SeatFactory, copied_messages_bulk_cre
 from tests.processes import manage, portal_env
 from tests.writeback.conftest import ALEX, connect, copy_everything, map_seats
 from writeback.models import OutboxEntry, OutboxState
-from writeback.tasks import drain_due_outboxes, drain_outbox
+from writeback.tasks import DRAIN_DUE_OUTBOXES, drain_due_outboxes, drain_outbox
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -48,7 +48,7 @@ def _members(contract, *, matched: int, by_email: int, unmatched: int) -> list:
 def copying_rep(demo_crm, contract, admin, monkeypatch):
     """Alex Morgan's seat on ``contract``, connected to ``demo_crm`` and copying everything."""
     # Connecting starts the first import: not what these tests are about.
-    monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr("crm_settings.connect.import_enqueue", lambda **kwargs: None)
     connect(demo_crm, contract, admin)
     copy_everything(contract, monkeypatch)
     rep = SeatFactory(contract=contract, user__email=ALEX)
@@ -169,7 +169,7 @@ def test_a_killed_workers_items_are_delivered_by_the_next_sweep_within_two_minut
     sent, once. The lease plus the sweep's minute make the two minutes."""
     crm, rep = demo_crm, copying_rep
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    [sweep] = [s for s in SCHEDULES if s.func == "writeback.tasks.drain_due_outboxes"]
+    [sweep] = [s for s in SCHEDULES if s.func == DRAIN_DUE_OUTBOXES]
     assert lease + timedelta(minutes=sweep.minutes) <= timedelta(minutes=2)
     members = _members(rep.contract, matched=20, by_email=0, unmatched=5)
     entries = copied_messages_bulk_create(seat=rep, members=members, count=1000)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from inbox.services import message_send
 from network.demo import network_seed
 from sync.models import CrmContact, SeatCrmUser
 from sync.runs import sync_run_claim, sync_run_request
@@ -9,7 +10,6 @@ from sync.services import sync_run_execute
 from tests.factories import MemberFactory, SeatFactory
 from tests.writeback.conftest import ALEX, connect, copy_everything
 from writeback.models import OutboxEntry, OutboxState
-from writeback.services import message_send
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]

@@ -2,9 +2,10 @@
 
 import pytest
 
+from inbox.demo import inbox_demo_seed
+from inbox.models import Message, Note, Thread
 from tests.factories import MemberFactory
-from writeback.demo import writeback_demo_seed
-from writeback.models import Message, Note, OutboxEntry, Thread
+from writeback.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def _snapshot(seat):
 
 def test_it_gives_a_seat_inmails_messages_and_notes(seat_holder, writeback_on):
     members = MemberFactory.create_batch(4)
-    created = writeback_demo_seed(seat=seat_holder, members=members)
+    created = inbox_demo_seed(seat=seat_holder, members=members)
     assert len(created) == 6
     threads = Thread.objects.filter(seat=seat_holder)
     assert sorted(threads.values_list("kind", flat=True)) == [
@@ -37,7 +38,7 @@ def test_it_gives_a_seat_inmails_messages_and_notes(seat_holder, writeback_on):
 
 def test_its_threads_read_like_a_past_week(seat_holder):
     member = MemberFactory(first_name="Jane", company__name="Northwind")
-    writeback_demo_seed(seat=seat_holder, members=[member])
+    inbox_demo_seed(seat=seat_holder, members=[member])
     thread = Thread.objects.get()
     assert thread.subject == "Quick question about Northwind"
     messages = list(thread.messages.all())
@@ -49,19 +50,19 @@ def test_its_threads_read_like_a_past_week(seat_holder):
 
 def test_running_it_again_creates_nothing(seat_holder, writeback_on):
     members = MemberFactory.create_batch(5)
-    writeback_demo_seed(seat=seat_holder, members=members)
+    inbox_demo_seed(seat=seat_holder, members=members)
     first = _snapshot(seat_holder)
-    assert writeback_demo_seed(seat=seat_holder, members=members) == []
+    assert inbox_demo_seed(seat=seat_holder, members=members) == []
     assert _snapshot(seat_holder) == first
 
 
 def test_without_writeback_nothing_is_queued(seat_holder):
-    writeback_demo_seed(seat=seat_holder, members=MemberFactory.create_batch(4))
+    inbox_demo_seed(seat=seat_holder, members=MemberFactory.create_batch(4))
     assert not OutboxEntry.objects.exists()
     assert not Message.objects.filter(copy_to_crm=True).exists()
 
 
 def test_it_makes_do_with_few_or_no_members(seat_holder):
-    assert writeback_demo_seed(seat=seat_holder, members=[]) == []
-    writeback_demo_seed(seat=seat_holder, members=[MemberFactory(company=None, company_name="")])
+    assert inbox_demo_seed(seat=seat_holder, members=[]) == []
+    inbox_demo_seed(seat=seat_holder, members=[MemberFactory(company=None, company_name="")])
     assert Thread.objects.count() == 1 and Note.objects.count() == 1

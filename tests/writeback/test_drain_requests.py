@@ -12,11 +12,11 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from inbox.services import message_send
 from tests.factories import CrmConnectionFactory
 from writeback.models import OutboxDrain, OutboxEntry, OutboxState
 from writeback.outbox import outbox_drain_request
-from writeback.services import message_send
-from writeback.tasks import drain_due_outboxes, drain_outbox
+from writeback.tasks import DRAIN_OUTBOX, drain_due_outboxes, drain_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def _work_the_queue() -> list:
     """What a worker does: take each queued task off the broker and run it; returns results."""
     results = []
     for task in OrmQ.objects.order_by("pk"):
-        assert task.func() == "writeback.tasks.drain_outbox"
+        assert task.func() == DRAIN_OUTBOX
         task.delete()
         results.append(drain_outbox(*task.args()))
     return results
@@ -64,7 +64,7 @@ def test_saving_200_items_enqueues_one_drain(
         for n in range(200):
             message_send(seat=seat_holder, member=member, body=f"m{n}", copy_to_crm=True)
     assert OutboxEntry.objects.filter(state=OutboxState.QUEUED).count() == 200
-    assert _queue() == [("writeback.tasks.drain_outbox", (contract.pk,))]
+    assert _queue() == [(DRAIN_OUTBOX, (contract.pk,))]
 
 
 def test_items_saved_in_separate_requests_while_the_drain_waits_add_no_task(
@@ -109,7 +109,7 @@ def test_an_item_saved_while_the_drain_runs_is_not_lost(
 
     taken = _work_the_queue()
     assert taken == [2]  # the running drain's next claim took the late item
-    assert _queue() == [("writeback.tasks.drain_outbox", (contract.pk,))]
+    assert _queue() == [(DRAIN_OUTBOX, (contract.pk,))]
     assert _work_the_queue() == [0]
     assert OutboxEntry.objects.filter(state=OutboxState.SENT).count() == 2
     assert _queue() == []
@@ -132,7 +132,7 @@ def test_the_sweep_enqueues_a_drain_when_none_waits(writeback_on, seat_holder, m
     message_send(seat=seat_holder, member=member, body="m", copy_to_crm=True)
     assert drain_due_outboxes() == 1
     assert drain_due_outboxes() == 0
-    assert _queue() == [("writeback.tasks.drain_outbox", (contract.pk,))]
+    assert _queue() == [(DRAIN_OUTBOX, (contract.pk,))]
 
 
 def test_a_request_that_never_reached_a_worker_is_made_again_after_q_retry(contract, time_machine):

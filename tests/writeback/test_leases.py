@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from inbox.services import message_send
 from tests.factories import CrmConnectionFactory
 from writeback.models import OutboxEntry, OutboxState
-from writeback.services import message_send
 from writeback.tasks import drain_outbox
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from inbox.models import Note
 from tests.factories import CompanyFactory, NoteFactory
-from writeback.models import Note, OutboxState
+from writeback.models import OutboxState
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def test_the_panel_shows_the_seats_own_notes_on_the_lead(login, seat_holder, adm
     NoteFactory(seat=seat_holder, member=member, body="Prefers email")
     NoteFactory(seat=admin, member=member, body="Not mine")
     NoteFactory(seat=seat_holder, body="On someone else")
-    url = reverse("writeback:lead_notes", args=[member.pk])
+    url = reverse("inbox:lead_notes", args=[member.pk])
     response = _htmx(login(seat_holder), "get", url)
     page = response.content.decode()
     assert page.lstrip().startswith('<section class="panel" id="notes-panel"')
@@ -26,13 +27,13 @@ def test_the_panel_shows_the_seats_own_notes_on_the_lead(login, seat_holder, adm
 
 
 def test_without_htmx_the_panel_is_a_page_of_its_own(login, seat_holder, member):
-    url = reverse("writeback:lead_notes", args=[member.pk])
+    url = reverse("inbox:lead_notes", args=[member.pk])
     page = login(seat_holder).get(url).content.decode()
     assert "<html" in page and "Notes on Jane Doe" in page
 
 
 def test_a_note_written_in_the_panel_is_saved_and_copied(login, seat_holder, member, writeback_on):
-    url = reverse("writeback:lead_notes", args=[member.pk])
+    url = reverse("inbox:lead_notes", args=[member.pk])
     client = login(seat_holder)
     assert 'id="id_copy_to_crm" checked' in _htmx(client, "get", url).content.decode()
     response = _htmx(client, "post", url, {"body": "Decision maker", "copy_to_crm": "on"})
@@ -45,14 +46,14 @@ def test_a_note_written_in_the_panel_is_saved_and_copied(login, seat_holder, mem
 
 def test_a_note_on_an_account_without_htmx_returns_to_the_page(login, seat_holder):
     company = CompanyFactory()
-    url = reverse("writeback:account_notes", args=[company.pk])
+    url = reverse("inbox:account_notes", args=[company.pk])
     response = login(seat_holder).post(url, {"body": "Renewal in Q3"})
     assert response.status_code == 302 and response.url == url
     assert Note.objects.get().company == company
 
 
 def test_an_empty_note_is_refused_and_the_panel_keeps_its_state(login, seat_holder, member):
-    url = reverse("writeback:lead_notes", args=[member.pk])
+    url = reverse("inbox:lead_notes", args=[member.pk])
     response = _htmx(login(seat_holder), "post", url, {"body": "   "})
     # htmx only swaps successful answers: the errors come back with a 200.
     assert response.status_code == 200
@@ -62,7 +63,7 @@ def test_an_empty_note_is_refused_and_the_panel_keeps_its_state(login, seat_hold
 
 def test_a_note_that_is_too_long_keeps_its_text(login, seat_holder, member):
     body = "n" * 5001
-    url = reverse("writeback:lead_notes", args=[member.pk])
+    url = reverse("inbox:lead_notes", args=[member.pk])
     response = login(seat_holder).post(url, {"body": body})
     assert response.status_code == 400
     assert body in response.content.decode()
@@ -70,22 +71,22 @@ def test_a_note_that_is_too_long_keeps_its_text(login, seat_holder, member):
 
 def test_no_copy_checkbox_when_the_admin_does_not_copy_notes(login, seat_holder, member):
     NoteFactory(seat=seat_holder, member=member)
-    page = login(seat_holder).get(reverse("writeback:lead_notes", args=[member.pk])).content
+    page = login(seat_holder).get(reverse("inbox:lead_notes", args=[member.pk])).content
     assert b"Copy to CRM" not in page
 
 
 def test_unticking_a_note_withdraws_its_copy(login, seat_holder, member, writeback_on):
-    url = reverse("writeback:lead_notes", args=[member.pk])
+    url = reverse("inbox:lead_notes", args=[member.pk])
     client = login(seat_holder)
     client.post(url, {"body": "Met at the fair", "copy_to_crm": "on"})
     note = Note.objects.get()
-    page = _htmx(client, "post", reverse("writeback:note_copy", args=[note.pk])).content.decode()
+    page = _htmx(client, "post", reverse("inbox:note_copy", args=[note.pk])).content.decode()
     assert "Withdrawn" in page
-    response = client.post(reverse("writeback:note_copy", args=[note.pk]), {"copy_to_crm": "on"})
+    response = client.post(reverse("inbox:note_copy", args=[note.pk]), {"copy_to_crm": "on"})
     assert response.url == reverse("network:lead", args=[member.pk])
     note.delivery.refresh_from_db()
     assert note.delivery.state == OutboxState.QUEUED
 
 
 def test_notes_on_a_member_that_does_not_exist_are_404(login, seat_holder):
-    assert login(seat_holder).get(reverse("writeback:lead_notes", args=[999])).status_code == 404
+    assert login(seat_holder).get(reverse("inbox:lead_notes", args=[999])).status_code == 404

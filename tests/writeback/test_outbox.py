@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from inbox.services import message_send, message_set_copy, note_create, note_set_copy
 from tests.factories import ContractFactory, CrmSettingsFactory, SeatFactory
 from writeback import outbox
 from writeback.models import OutboxEntry, OutboxState
@@ -24,9 +25,8 @@ from writeback.outbox import (
     outbox_mark_sent,
     outbox_mark_sent_many,
     outbox_retry,
-    retry_delay,
+    outbox_retry_delay,
 )
-from writeback.services import message_send, message_set_copy, note_create, note_set_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -372,16 +372,16 @@ def test_only_failed_items_can_be_retried(queued):
 
 
 def test_retry_delay_doubles_from_thirty_seconds_up_to_an_hour():
-    assert retry_delay(attempts=1) == timedelta(seconds=30)
-    assert retry_delay(attempts=2) == timedelta(seconds=60)
-    assert retry_delay(attempts=4) == timedelta(minutes=4)
-    assert retry_delay(attempts=30) == MAX_RETRY_DELAY
+    assert outbox_retry_delay(attempts=1) == timedelta(seconds=30)
+    assert outbox_retry_delay(attempts=2) == timedelta(seconds=60)
+    assert outbox_retry_delay(attempts=4) == timedelta(minutes=4)
+    assert outbox_retry_delay(attempts=30) == MAX_RETRY_DELAY
 
 
 def test_retry_delay_is_at_least_retry_after_within_the_cap():
-    assert retry_delay(attempts=1, retry_after=90) == timedelta(seconds=90)
-    assert retry_delay(attempts=3, retry_after=5) == timedelta(minutes=2)
-    assert retry_delay(attempts=1, retry_after=10**6) == MAX_RETRY_DELAY
+    assert outbox_retry_delay(attempts=1, retry_after=90) == timedelta(seconds=90)
+    assert outbox_retry_delay(attempts=3, retry_after=5) == timedelta(minutes=2)
+    assert outbox_retry_delay(attempts=1, retry_after=10**6) == MAX_RETRY_DELAY
 
 
 def test_entries_of_other_seats_in_the_contract_are_claimed_together(queued, contract, member):

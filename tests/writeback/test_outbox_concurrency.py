@@ -9,9 +9,9 @@ import threading
 import pytest
 from django.db import connection
 
+from inbox.services import message_send
 from writeback.models import OutboxEntry
 from writeback.outbox import outbox_claim_due, outbox_drain_request, outbox_drain_started
-from writeback.services import message_send
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)"

@@ -4,6 +4,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from inbox.models import Message, Thread
+from inbox.services import message_send
 from tests.factories import (
     MemberFactory,
     MessageFactory,
@@ -11,8 +13,7 @@ from tests.factories import (
     SavedLeadFactory,
     ThreadFactory,
 )
-from writeback.models import Message, OutboxEntry, OutboxState, Thread
-from writeback.services import message_send
+from writeback.models import OutboxEntry, OutboxState
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def test_the_inbox_lists_the_seats_threads_with_their_last_message(login, seat_h
     MessageFactory(thread=thread, body="Hello Jane")
     MessageFactory(thread=thread, received=True, body="Hi, thanks for writing")
     ThreadFactory(seat=admin, member__first_name="Someone", member__last_name="Else")
-    page = login(seat_holder).get(reverse("writeback:inbox")).content.decode()
+    page = login(seat_holder).get(reverse("inbox:inbox")).content.decode()
     assert "Jane Doe" in page and "Hi, thanks for writing" in page
     assert "Unread" in page
     assert "Someone Else" not in page
@@ -39,8 +40,8 @@ def test_a_thread_is_no_longer_unread_once_opened(login, seat_holder):
     thread = ThreadFactory(seat=seat_holder)
     MessageFactory(thread=thread, received=True)
     client = login(seat_holder)
-    client.get(reverse("writeback:thread", args=[thread.pk]))
-    assert "Unread" not in client.get(reverse("writeback:inbox")).content.decode()
+    client.get(reverse("inbox:thread", args=[thread.pk]))
+    assert "Unread" not in client.get(reverse("inbox:inbox")).content.decode()
 
 
 @pytest.mark.parametrize("threads", [5, 200])
@@ -51,7 +52,7 @@ def test_the_inbox_costs_the_same_queries_for_few_or_many_threads(
         MessageFactory(thread=thread, received=True)
     client = login(seat_holder)
     with django_assert_num_queries(INBOX_QUERIES):
-        response = client.get(reverse("writeback:inbox"), {"page": 2})
+        response = client.get(reverse("inbox:inbox"), {"page": 2})
     assert response.status_code == 200
 
 
@@ -64,7 +65,7 @@ def test_a_thread_costs_the_same_queries_for_few_or_many_messages(
         OutboxEntryFactory(message=message)
     client = login(seat_holder)
     with django_assert_max_num_queries(THREAD_QUERIES):
-        response = client.get(reverse("writeback:thread", args=[thread.pk]))
+        response = client.get(reverse("inbox:thread", args=[thread.pk]))
     page = response.content.decode()
     assert page.count('class="copy-control"') == page.count("Queued") == messages
 
@@ -74,7 +75,7 @@ def test_a_thread_shows_its_checkboxes_only_when_the_admin_copies_its_type(
 ):
     thread = ThreadFactory(seat=seat_holder)
     MessageFactory(thread=thread)
-    page = login(seat_holder).get(reverse("writeback:thread", args=[thread.pk])).content.decode()
+    page = login(seat_holder).get(reverse("inbox:thread", args=[thread.pk])).content.decode()
     assert "Copy message to CRM" not in page and "Copy thread to CRM" not in page
 
 
@@ -91,7 +92,7 @@ def test_a_thread_shows_each_copy_and_its_delivery(login, seat_holder, writeback
     )
     OutboxEntryFactory(message__thread=thread, state=OutboxState.WITHDRAWN)
     OutboxEntryFactory(message__thread=thread)
-    page = login(seat_holder).get(reverse("writeback:thread", args=[thread.pk])).content.decode()
+    page = login(seat_holder).get(reverse("inbox:thread", args=[thread.pk])).content.decode()
     assert "Copy thread to CRM" in page
     assert "Sent to CRM" in page and "View the activity in your CRM" in page
     assert "Failed" in page
@@ -105,10 +106,10 @@ def test_a_thread_shows_each_copy_and_its_delivery(login, seat_holder, writeback
 def test_a_reply_is_sent_and_copied_as_ticked(login, seat_holder, writeback_on):
     thread = ThreadFactory(seat=seat_holder, copy_to_crm=True)
     client = login(seat_holder)
-    page = client.get(reverse("writeback:thread", args=[thread.pk])).content.decode()
+    page = client.get(reverse("inbox:thread", args=[thread.pk])).content.decode()
     assert 'name="copy_to_crm" id="id_copy_to_crm" checked' in page
     response = client.post(
-        reverse("writeback:thread", args=[thread.pk]), {"body": "Thanks!", "copy_to_crm": "on"}
+        reverse("inbox:thread", args=[thread.pk]), {"body": "Thanks!", "copy_to_crm": "on"}
     )
     assert response.status_code == 302
     reply = Message.objects.get(thread=thread)
@@ -118,9 +119,7 @@ def test_a_reply_is_sent_and_copied_as_ticked(login, seat_holder, writeback_on):
 def test_a_reply_that_is_too_long_keeps_its_text_and_says_why(login, seat_holder):
     thread = ThreadFactory(seat=seat_holder)
     body = "x" * 8001
-    response = login(seat_holder).post(
-        reverse("writeback:thread", args=[thread.pk]), {"body": body}
-    )
+    response = login(seat_holder).post(reverse("inbox:thread", args=[thread.pk]), {"body": body})
     assert response.status_code == 400
     page = response.content.decode()
     assert "Ensure this value has at most 8000 characters (it has 8001)." in page
@@ -130,14 +129,14 @@ def test_a_reply_that_is_too_long_keeps_its_text_and_says_why(login, seat_holder
 
 def test_an_empty_reply_is_refused_with_a_clear_message(login, seat_holder):
     thread = ThreadFactory(seat=seat_holder)
-    response = login(seat_holder).post(reverse("writeback:thread", args=[thread.pk]), {"body": ""})
+    response = login(seat_holder).post(reverse("inbox:thread", args=[thread.pk]), {"body": ""})
     assert response.status_code == 400
     assert "Write your reply." in response.content.decode()
 
 
 def test_ticking_a_message_with_htmx_answers_with_its_control(login, seat_holder, writeback_on):
     message = MessageFactory(thread__seat=seat_holder)
-    url = reverse("writeback:message_copy", args=[message.pk])
+    url = reverse("inbox:message_copy", args=[message.pk])
     client = login(seat_holder)
     response = _htmx(client, "post", url, {"copy_to_crm": "on"})
     page = response.content.decode()
@@ -150,16 +149,16 @@ def test_ticking_a_message_with_htmx_answers_with_its_control(login, seat_holder
 def test_ticking_a_message_without_htmx_returns_to_the_thread(login, seat_holder, writeback_on):
     message = MessageFactory(thread__seat=seat_holder)
     response = login(seat_holder).post(
-        reverse("writeback:message_copy", args=[message.pk]), {"copy_to_crm": "on"}
+        reverse("inbox:message_copy", args=[message.pk]), {"copy_to_crm": "on"}
     )
-    assert response.url == reverse("writeback:thread", args=[message.thread_id])
+    assert response.url == reverse("inbox:thread", args=[message.thread_id])
     assert OutboxEntry.objects.get().state == OutboxState.QUEUED
 
 
 def test_ticking_a_type_the_admin_does_not_copy_says_so(login, seat_holder):
     message = MessageFactory(thread__seat=seat_holder)
     client = login(seat_holder)
-    url = reverse("writeback:message_copy", args=[message.pk])
+    url = reverse("inbox:message_copy", args=[message.pk])
     page = _htmx(client, "post", url, {"copy_to_crm": "on"}).content.decode()
     assert "Your admin has not turned on copying Messages to the CRM." in page
     response = client.post(url, {"copy_to_crm": "on"}, follow=True)
@@ -170,7 +169,7 @@ def test_ticking_a_type_the_admin_does_not_copy_says_so(login, seat_holder):
 def test_copy_thread_to_crm_answers_with_every_message(login, seat_holder, writeback_on):
     thread = ThreadFactory(seat=seat_holder)
     MessageFactory.create_batch(3, thread=thread)
-    url = reverse("writeback:thread_copy", args=[thread.pk])
+    url = reverse("inbox:thread_copy", args=[thread.pk])
     page = _htmx(login(seat_holder), "post", url, {"copy_to_crm": "on"}).content.decode()
     assert page.count("Queued") == 3 and 'id="thread-messages"' in page
     assert OutboxEntry.objects.filter(state=OutboxState.QUEUED).count() == 3
@@ -192,39 +191,39 @@ def test_compose_offers_saved_leads_and_finds_members(login, seat_holder):
     SavedLeadFactory(seat=seat_holder, member__first_name="Saved", member__last_name="Lead")
     MemberFactory(first_name="Found", last_name="Bysearch", company_name="Fabrikam")
     client = login(seat_holder)
-    page = client.get(reverse("writeback:new_message")).content.decode()
+    page = client.get(reverse("inbox:new_message")).content.decode()
     assert "Saved Lead" in page and "Bysearch" not in page
-    page = client.get(reverse("writeback:new_message"), {"q": "fabrikam"}).content.decode()
+    page = client.get(reverse("inbox:new_message"), {"q": "fabrikam"}).content.decode()
     assert "Found Bysearch" in page
 
 
 def test_compose_search_with_htmx_swaps_only_the_members(login, seat_holder, member):
     client = login(seat_holder)
-    response = _htmx(client, "get", reverse("writeback:new_inmail"), {"q": "Jane"})
+    response = _htmx(client, "get", reverse("inbox:new_inmail"), {"q": "Jane"})
     page = response.content.decode()
     assert page.lstrip().startswith('<div id="recipients"')
     assert "Jane Doe" in page
 
 
 def test_compose_preselects_the_member_it_was_opened_for(login, seat_holder, member):
-    url = reverse("writeback:new_inmail")
+    url = reverse("inbox:new_inmail")
     page = login(seat_holder).get(url, {"member_id": member.pk}).content.decode()
     assert f'value="{member.pk}" id="member-{member.pk}" checked' in page
 
 
 def test_a_new_inmail_starts_a_thread(login, seat_holder, member, writeback_on):
     response = login(seat_holder).post(
-        reverse("writeback:new_inmail"),
+        reverse("inbox:new_inmail"),
         {"member_id": member.pk, "subject": "Hello", "body": "Hi Jane", "copy_to_crm": "on"},
     )
     thread = Thread.objects.get()
-    assert response.url == reverse("writeback:thread", args=[thread.pk])
+    assert response.url == reverse("inbox:thread", args=[thread.pk])
     assert (thread.kind, thread.subject, thread.copy_to_crm) == ("inmail", "Hello", True)
 
 
 def test_compose_errors_keep_everything_typed(login, seat_holder, member, writeback_on):
     response = login(seat_holder).post(
-        reverse("writeback:new_inmail"),
+        reverse("inbox:new_inmail"),
         {"member_id": member.pk, "subject": "", "body": "A long thoughtful text"},
     )
     assert response.status_code == 400
@@ -237,17 +236,17 @@ def test_compose_errors_keep_everything_typed(login, seat_holder, member, writeb
 
 
 def test_compose_needs_a_member(login, seat_holder):
-    response = login(seat_holder).post(reverse("writeback:new_message"), {"body": "Hello"})
+    response = login(seat_holder).post(reverse("inbox:new_message"), {"body": "Hello"})
     assert response.status_code == 400
     assert "Choose who to write to." in response.content.decode()
 
 
 def test_compose_defaults_the_checkbox_to_the_last_choice(login, seat_holder, member, writeback_on):
     message_send(seat=seat_holder, member=member, body="x", copy_to_crm=False)
-    page = login(seat_holder).get(reverse("writeback:new_message")).content.decode()
+    page = login(seat_holder).get(reverse("inbox:new_message")).content.decode()
     assert 'name="copy_to_crm" id="id_copy_to_crm"' in page
     assert 'name="copy_to_crm" id="id_copy_to_crm" checked' not in page
-    page = login(seat_holder).get(reverse("writeback:new_inmail")).content.decode()
+    page = login(seat_holder).get(reverse("inbox:new_inmail")).content.decode()
     assert 'name="copy_to_crm" id="id_copy_to_crm" checked' in page
 
 
@@ -256,7 +255,7 @@ def test_a_copy_in_flight_keeps_refreshing_its_state_until_it_settles(
 ):
     entry = OutboxEntryFactory(message__thread__seat=seat_holder)
     client = login(seat_holder)
-    url = reverse("writeback:message_copy", args=[entry.message.pk])
+    url = reverse("inbox:message_copy", args=[entry.message.pk])
     page = _htmx(client, "get", url).content.decode()
     assert "Queued" in page
     assert f'hx-get="{url}" hx-trigger="every 3s"' in page
@@ -270,5 +269,5 @@ def test_a_copy_in_flight_keeps_refreshing_its_state_until_it_settles(
 def test_another_seats_copy_state_is_not_found(login, seat_holder, outsider):
     entry = OutboxEntryFactory(message__thread__seat=seat_holder)
     client = login(outsider)
-    url = reverse("writeback:message_copy", args=[entry.message.pk])
+    url = reverse("inbox:message_copy", args=[entry.message.pk])
     assert _htmx(client, "get", url).status_code == 404

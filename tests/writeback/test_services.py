@@ -6,23 +6,9 @@ from django.db import transaction
 from django_q.models import Task
 
 from crm_settings.models import WritebackType
-from tests.factories import (
-    CompanyFactory,
-    CrmSettingsFactory,
-    MemberFactory,
-    MessageFactory,
-    ThreadFactory,
-)
-from writeback.models import (
-    CopyPreference,
-    Message,
-    OutboxEntry,
-    OutboxState,
-    Thread,
-    activity_id_for,
-)
-from writeback.selectors import copy_choices_get
-from writeback.services import (
+from inbox.models import CopyPreference, Message, Thread
+from inbox.selectors import copy_choices_get
+from inbox.services import (
     COPY_NOT_AVAILABLE,
     NOTE_NEEDS_ONE_TARGET,
     conversation_receive,
@@ -36,6 +22,14 @@ from writeback.services import (
     thread_mark_read,
     thread_set_copy,
 )
+from tests.factories import (
+    CompanyFactory,
+    CrmSettingsFactory,
+    MemberFactory,
+    MessageFactory,
+    ThreadFactory,
+)
+from writeback.models import OutboxEntry, OutboxState, activity_id_derive
 
 pytestmark = pytest.mark.django_db
 
@@ -79,17 +73,17 @@ def test_a_copied_message_gets_its_outbox_entry_with_a_derived_activity_id(
     assert (entry.state, entry.item_type, entry.seat, entry.contract) == (
         OutboxState.QUEUED, "message", seat_holder, seat_holder.contract,
     )  # fmt: skip
-    assert entry.activity_id == activity_id_for(
+    assert entry.activity_id == activity_id_derive(
         contract_id=seat_holder.contract_id, item_type="message", item_id=message.pk
     )
 
 
 def test_the_activity_id_is_the_same_every_time_and_differs_per_item():
-    one = activity_id_for(contract_id=1, item_type="message", item_id=7)
-    assert one == activity_id_for(contract_id=1, item_type="message", item_id=7)
-    assert one != activity_id_for(contract_id=1, item_type="message", item_id=8)
-    assert one != activity_id_for(contract_id=2, item_type="message", item_id=7)
-    assert one != activity_id_for(contract_id=1, item_type="note", item_id=7)
+    one = activity_id_derive(contract_id=1, item_type="message", item_id=7)
+    assert one == activity_id_derive(contract_id=1, item_type="message", item_id=7)
+    assert one != activity_id_derive(contract_id=1, item_type="message", item_id=8)
+    assert one != activity_id_derive(contract_id=2, item_type="message", item_id=7)
+    assert one != activity_id_derive(contract_id=1, item_type="note", item_id=7)
 
 
 def test_the_item_and_its_outbox_entry_commit_or_roll_back_together(

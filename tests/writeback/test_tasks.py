@@ -2,9 +2,9 @@
 
 import pytest
 
+from inbox.services import message_send
 from tests.factories import ContractFactory, CrmConnectionFactory, CrmSettingsFactory, SeatFactory
 from writeback.models import OutboxEntry, OutboxState
-from writeback.services import message_send
 from writeback.tasks import drain_due_outboxes, drain_outbox
 
 pytestmark = pytest.mark.django_db

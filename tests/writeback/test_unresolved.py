@@ -4,6 +4,7 @@ emulator by a suggestion, by a search, and by *Create record in CRM*."""
 import pytest
 from django.urls import reverse
 
+from inbox.services import message_send, note_create
 from tests.factories import (
     CompanyFactory,
     MemberFactory,
@@ -11,8 +12,7 @@ from tests.factories import (
     SeatFactory,
 )
 from writeback.models import OutboxEntry, OutboxState, RecordMatch
-from writeback.report import record_id_for
-from writeback.services import message_send, note_create
+from writeback.report import record_id_derive
 from writeback.tasks import drain_outbox
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +197,7 @@ def test_create_record_in_crm_makes_a_contact_from_the_members_details(
     values = {**form.initial, "last_name": "King", "job_title": "Countess"}
     assert client.post(url, values).status_code == 302
 
-    contact_id = str(record_id_for(entry=entry, record_type="contact"))
+    contact_id = str(record_id_derive(entry=entry, record_type="contact"))
     contact = dynamics.row("contacts", contact_id)
     assert (contact["lastname"], contact["jobtitle"]) == ("King", "Countess")
     assert contact["_ownerid_value"] == dynamics.user(entry.seat.user.email)["systemuserid"]
@@ -221,7 +221,7 @@ def test_create_record_in_crm_for_a_company_makes_an_account(unresolved, client,
     )
 
     assert response.status_code == 302
-    account_id = str(record_id_for(entry=entry, record_type="account"))
+    account_id = str(record_id_derive(entry=entry, record_type="account"))
     assert dynamics.row("accounts", account_id)["name"] == "Contoso Pharmaceuticals"
     row = _activity(dynamics, entry)
     assert (row["statecode"], row["statuscode"]) == (1, 5)

@@ -7,12 +7,12 @@ with the Dynamics emulator behind it.
 
 import pytest
 
+from inbox.services import message_send
 from tests.browser.a11y import assert_accessible
 from tests.browser_fixtures import login_page
 from tests.factories import MemberFactory, OutboxEntryFactory, SeatFactory
 from tests.writeback.conftest import ALEX, connect, copy_everything, map_seats
 from writeback.models import OutboxEntry
-from writeback.services import message_send
 from writeback.tasks import drain_outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.emulator, pytest.mark.django_db(transaction=True)]
@@ -22,7 +22,7 @@ def test_a_seat_holder_resolves_an_item_with_a_record_found_by_search(
     page, live_server, dynamics, contract, admin, crm_person, monkeypatch
 ):
     # Connecting starts the first import: not what this test is about.
-    monkeypatch.setattr("crm_settings.connect.sync_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr("crm_settings.connect.import_enqueue", lambda **kwargs: None)
     connect(dynamics, contract, admin)
     copy_everything(contract, monkeypatch)
     rep = SeatFactory(contract=contract, user__email=ALEX)

@@ -1,10 +1,13 @@
 """The mobile API's OpenAPI 3.1 description, written by hand and served at ``/api/v1/openapi.json``.
 
-``tests/writeback/test_api_schema.py`` checks that every route and method in ``api/urls.py`` is
-described here, so the two cannot drift apart.
+It describes the one API the app sees, including what the writeback serves in it: *Retry*
+(``writeback.api_urls``) and each item's ``Delivery`` (``OutboxEntry.api_payload``). Those are
+described here as text, not imported; the delivery states are read from the model behind the
+``delivery`` relation. ``tests/writeback/test_api_schema.py`` checks that every route and method
+served under ``/api/v1/`` is described here, so the two cannot drift apart.
 """
 
-from writeback.models import MESSAGE_BODY_MAX, NOTE_BODY_MAX, OutboxState
+from inbox.models import MESSAGE_BODY_MAX, NOTE_BODY_MAX, Message
 
 
 def _ref(name: str) -> dict:
@@ -55,43 +58,23 @@ def _body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-_SCHEMAS = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {
-                    "code": {
-                        "type": "string",
-                        "enum": [
-                            "invalid_json",
-                            "invalid_fields",
-                            "invalid",
-                            "unauthorized",
-                            "forbidden",
-                            "not_found",
-                            "method_not_allowed",
-                            "unsupported_media_type",
-                        ],
-                    },  # fmt: skip
-                    "message": {"type": "string"},
-                    "fields": {
-                        "type": "object",
-                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                        "description": "Per field, what is wrong with it.",
-                    },
-                },
-            }
-        },
-    },
-    "Delivery": {
+def _delivery_states() -> list[str]:
+    """What an item's delivery can be: the ``state`` choices of the model behind ``delivery``.
+
+    ``Message.delivery`` is the reverse side of the writeback's one-to-one to the item, so the
+    list follows the writeback's states without the inbox importing them.
+    """
+    entry = Message._meta.get_field("delivery").related_model
+    return [value for value, _label in entry._meta.get_field("state").choices]
+
+
+def _delivery_schema() -> dict:
+    """An item's CRM copy, as ``OutboxEntry.api_payload`` makes it."""
+    return {
         "type": ["object", "null"],
         "description": "The item's copy in the CRM; null when it was never ticked.",
         "properties": {
-            "state": {"type": "string", "enum": list(OutboxState.values)},
+            "state": {"type": "string", "enum": _delivery_states()},
             "label": {"type": "string"},
             "activity_id": {"type": "string", "format": "uuid"},
             "attempts": {"type": "integer", "description": "Attempts at the current operation."},
@@ -115,6 +98,41 @@ _SCHEMAS = {
                 "description": "True: no CRM record matched, an open task awaits resolution.",
             },
             "sent_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    }
+
+
+_SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "enum": [
+                            "invalid_json",
+                            "too_large",
+                            "invalid_fields",
+                            "invalid",
+                            "unauthorized",
+                            "forbidden",
+                            "not_found",
+                            "method_not_allowed",
+                            "unsupported_media_type",
+                        ],
+                    },  # fmt: skip
+                    "message": {"type": "string"},
+                    "fields": {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                        "description": "Per field, what is wrong with it.",
+                    },
+                },
+            }
         },
     },
     "Member": {
@@ -380,7 +398,7 @@ def openapi_document(*, server_url: str) -> dict:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _SCHEMAS,
+            "schemas": {**_SCHEMAS, "Delivery": _delivery_schema()},
         },
         "paths": _PATHS,
     }

@@ -1,31 +1,43 @@
-"""Writing InMails, messages and notes, and ticking or unticking their copy to the CRM.
+"""Every write of the inbox: InMails, messages and notes, ticking or unticking their copy to the
+CRM, and the mobile app's tokens.
 
-Every function saves the item and its outbox change in one transaction (``outbox_follow``), so an
-item is never copied without being saved, nor saved with a tick that was lost. Items of a type the
-contract's admin does not copy (``CrmSettings.writeback_types()``, empty with writeback off) are
-saved unticked and get no outbox entry at all.
+Every item function saves the item and announces it (``inbox.signals.items_written``) in one
+transaction; the writeback's receiver changes the item's outbox entry in that same transaction,
+so an item is never copied without being saved, nor saved with a tick that was lost. Items of a
+type the contract's admin does not copy (``CrmSettings.writeback_types()``, empty with writeback
+off) are saved unticked and get no outbox entry at all.
+
+Tokens (``seats.models.ApiToken``, one per device): only a SHA-256 digest is stored, so a token
+is shown once, when it is created, and cannot be recovered from the database.
 
 Rule violations raise ``ValidationError`` with a message fit for the page or the API.
 """
 
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from crm_settings.models import WritebackType
 from crm_settings.selectors import crm_settings_get
+from inbox.models import CopyPreference, Message, Note, Thread
+from inbox.selectors import copy_choices_get
+from inbox.signals import items_written
 from network.models import Company, Member
-from seats.models import Seat
-from writeback.models import CopyPreference, Message, Note, Thread
-from writeback.outbox import outbox_follow
-from writeback.selectors import copy_choices_get
+from seats.models import ApiToken, Seat, User
 
 NO_SEAT_FEATURES = "Admin only seats can configure, not prospect: they cannot write {what}."
 COPY_NOT_AVAILABLE = "Your admin has not turned on copying {types} to the CRM."
 NOTE_NEEDS_ONE_TARGET = "A note is written on a lead or on an account: choose exactly one."
+TOKEN_BYTES = 32
+NAME_TAKEN = "You already have a token called “{name}”. Choose another name, or revoke that one."
+# How stale ``last_used_at`` may get: refreshing it on every request would write on every read.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def _copy_allowed(seat: Seat, item_type: str) -> bool:
@@ -52,6 +64,12 @@ def _composed_copy(seat: Seat, item_type: str, copy_to_crm: bool) -> bool:
     return copy_to_crm
 
 
+def _written(items: list[Message] | list[Note], *, contract_id: int) -> None:
+    """Tell the writeback that ``items``' checkboxes were set, in the caller's transaction."""
+    if items:
+        items_written.send(sender=type(items[0]), items=items, contract_id=contract_id)
+
+
 def _locked(thread: Thread) -> Thread:
     # Serialises with *Copy thread to CRM*: a message added while the thread is being ticked
     # sees the tick, or is among the messages the tick copies, never neither.
@@ -68,7 +86,7 @@ def _add_message(
     message.save()
     # Greatest: a message that arrives late with an older timestamp does not move the thread back.
     Thread.objects.filter(pk=thread.pk).update(last_message_at=Greatest("last_message_at", sent_at))
-    outbox_follow(items=[message], contract_id=thread.seat.contract_id)
+    _written([message], contract_id=thread.seat.contract_id)
     return message
 
 
@@ -186,6 +204,21 @@ def thread_mark_read(*, thread: Thread) -> Thread:
 
 
 @transaction.atomic
+def message_backdate(*, message: Message, sent_at: datetime) -> Message:
+    """Date a message in the past, and its thread by its latest message: for demo data only.
+
+    The send services stamp "now"; a demo inbox reads better spread over the past week.
+    """
+    Message.objects.filter(pk=message.pk).update(sent_at=sent_at)
+    latest = Message.objects.filter(thread=OuterRef("pk")).order_by("-sent_at", "-pk")
+    Thread.objects.filter(pk=message.thread_id).update(
+        last_message_at=Subquery(latest.values("sent_at")[:1])
+    )
+    message.sent_at = sent_at
+    return message
+
+
+@transaction.atomic
 def note_create(
     *,
     seat: Seat,
@@ -202,7 +235,7 @@ def note_create(
     note = Note(seat=seat, member=member, company=company, body=body, copy_to_crm=copy)
     note.full_clean()
     note.save()
-    outbox_follow(items=[note], contract_id=seat.contract_id)
+    _written([note], contract_id=seat.contract_id)
     return note
 
 
@@ -226,7 +259,7 @@ def message_set_copy(*, message: Message, copy_to_crm: bool) -> Message:
     if message.copy_to_crm != copy_to_crm:
         message.copy_to_crm = copy_to_crm
         message.save(update_fields=["copy_to_crm"])
-        outbox_follow(items=[message], contract_id=message.thread.seat.contract_id)
+        _written([message], contract_id=message.thread.seat.contract_id)
     return message
 
 
@@ -244,7 +277,7 @@ def thread_set_copy(*, thread: Thread, copy_to_crm: bool) -> Thread:
         message.copy_to_crm = copy_to_crm
         message.thread = thread
     Message.objects.bulk_update(changed, ["copy_to_crm"])
-    outbox_follow(items=changed, contract_id=thread.seat.contract_id)
+    _written(changed, contract_id=thread.seat.contract_id)
     return thread
 
 
@@ -256,5 +289,46 @@ def note_set_copy(*, note: Note, copy_to_crm: bool) -> Note:
     if note.copy_to_crm != copy_to_crm:
         note.copy_to_crm = copy_to_crm
         note.save(update_fields=["copy_to_crm"])
-        outbox_follow(items=[note], contract_id=note.seat.contract_id)
+        _written([note], contract_id=note.seat.contract_id)
     return note
+
+
+# --- The mobile app's tokens --------------------------------------------------------------------
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token for one of ``user``'s devices; returns the row and the token, to show once."""
+    name = name.strip()
+    if ApiToken.objects.filter(user=user, name__iexact=name, revoked_at__isnull=True).exists():
+        raise ValidationError({"name": NAME_TAKEN.format(name=name)})
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    token = ApiToken.objects.create(user=user, name=name, digest=_digest(raw), prefix=raw[:8])
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Stop a token from working, for good; revoking twice keeps the first date."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken | None:
+    """The live token ``raw`` stands for, with its user, or None; notes when it was last used."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is not None:
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+    return token

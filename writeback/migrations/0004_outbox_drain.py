@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('seats', '0002_one_email_address_per_person'),
-        ('writeback', '0002_record_match'),
+        ('writeback', '0003_items_moved_to_inbox'),
     ]
 
     operations = [

@@ -2,6 +2,7 @@
 
 Like the pages, they are thin: parse, validate with the pages' forms, call one service, answer
 with a payload. Everything is scoped to the token's seat: another seat's objects are 404.
+*Retry* on a message or note is the writeback's (``writeback.api_views``), in the same API.
 """
 
 from django.contrib.auth.decorators import login_not_required
@@ -10,17 +11,14 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 
-from network.models import Company, Member
-from network.selectors import member_search
-from writeback.access import get_message, get_note, get_thread
-from writeback.api.http import ApiError, endpoint, invalid_fields, json_body
-from writeback.api.payloads import member_payload, message_payload, note_payload, thread_payload
-from writeback.api.schema import openapi_document
-from writeback.forms import ComposeForm, NoteOnForm, ReplyForm
-from writeback.models import Thread
-from writeback.outbox import outbox_retry
-from writeback.selectors import copy_choices_get, note_list, thread_list, thread_messages
-from writeback.services import (
+from inbox.access import get_message, get_note, get_thread
+from inbox.api.http import ApiError, endpoint, invalid_fields, json_body
+from inbox.api.payloads import member_payload, message_payload, note_payload, thread_payload
+from inbox.api.schema import openapi_document
+from inbox.forms import ComposeForm, NoteOnForm, ReplyForm
+from inbox.models import Thread
+from inbox.selectors import copy_choices_get, message_list, note_list, thread_list
+from inbox.services import (
     message_compose,
     message_reply,
     message_set_copy,
@@ -29,6 +27,8 @@ from writeback.services import (
     thread_mark_read,
     thread_set_copy,
 )
+from network.models import Company, Member
+from network.selectors import member_search
 
 PAGE_SIZE = 25
 _COPY = {"copy_to_crm": bool}
@@ -52,7 +52,7 @@ def _page(request, paginator: Paginator):
 
 
 def _thread_answer(request, thread: Thread, status: int = 200) -> JsonResponse:
-    messages = list(thread_messages(thread=thread))
+    messages = list(message_list(thread=thread))
     choices = copy_choices_get(seat=request.seat)
     return JsonResponse(thread_payload(thread, choices, messages), status=status)
 
@@ -142,21 +142,6 @@ def message_detail(request, pk: int):
     return JsonResponse(message_payload(message, copy_choices_get(seat=request.seat)))
 
 
-@endpoint("POST")
-def message_retry(request, pk: int):
-    """*Retry* a message whose copy failed."""
-    message = get_message(request, pk)
-    _retry(getattr(message, "delivery", None))
-    message = get_message(request, pk)
-    return JsonResponse(message_payload(message, copy_choices_get(seat=request.seat)))
-
-
-def _retry(entry) -> None:
-    if entry is None:
-        raise ApiError(400, "invalid", "This item was never copied to the CRM: nothing to retry.")
-    outbox_retry(entry=entry)
-
-
 def _note_target(request) -> dict:
     """The lead (``?member_id=``) or account (``?company_id=``) whose notes are listed."""
     member_id, company_id = request.GET.get("member_id"), request.GET.get("company_id")
@@ -201,13 +186,6 @@ def note_detail(request, pk: int):
         note_set_copy(note=note, copy_to_crm=_copy_wanted(request))
         note = get_note(request, pk)
     return JsonResponse(note_payload(note, copy_choices_get(seat=request.seat)))
-
-
-@endpoint("POST")
-def note_retry(request, pk: int):
-    """*Retry* a note whose copy failed."""
-    _retry(getattr(get_note(request, pk), "delivery", None))
-    return JsonResponse(note_payload(get_note(request, pk), copy_choices_get(seat=request.seat)))
 
 
 @endpoint("GET")

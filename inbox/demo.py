@@ -1,27 +1,27 @@
 """Demo conversations and notes for a seat holder, created idempotently.
 
-``portal/demo.py`` calls ``writeback_demo_seed`` for the demo's seat holders with network members
+``portal/demo.py`` calls ``inbox_demo_seed`` for the demo's seat holders with network members
 that partly match the emulator's CRM contacts. Running it again creates nothing twice: each
 thread and note is looked up by what makes it recognisable before it is written.
 """
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
-from network.models import Member
-from seats.models import Seat
-from writeback.models import Message, Note, Thread
-from writeback.services import (
+from inbox.models import Note, Thread
+from inbox.services import (
     conversation_receive,
+    message_backdate,
     message_compose,
     message_receive,
     message_reply,
     note_create,
 )
+from network.models import Member
+from seats.models import Seat
 
 # Per member, in order: (kind, subject, [(days ago, direction, text), ...]); "{first}" is the
 # member's first name and "{company}" their company.
@@ -65,11 +65,6 @@ def _fill(text: str, member: Member) -> str:
     return text.format(first=member.first_name, company=company)
 
 
-def _backdate(message: Message, when: datetime) -> None:
-    # The send services stamp "now"; a demo inbox reads better spread over the past week.
-    Message.objects.filter(pk=message.pk).update(sent_at=when)
-
-
 def _conversation(seat: Seat, member: Member, kind: str, subject: str, script) -> Thread | None:
     subject = _fill(subject, member)
     existing = Thread.objects.filter(seat=seat, member=member, kind=kind)
@@ -96,9 +91,7 @@ def _conversation(seat: Seat, member: Member, kind: str, subject: str, script) -
                 seat=seat, kind=kind, member=member, subject=subject, body=body, copy_to_crm=True
             )
         thread = message.thread
-        _backdate(message, when)
-    last = thread.messages.aggregate(last=Max("sent_at"))["last"]
-    Thread.objects.filter(pk=thread.pk).update(last_message_at=last)
+        message_backdate(message=message, sent_at=when)
     return thread
 
 
@@ -110,7 +103,7 @@ def _note(seat: Seat, *, body: str, copy: bool, **on) -> Note | None:
 
 
 @transaction.atomic
-def writeback_demo_seed(*, seat: Seat, members: Sequence[Member]) -> list[str]:
+def inbox_demo_seed(*, seat: Seat, members: Sequence[Member]) -> list[str]:
     """Give ``seat`` a few InMail and message threads and notes with ``members``.
 
     Items are ticked for the CRM; the services leave them unticked where the contract does not

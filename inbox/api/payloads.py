@@ -1,46 +1,26 @@
 """What the API answers: threads, messages, notes, their deliveries and members, as plain dicts.
 
 ``choices`` (``CopyChoices``) says for each item whether its copy checkbox exists
-(``copy_available``): the app shows the checkbox exactly where the pages do.
+(``copy_available``): the app shows the checkbox exactly where the pages do. Each item's
+``delivery`` is its outbox entry's own ``api_payload()``, reached by the reverse relation
+``item.delivery``: the writeback's rule about its row, with no import of the writeback here.
 """
 
 from datetime import datetime
 
+from inbox.models import Message, Note, Thread
+from inbox.selectors import CopyChoices
 from network.models import Member
-from writeback.models import Message, Note, OutboxEntry, OutboxState, Thread
-from writeback.selectors import CopyChoices
-
-# States whose next_attempt_at is a time to show (the others hold a lease or nothing).
-_WAITING = {OutboxState.QUEUED, OutboxState.RETRYING, OutboxState.REMOVAL_REQUESTED}
 
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def delivery_payload(entry: OutboxEntry | None) -> dict | None:
-    """An item's CRM copy, or None when it was never ticked."""
-    if entry is None:
-        return None
-    error = None
-    if entry.last_error_kind:
-        error = {
-            "kind": entry.last_error_kind,
-            "reason": entry.failure_reason,
-            "next_step": entry.next_step,
-            "detail": entry.last_error_detail,
-        }
-    return {
-        "state": entry.state,
-        "label": entry.get_state_display(),
-        "activity_id": str(entry.activity_id),
-        "attempts": entry.attempts,
-        "next_attempt_at": _time(entry.next_attempt_at) if entry.state in _WAITING else None,
-        "error": error,
-        "crm_url": entry.crm_url or None,
-        "written_open": entry.written_open,
-        "sent_at": _time(entry.sent_at),
-    }
+def _delivery(item: Message | Note) -> dict | None:
+    """The item's CRM copy, or None when it was never ticked (it has no outbox entry)."""
+    entry = getattr(item, "delivery", None)
+    return entry.api_payload() if entry is not None else None
 
 
 def member_payload(member: Member) -> dict:
@@ -66,7 +46,7 @@ def message_payload(message: Message, choices: CopyChoices) -> dict:
         "sent_at": _time(message.sent_at),
         "copy_to_crm": message.copy_to_crm,
         "copy_available": choices.shows(message.thread.kind),
-        "delivery": delivery_payload(getattr(message, "delivery", None)),
+        "delivery": _delivery(message),
     }
 
 
@@ -105,5 +85,5 @@ def note_payload(note: Note, choices: CopyChoices) -> dict:
         "created_at": _time(note.created_at),
         "copy_to_crm": note.copy_to_crm,
         "copy_available": choices.shows(note.item_type),
-        "delivery": delivery_payload(getattr(note, "delivery", None)),
+        "delivery": _delivery(note),
     }

@@ -20,8 +20,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, Validati
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from inbox.services import api_token_authenticate
 from seats.models import Seat
-from writeback.api.tokens import api_token_authenticate
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
 
