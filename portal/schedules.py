@@ -10,7 +10,7 @@ from django_q.models import Schedule
 
 from alerts.tasks import ALERTS_CHECK, ALERTS_DIGEST
 from crm_settings.tasks import CRM_CHOICES_REFRESH_DUE
-from portal.tasks import HEARTBEAT
+from portal.tasks import HEARTBEAT, PRUNE_OLD_RECORDS
 from sync.tasks import SYNC_DUE_CONTRACTS
 from writeback.tasks import DRAIN_DUE_OUTBOXES
 
@@ -36,6 +36,8 @@ SCHEDULES = [
     ScheduleSpec("alerts: check for incidents", ALERTS_CHECK, minutes=1),
     # The daily digest, for admins who chose it instead of an email per alert.
     ScheduleSpec("alerts: daily digest", ALERTS_DIGEST, minutes=24 * 60),
+    # Old sync runs, audit entries and task results, past their retention (portal.retention).
+    ScheduleSpec("portal: prune old records", PRUNE_OLD_RECORDS, minutes=60),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.

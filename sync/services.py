@@ -5,6 +5,7 @@ Views (*Sync now*), tasks (the schedule, the connect and settings triggers) and 
 how each table is read is in ``sync.reading``, how saves are decided in ``sync.evaluate``.
 """
 
+import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -14,6 +15,7 @@ from django import db
 from django.conf import settings
 from django.db import transaction
 
+from config.logs import log_context
 from crm_settings.budget import task_enqueue_after
 from crm_settings.connect import (
     connection_clear_error,
@@ -233,7 +235,10 @@ def _read_tables(
         opportunities_and_accounts_saves()
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-lane") as pool:
-        other = pool.submit(_with_own_connection, opportunities_and_accounts_saves)
+        # The lane's log lines carry the run's ids (config.logs).
+        other = pool.submit(
+            contextvars.copy_context().run, _with_own_connection, opportunities_and_accounts_saves
+        )
         try:
             read(CONTACTS)
         except BaseException:
@@ -276,6 +281,7 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
     contract = run.contract
     connection = crm_connection_get(contract=contract)
     with ExitStack() as stack:
+        stack.enter_context(log_context(contract_id=run.contract_id, run_id=run.pk))
         recorder = RunRecorder(
             run=run, requests_sent=lambda: client.stats.requests if client else 0
         )

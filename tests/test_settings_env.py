@@ -140,6 +140,9 @@ _PRODUCTION = {
         ),
         ({"DJANGO_DEBUG": "1", "DYNAMICS_CA_BUNDLE": "/nope.pem"}, "is not a file"),
         ({"DJANGO_DEBUG": "1", "PORTAL_HSTS_SECONDS": "-1"}, "PORTAL_HSTS_SECONDS=-1 is too small"),
+        ({"DJANGO_DEBUG": "1", "PORTAL_LOG_FORMAT": "xml"}, "PORTAL_LOG_FORMAT='xml' is not text"),
+        ({"DJANGO_DEBUG": "1", "OUTBOX_LEASE_SECONDS": "1"}, "OUTBOX_LEASE_SECONDS=1 is too small"),
+        ({"DJANGO_DEBUG": "1", "RETENTION_RUNS_DAYS": "0"}, "RETENTION_RUNS_DAYS=0 is too small"),
         (_PRODUCTION, "set PORTAL_ALLOW_SQLITE=1 to run production mode on SQLite"),
         (
             {**_PRODUCTION, "DATABASE_URL": "sqlite:////tmp/portal.sqlite3"},

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from config.logs import log_context
 from crm_settings.connect import (
     connection_record_error,
     connection_refresh_solution,
@@ -121,6 +122,10 @@ class DeliveryRun:
             outbox_mark_deferred(entry=entry, until=error.retry_at, detail=str(error))
             return
         kind, retryable = _classify(error)
+        with log_context(item_id=entry.pk):
+            logger.info(
+                "Outbox entry %s: attempt %s failed (%s): %s", entry.pk, entry.attempts, kind, error
+            )
         outbox_mark_error(
             entry=entry,
             kind=kind,

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 
 from django_q.tasks import async_task
 
+from config.logs import log_context
 from crm_settings.budget import budget_wait, budget_wait_live, task_enqueue_after
 from crm_settings.connect import connection_record_error
 from crm_settings.crm import open_client
@@ -24,7 +25,14 @@ from crm_settings.selectors import crm_connection_get
 from dynamics import DynamicsError
 from seats.models import Contract
 from writeback.delivery import DeliveryRun, deliver
-from writeback.outbox import CLAIM_BATCH, outbox_claim_due, outbox_due_contract_ids
+from writeback.outbox import (
+    CLAIM_BATCH,
+    LeaseKeeper,
+    outbox_claim_due,
+    outbox_drain_request,
+    outbox_drain_started,
+    outbox_due_contract_ids,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +58,12 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     Safe to run twice or concurrently: each claim takes entries no other worker holds. Without a
     CRM connection, or while writeback is paused, nothing is claimed, so items stay queued until
     the contract connects or an admin resumes. One client serves the whole run (one sign-in,
-    kept-alive connections, lookups remembered).
+    kept-alive connections, lookups remembered), and the claims' leases are renewed while each
+    batch is delivered.
     """
+    # First of all: an item saved from now on may come after this drain's last claim, so it asks
+    # for a follow-up drain instead of counting on this one.
+    outbox_drain_started(contract_id=contract_id)
     contract = Contract.objects.filter(pk=contract_id).first()
     if contract is None:
         return 0
@@ -66,6 +78,7 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     taken = 0
     wait = None
     with ExitStack() as stack:
+        stack.enter_context(log_context(contract_id=contract_id))
         try:
             client = stack.enter_context(open_client(connection))
         except DynamicsError as error:
@@ -77,6 +90,7 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
             _pause_count(contract_id=contract_id, failure=error, taken=0)
             return 0
         run = DeliveryRun(connection=connection, client=client)
+        leases = stack.enter_context(LeaseKeeper())
         # Each claim moves what it takes out of "due" (an outcome, or the lease), so this ends.
         while True:
             # Between claims: a drain that used up the reserve, or was told to wait, stops.
@@ -89,7 +103,8 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
             if not entries:
                 break
             taken += len(entries)
-            deliver(run=run, entries=entries)
+            with leases.keep(entries):
+                deliver(run=run, entries=entries)
     _pause_count(contract_id=contract_id, failure=run.halt_error, taken=taken)
     if wait is not None:
         _drain_after(contract_id, wait)
@@ -117,7 +132,7 @@ def drain_due_outboxes() -> int:
 
     Runs every minute: it picks up retries whose time has come, entries whose worker died, and
     items queued before their contract connected. Contracts whose API budget says wait are left
-    for a later minute.
+    for a later minute, and a contract whose drain already waits for a worker gets no second one.
     """
     contract_ids = outbox_due_contract_ids()
     waiting = {
@@ -125,7 +140,9 @@ def drain_due_outboxes() -> int:
         for connection in CrmConnection.objects.filter(contract_id__in=contract_ids)
         if budget_wait(connection=connection) is not None
     }
-    started = [contract_id for contract_id in contract_ids if contract_id not in waiting]
-    for contract_id in started:
-        async_task(DRAIN_OUTBOX, contract_id)
-    return len(started)
+    started = 0
+    for contract_id in contract_ids:
+        if contract_id not in waiting and outbox_drain_request(contract_id=contract_id):
+            async_task(DRAIN_OUTBOX, contract_id)
+            started += 1
+    return started
