@@ -12,7 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from crm_settings.budget import ApiBudget, DayUsage, api_usage_per_day, connection_budget_get
-from crm_settings.models import CrmConnection, CrmSettings, WritebackType
+from crm_settings.messages import AdminMessage
+from crm_settings.models import AutoPause, CrmConnection, CrmSettings, WritebackType
+from crm_settings.pausing import pause_problem, pauses_in_force
 from crm_settings.selectors import crm_connection_get, crm_settings_read
 from network.selectors import ImportedCounts, imported_saves_count
 from overview.charts import Chart, PanelSpec, Series, chart_build
@@ -39,10 +41,15 @@ def _many(count: int, singular: str, plural: str = "") -> str:
 
 @dataclass(frozen=True)
 class Pause:
-    """Something that holds the contract's background work back, and until when if known."""
+    """Something that holds the contract's background work back: Dynamics or the budget until a
+    moment (``until``), or the auto-pause of a ``part`` (``AutoPause.Part``) after failures in a
+    row, since a moment, until an admin resumes it, with the failure that paused it."""
 
     what: str
     until: datetime | None = None
+    since: datetime | None = None
+    part: str = ""
+    problem: AdminMessage | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,10 @@ class Status:
     def next_run_soon(self) -> bool:
         """Due already: the schedule's next tick (every minute) starts it."""
         return self.next_run_at is not None and self.next_run_at <= self.now + timedelta(minutes=1)
+
+    @property
+    def sync_paused(self) -> bool:
+        return any(pause.part == AutoPause.Part.SYNC for pause in self.pauses)
 
     @property
     def writeback_labels(self) -> list[str]:
@@ -84,20 +95,32 @@ class Overview:
     days: int = DAYS
 
 
-def _pauses(*, budget: ApiBudget | None) -> list[Pause]:
-    """What holds scheduled imports and writeback back now: a Retry-After from Dynamics, or the
-    budget reserve (``crm_settings.budget``)."""
-    if budget is None or budget.waiting_until is None:
-        return []
-    if budget.retry_at is not None:
-        return [Pause("Dynamics asked the portal to pause its requests", budget.retry_at)]
-    return [
+def _pauses(*, contract: Contract, budget: ApiBudget | None) -> list[Pause]:
+    """What holds scheduled imports and writeback back now: the sync or writeback paused after
+    failing too often in a row (``crm_settings.pausing``, 1 query), a Retry-After from
+    Dynamics, or the budget reserve (``crm_settings.budget``)."""
+    if budget is None:
+        return []  # not connected: nothing runs, nothing is paused
+    pauses = [
         Pause(
-            f"Less than {budget.reserve_percent}% of the API budget is left, kept for your own "
-            "use of Dynamics",
-            budget.waiting_until,
+            f"{pause.get_part_display()} paused after {_many(pause.failures, 'failure')} in a row",
+            since=pause.paused_at,
+            part=pause.part,
+            problem=pause_problem(pause),
         )
+        for pause in pauses_in_force(contract_id=contract.pk)
     ]
+    if budget.retry_at is not None:
+        pauses.append(Pause("Dynamics asked the portal to pause its requests", budget.retry_at))
+    elif budget.waiting_until is not None:
+        pauses.append(
+            Pause(
+                f"Less than {budget.reserve_percent}% of the API budget is left, kept for your "
+                "own use of Dynamics",
+                budget.waiting_until,
+            )
+        )
+    return pauses
 
 
 def overview_status(*, contract: Contract, now: datetime) -> Status:
@@ -109,7 +132,7 @@ def overview_status(*, contract: Contract, now: datetime) -> Status:
         sync=sync_status(contract=contract),
         next_run_at=sync_next_run_at(contract=contract, now=now),
         budget=budget,
-        pauses=_pauses(budget=budget),
+        pauses=_pauses(contract=contract, budget=budget),
         now=now,
     )
 

@@ -9,13 +9,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, Window
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
 from crm_settings.messages import AdminMessage, admin_message
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import AutoPause, CrmConnection, CrmSettings
 from seats.models import Contract, Seat
 from sync.explain import Explanation, accounts_explain, contacts_explain, seats_explain
 from sync.models import CrmAccount, CrmContact, SyncProblem, SyncRun
@@ -29,11 +41,13 @@ def contracts_due_for_sync(*, now=None) -> list[int]:
 
     Due: the last run started ``sync_interval_minutes`` ago or more (or there was none), with
     no run active; or the active run's worker died (a stale heartbeat, or queued and never
-    picked up), so the next task takes it over.
+    picked up), so the next task takes it over. A contract whose sync paused itself after
+    failing too often in a row (``crm_settings.pausing``) is never due until it is resumed.
     """
     now = now or timezone.now()
     contracts = (
         Contract.objects.filter(crm_connection__isnull=False)
+        .exclude(Exists(_sync_paused()))
         .annotate(
             last_run=Max("sync_runs__created_at"),
             interval=Coalesce("crm_settings__sync_interval_minutes", _DEFAULT_INTERVAL),
@@ -60,6 +74,13 @@ def contracts_due_for_sync(*, now=None) -> list[int]:
     return due
 
 
+def _sync_paused():
+    """The outer contract's sync paused itself (``crm_settings.pausing``), as a subquery."""
+    return AutoPause.objects.filter(
+        connection__contract=OuterRef("pk"), part=AutoPause.Part.SYNC, paused_at__isnull=False
+    )
+
+
 def _due_at(*, last_run: datetime | None, interval: int, now: datetime) -> datetime:
     """When a contract's next scheduled run is due: ``interval`` minutes after the last run was
     asked for, whatever asked for it (now, when there was none)."""
@@ -68,7 +89,8 @@ def _due_at(*, last_run: datetime | None, interval: int, now: datetime) -> datet
 
 def sync_next_run_at(*, contract: Contract, now: datetime | None = None) -> datetime | None:
     """When the schedule next starts an import for the contract (by ``contracts_due_for_sync``'s
-    rule); ``now`` when one is due already, None when the contract is not connected (1 query).
+    rule); ``now`` when one is due already, None when the contract is not connected or its sync
+    paused itself (1 query).
 
     The schedule's tick runs every minute, so the run starts within a minute of this; a run
     still active when it is due is followed only once it has finished.
@@ -76,6 +98,7 @@ def sync_next_run_at(*, contract: Contract, now: datetime | None = None) -> date
     now = now or timezone.now()
     found = (
         Contract.objects.filter(pk=contract.pk, crm_connection__isnull=False)
+        .exclude(Exists(_sync_paused()))
         .annotate(
             last_run=Max("sync_runs__created_at"),
             interval=Coalesce("crm_settings__sync_interval_minutes", _DEFAULT_INTERVAL),

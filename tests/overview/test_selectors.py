@@ -16,9 +16,10 @@ from tests.factories import (
     seats_bulk_create,
 )
 
-# Status 8 (connection, settings, the sync status' five, the next run), numbers 4 (seats,
-# Accounts, Leads, outbox), charts 5 (runs and their problems, requests, match rate, copies).
-QUERIES = 17
+# Status 9 (connection, settings, the sync status' five, the next run, auto-pauses), numbers 4
+# (seats, Accounts, Leads, outbox), charts 5 (runs and their problems, requests, match rate,
+# copies).
+QUERIES = 18
 
 
 def _charts(overview) -> dict:

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm_settings.models import CrmSettings
+from crm_settings.models import AutoPause, CrmSettings
 from sync.models import SyncRun
 from tests.factories import (
     CrmConnectionFactory,
@@ -110,6 +110,21 @@ def test_a_retry_after_from_dynamics_shows_as_paused(login, admin, contract):
     page = _page(login(admin))
     assert '<span class="badge badge-warn">Waiting</span>' in page
     assert "Dynamics asked the portal to pause its requests, until" in page
+
+
+def test_an_auto_paused_sync_shows_as_paused_with_no_next_run(login, admin, contract):
+    connection = CrmConnectionFactory(contract=contract)
+    AutoPause.objects.create(
+        connection=connection, part=AutoPause.Part.SYNC, failures=5, paused_at=timezone.now(),
+        last_error_kind="privilege",
+    )  # fmt: skip
+    AutoPause.objects.create(connection=connection, part=AutoPause.Part.WRITEBACK, failures=2)
+    page = _page(login(admin))
+    assert '<span class="badge badge-error">Paused</span> Sync paused after 5 failures' in page
+    assert "Last error: Your CRM account does not have sufficient access privileges." in page
+    assert reverse("crm_settings:index") + "#alerts-heading" in page
+    assert "Writeback paused" not in page  # counting, not paused
+    assert "None while the sync is paused" in page
 
 
 def test_writeback_off_says_off(login, admin, contract):

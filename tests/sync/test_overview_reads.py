@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 
+from crm_settings.models import AutoPause
 from seats.models import CrmSync
 from sync.models import CrmAccount, CrmContact, SeatCrmUser, SyncProblem, SyncRun
 from sync.seat_selectors import seat_crm_counts
@@ -155,6 +157,16 @@ def test_the_next_run_is_an_interval_after_the_last_one_was_asked_for():
         # Overdue: the next minute's tick starts it, as the schedule decides.
         assert sync_next_run_at(contract=contract) == last + timedelta(minutes=45)
         assert contract.pk in contracts_due_for_sync()
+
+
+def test_a_paused_sync_has_no_next_run():
+    contract = ContractFactory()
+    connection = CrmConnectionFactory(contract=contract)
+    AutoPause.objects.create(
+        connection=connection, part=AutoPause.Part.SYNC, failures=5, paused_at=timezone.now()
+    )
+    assert sync_next_run_at(contract=contract) is None
+    assert contract.pk not in contracts_due_for_sync()
 
 
 def test_a_connection_without_runs_is_due_now_and_none_when_not_connected():

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm_settings', '0004_crmconnection_crm_choices'),
+        ('crm_settings', '0005_auto_pause'),
         ('seats', '0002_one_email_address_per_person'),
     ]
 
