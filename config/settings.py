@@ -415,7 +415,8 @@ OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60, minimum=3, maximum=36
 
 # --- Retention (portal.retention, pruned hourly) ------------------------------------------------
 # Days kept: finished sync runs and their per-record problems (each contract's runs that CRM
-# Settings shows are always kept), audit entries, and django-q2's task results.
+# Settings shows are always kept) and the hours of API usage, audit entries, and django-q2's
+# task results.
 RETENTION_RUNS_DAYS = env_int("RETENTION_RUNS_DAYS", 90, minimum=1)
 RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365, minimum=1)
 RETENTION_TASKS_DAYS = env_int("RETENTION_TASKS_DAYS", 7, minimum=1)

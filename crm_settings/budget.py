@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from crm_settings.models import BUDGET_WINDOW, ApiUsage, CrmConnection
 from dynamics import BudgetReading
+from seats.retention import delete_in_batches
 
 # How often a long-running client stores what it has seen (it also does when it closes, and at
 # once when Dynamics asks it to wait).
@@ -181,6 +182,11 @@ def task_enqueue_after(*, name: str, func: str, args: tuple, at: datetime) -> No
             "next_run": at,
         },
     )
+
+
+def api_usage_prune(*, before: datetime, batch_size: int) -> int:
+    """Delete the hours of ``ApiUsage`` that began before ``before``; returns how many."""
+    return delete_in_batches(ApiUsage.objects.filter(hour__lt=before), batch_size=batch_size)
 
 
 # --- Reads ----------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ The hourly schedule (``portal.tasks.prune_old_records``) deletes, in batches of 
 statement (``seats.retention.delete_in_batches``):
 
 - sync runs finished more than ``RETENTION_RUNS_DAYS`` ago (90), with their per-record problems,
-  except each contract's runs CRM Settings shows (``sync.runs.sync_runs_prune``);
+  except each contract's runs CRM Settings shows (``sync.runs.sync_runs_prune``), and the hours
+  of API usage as old (``crm_settings.budget.api_usage_prune``: the CRM Sync overview charts
+  both over the same days);
 - audit entries older than ``RETENTION_AUDIT_DAYS`` (365);
 - django-q2's task results (successes and failures) older than ``RETENTION_TASKS_DAYS`` (7).
 """
@@ -15,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Task
 
+from crm_settings.budget import api_usage_prune
 from seats.retention import BATCH_SIZE, audit_entries_prune, delete_in_batches
 from sync.runs import sync_runs_prune
 
@@ -33,6 +36,9 @@ def retention_prune(*, now: datetime | None = None, batch_size: int = BATCH_SIZE
 
     return {
         "sync runs": sync_runs_prune(
+            before=days_ago(settings.RETENTION_RUNS_DAYS), batch_size=batch_size
+        ),
+        "API usage hours": api_usage_prune(
             before=days_ago(settings.RETENTION_RUNS_DAYS), batch_size=batch_size
         ),
         "audit entries": audit_entries_prune(

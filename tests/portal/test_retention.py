@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import Schedule, Task
 
+from crm_settings.models import ApiUsage
 from portal.retention import retention_prune, task_results_prune
 from portal.schedules import SCHEDULES, install_schedules
 from portal.tasks import HEARTBEAT, PRUNE_OLD_RECORDS
@@ -151,8 +152,17 @@ def test_the_settings_decide_each_age(contract, settings):
     _task(days_ago=3)
     _task(days_ago=1)
 
-    assert retention_prune(now=NOW) == {"sync runs": 1, "audit entries": 1, "task results": 1}
-    assert retention_prune(now=NOW) == {"sync runs": 0, "audit entries": 0, "task results": 0}
+    ApiUsage.objects.bulk_create(
+        ApiUsage(contract=contract, hour=NOW - timedelta(days=days, hours=1)) for days in (30, 29)
+    )
+
+    assert retention_prune(now=NOW) == {
+        "sync runs": 1, "API usage hours": 1, "audit entries": 1, "task results": 1,
+    }  # fmt: skip
+    assert retention_prune(now=NOW) == {
+        "sync runs": 0, "API usage hours": 0, "audit entries": 0, "task results": 0,
+    }  # fmt: skip
+    assert ApiUsage.objects.filter(contract=contract).count() == 1
 
 
 def test_the_prune_is_scheduled_and_installed(db):
