@@ -87,6 +87,14 @@ def test_the_overview_draws_a_month_of_history(page, live_server, contract):
     assert table.locator("tbody tr").count() == len(history.run_days)
     assert_accessible(page)
 
+    # On a phone the page's content keeps its width; each chart scrolls sideways on its own.
+    page.set_viewport_size({"width": 390, "height": 844})
+    main = page.locator("main")
+    assert main.evaluate("main => main.scrollWidth <= main.clientWidth")
+    assert main.bounding_box()["width"] <= 390
+    box = page.locator("#chart-runs svg").bounding_box()
+    assert box["width"] >= 500  # legible, inside its scrolling frame
+
 
 def test_a_new_contract_sees_empty_charts_and_the_way_to_connect(page, live_server, contract):
     admin = SeatFactory(contract=contract, admin_only=True, user__email="adminonly@contoso.test")
