@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "sync",
     "inbox",
     "writeback",
+    "reports",
     "portal",
 ]
 

@@ -30,13 +30,15 @@ class _Line:
 
 
 def cell(value: object) -> object:
-    """One value as a CSV cell: empty for None, Yes/No, ISO 8601 dates, formulas neutralised."""
+    """One value as a CSV cell: empty for None, Yes/No, ISO 8601 dates (moments in UTC, to the
+    second), formulas neutralised."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.isoformat(timespec="seconds")
     if isinstance(value, date | int | float | Decimal):
         return value.isoformat() if isinstance(value, date) else value
     text = str(value)
