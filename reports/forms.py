@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from reports.audit import ACTION_NAMES
-from reports.selectors import MATCH_ENTITIES
+from reports.selectors import MATCH_ENTITIES, METHOD_PHRASES
 from sync.models import MatchMethod
 
 # How far back the won-revenue report goes unless asked otherwise: the current month and the 11
@@ -35,8 +35,8 @@ class MonthField(forms.DateField):
 
 
 class WonRevenueFilter(forms.Form):
-    start = MonthField(label="From", required=False)
-    end = MonthField(label="To", required=False)
+    start = MonthField(label="First month", required=False)
+    end = MonthField(label="Last month", required=False)
 
     def __init__(self, data=None, **kwargs):
         super().__init__(data if data is not None else {}, **kwargs)
@@ -78,7 +78,7 @@ class MatchFilter(forms.Form):
         super().__init__(data if data is not None else {}, **kwargs)
         methods = [m for _, (_, _, found) in MATCH_ENTITIES.items() for m in found]
         self.fields["method"].choices = [("", "Not matched")] + [
-            (m.value, f"Matched by {m.label.lower()}") for m in dict.fromkeys(methods)
+            (m.value, f"Matched by {METHOD_PHRASES[m]}") for m in dict.fromkeys(methods)
         ]
 
     def clean(self):
@@ -89,7 +89,7 @@ class MatchFilter(forms.Form):
         if method and method not in methods:
             label = MATCH_ENTITIES[cleaned["entity"]][0].lower()
             raise forms.ValidationError(
-                f"{label.capitalize()} are never matched by {MatchMethod(method).label.lower()}; "
+                f"{label.capitalize()} are never matched by {METHOD_PHRASES[method]}; "
                 "choose another match."
             )
         cleaned["method"] = method
@@ -112,10 +112,10 @@ class AuditFilter(forms.Form):
         help_text="An email address or name, in who acted or what was changed.",
     )  # fmt: skip
     since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="First day", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Last day", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, data=None, **kwargs):

@@ -259,12 +259,26 @@ MATCH_ENTITIES = {
 }
 
 
+# How each method reads after "matched by".
+METHOD_PHRASES = {
+    MatchMethod.EMAIL: "email",
+    MatchMethod.PROFILE_URL: "LinkedIn profile URL",
+    MatchMethod.NAME_COMPANY: "name and company",
+    MatchMethod.DOMAIN: "website domain",
+    MatchMethod.NAME: "name",
+}
+
+
 @dataclass(frozen=True)
 class MethodShare:
     method: str
     label: str
     count: int
     share: float
+
+    @property
+    def phrase(self) -> str:
+        return METHOD_PHRASES[self.method]
 
 
 @dataclass(frozen=True)

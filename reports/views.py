@@ -18,6 +18,7 @@ from reports.audit import audit_line
 from reports.forms import AuditFilter, MatchFilter, WonRevenueFilter
 from reports.selectors import (
     MATCH_ENTITIES,
+    METHOD_PHRASES,
     audit_entries,
     match_records,
     match_summaries,
@@ -123,7 +124,7 @@ def matches(request):
             "entity_label": MATCH_ENTITIES[entity][0],
             "logical_name": entity.removesuffix("s"),
             "method": values["method"],
-            "method_label": MatchMethod(values["method"]).label,
+            "method_phrase": METHOD_PHRASES.get(values["method"], ""),
             "page": page,
             "connection": crm_connection_get(contract=contract),
             "query": _query({"entity": entity, "method": values["method"], "q": values["search"]}),
