@@ -170,7 +170,7 @@ class WonRevenue:
     base_currency: bool
     totals: list[WonFigures]
     by_month: list[WonRow]
-    # One page of seat holders (``seat_page``), each with their figures.
+    # One page of seat holders (``won_revenue_seats``), each with their figures.
     by_seat: list[WonRow]
 
 
