@@ -33,13 +33,15 @@ def _peak_and_size(client) -> tuple[int, int]:
     return peak - baseline, size
 
 
-def test_twenty_times_the_rows_take_about_the_same_memory(login, admin, contract):
+def test_eight_times_the_rows_take_about_the_same_memory(login, admin, contract):
     client = login(admin)
-    _fill(contract, 0, 2_000)
+    # Several chunks of rows (exports.CHUNK_SIZE), after one untraced export (first-use caches).
+    _fill(contract, 0, 5_000)
+    b"".join(client.get(reverse("reports:matches_csv")).streaming_content)
     small_peak, small_size = _peak_and_size(client)
-    _fill(contract, 2_000, 40_000)
+    _fill(contract, 5_000, 40_000)
     big_peak, big_size = _peak_and_size(client)
 
-    assert big_size > 15 * small_size
-    assert big_peak < 1.5 * small_peak, (small_peak, big_peak)
+    assert big_size > 7 * small_size
+    assert big_peak < 2 * small_peak, (small_peak, big_peak)  # not 8 times
     assert big_peak < big_size, "an export never holds its whole file"
