@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin-settings/crm/", include("crm_settings.urls")),
     path("admin-settings/crm/sync/", include("sync.urls")),
+    path("admin-settings/alerts/", include("alerts.urls")),
     path("seats/", include("sync.seat_urls")),
     path("network/", include("network.urls")),
     path("", include("inbox.urls")),

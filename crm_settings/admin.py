@@ -11,7 +11,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import AutoPause, CrmConnection, CrmSettings
+from crm_settings.pausing import pause_settings_update
 from crm_settings.selectors import CrmChoices, crm_choices_get, crm_connection_get
 from crm_settings.services import (
     SYNC_FIELDS,
@@ -42,8 +43,8 @@ class CrmSettingsAdminForm(forms.ModelForm):
         model = CrmSettings
         fields = [
             "auto_sync", "pipeline_stage", "won_value_column", "contact_profile_url_column",
-            "sync_interval_minutes", "writeback_enabled", "writeback_all", "writeback_inmails",
-            "writeback_messages", "writeback_notes",
+            "sync_interval_minutes", "pause_after_failures", "writeback_enabled", "writeback_all",
+            "writeback_inmails", "writeback_messages", "writeback_notes",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -145,6 +146,12 @@ class CrmSettingsAdmin(admin.ModelAdmin):
                 solution_installed=form.solution_installed,
                 by=request.user,
             )
+        if "pause_after_failures" in form.changed_data:
+            pause_settings_update(
+                contract=contract,
+                pause_after_failures=form.cleaned_data["pause_after_failures"],
+                by=request.user,
+            )
         obj.refresh_from_db()
 
 
@@ -168,3 +175,21 @@ class CrmConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connections are made by an admin signing in to Dynamics
+
+
+@admin.register(AutoPause)
+class AutoPauseAdmin(admin.ModelAdmin):
+    """Read-only: pauses change through the services (*Resume sync* / *Resume writeback* on CRM
+    Settings, audited), never by editing the row."""
+
+    list_display = ["connection", "part", "failures", "paused_at", "last_error_kind"]
+    list_filter = ["part", ("paused_at", admin.EmptyFieldListFilter), "last_error_kind"]
+    search_fields = ["connection__contract__name"]
+    list_select_related = ["connection__contract"]
+    readonly_fields = [
+        "connection", "part", "failures", "last_error_kind", "last_error_detail",
+        "last_failure_at", "paused_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False

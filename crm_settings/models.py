@@ -84,6 +84,16 @@ class CrmSettings(models.Model):
     writeback_inmails = models.BooleanField("InMails", default=True)
     writeback_messages = models.BooleanField("Messages", default=True)
     writeback_notes = models.BooleanField("Notes", default=True)
+    # Auto-pause (``crm_settings.pausing``): this many failed imports, or failed writeback drains,
+    # in a row stop that part until an admin selects *Resume sync* / *Resume writeback*.
+    pause_after_failures = models.PositiveSmallIntegerField(
+        "Pause after this many failures in a row",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="After this many failed syncs in a row the scheduled sync stops, and after this "
+        "many failed writeback attempts in a row writeback stops (items wait, nothing is lost), "
+        "until you resume them here.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -226,3 +236,37 @@ class CrmConnection(models.Model):
         """A link that opens the record in Dynamics."""
         base = self.environment_url.rstrip("/")
         return f"{base}/main.aspx?pagetype=entityrecord&etn={logical_name}&id={record_id}"
+
+
+class AutoPause(models.Model):
+    """One part of a live connection's work (the import, or writeback) counting its failures in
+    a row, and paused once they reach the contract's ``pause_after_failures``.
+
+    ``crm_settings.pausing`` makes every change. The row belongs to the connection: disconnecting
+    deletes it, so a new connection starts counting afresh.
+    """
+
+    class Part(models.TextChoices):
+        SYNC = "sync", "Sync"
+        WRITEBACK = "writeback", "Writeback"
+
+    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="pauses")
+    part = models.CharField(max_length=20, choices=Part.choices)
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Failed syncs (or writeback drains) in a row."
+    )
+    last_error_kind = models.CharField(max_length=20, blank=True)
+    last_error_detail = models.TextField(blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    # Set while paused: the schedule and the tasks leave this part alone until an admin resumes.
+    paused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "auto-pause"
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "part"], name="one_auto_pause_per_part"),
+        ]
+
+    def __str__(self):
+        state = f"paused since {self.paused_at:%Y-%m-%d %H:%M}" if self.paused_at else "running"
+        return f"{self.get_part_display()} of {self.connection.contract}: {state}"

@@ -65,6 +65,11 @@ _FIELD_LABELS = {
     "crm_users": "CRM users",
     "emails": "People",
     "not_matched": "Not matched to a CRM user",
+    "failures": "Failures in a row",
+    "error_kind": "Last error",
+    "paused_at": "Paused since",
+    "muted_kinds": "Alerts not emailed",
+    "daily_digest": "Daily digest",
 }
 _CHOICE_LABELS = {"role": dict(Role.choices), "crm_sync": dict(CrmSync.choices)}
 _SETTINGS_FIELDS = {f.name for f in CrmSettings._meta.get_fields() if hasattr(f, "verbose_name")}
@@ -87,7 +92,8 @@ def _word(name: str, value) -> str:
     if name in _CHOICE_LABELS:
         return _CHOICE_LABELS[name].get(value, str(value))
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or EMPTY
+        # Codes (alert kinds) read as words; emails and names are left as they are.
+        return ", ".join(str(item).replace("_", " ") for item in value) or "none"
     if isinstance(value, dict):
         return ", ".join(f"{key} {amount}" for key, amount in value.items()) or EMPTY
     return str(value)
@@ -142,6 +148,16 @@ def _disconnect(entry) -> AuditLine:
     return AuditLine(f"Disconnected CRM Sync{where} and cleaned up the imported data", removed)
 
 
+def _paused(part: str):
+    def sentence(entry) -> AuditLine:
+        failures = entry.after.get("failures")
+        return AuditLine(
+            f"{part} paused itself after {failures} failures in a row", _changes({}, entry.after)
+        )
+
+    return sentence
+
+
 # action code: the sentence ("{target}" is the entry's target), or a function of the entry.
 SENTENCES = {
     "contract.create": "Created the contract {target}",
@@ -156,6 +172,11 @@ SENTENCES = {
     "seat.role": "Changed the role of {target}",
     "seat.details": "Changed the name or email of {target}",
     "seat.crm_sync": _crm_sync,
+    "crm.sync.paused": _paused("The sync"),
+    "crm.writeback.paused": _paused("Writeback"),
+    "crm.sync.resume": "Resumed the sync",
+    "crm.writeback.resume": "Resumed writeback",
+    "alerts.preferences": "Changed the alert emails of {target}",
 }
 # The filter's choices: what each code is called in a list of kinds.
 ACTION_NAMES = {
@@ -170,6 +191,11 @@ ACTION_NAMES = {
     "seat.role": "Role changed",
     "seat.details": "Name or email changed",
     "seat.crm_sync": "CRM Sync enabled or disabled",
+    "crm.sync.paused": "Sync paused itself",
+    "crm.writeback.paused": "Writeback paused itself",
+    "crm.sync.resume": "Sync resumed",
+    "crm.writeback.resume": "Writeback resumed",
+    "alerts.preferences": "Alert emails",
     "contract.create": "Contract created",
 }
 

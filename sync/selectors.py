@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm_settings.messages import AdminMessage, admin_message
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import AutoPause, CrmConnection, CrmSettings
 from seats.models import Contract, Seat
 from sync.explain import Explanation, accounts_explain, contacts_explain, seats_explain
 from sync.models import CrmAccount, CrmContact, SyncProblem, SyncRun
@@ -28,11 +28,16 @@ def contracts_due_for_sync(*, now=None) -> list[int]:
 
     Due: the last run started ``sync_interval_minutes`` ago or more (or there was none), with
     no run active; or the active run's worker died (a stale heartbeat, or queued and never
-    picked up), so the next task takes it over.
+    picked up), so the next task takes it over. A contract whose sync paused itself after
+    failing too often in a row (``crm_settings.pausing``) is never due until it is resumed.
     """
     now = now or timezone.now()
+    paused = AutoPause.objects.filter(
+        connection__contract=OuterRef("pk"), part=AutoPause.Part.SYNC, paused_at__isnull=False
+    )
     contracts = (
         Contract.objects.filter(crm_connection__isnull=False)
+        .exclude(Exists(paused))
         .annotate(
             last_run=Max("sync_runs__created_at"),
             interval=Coalesce("crm_settings__sync_interval_minutes", _DEFAULT_INTERVAL),

@@ -267,6 +267,25 @@ class OutboxEntryFactory(DjangoModelFactory):
         )
 
 
+# --- Alerts -------------------------------------------------------------------------------------
+
+
+class IncidentFactory(DjangoModelFactory):
+    """An open incident, as the minute's check opens them (``alerts.services``)."""
+
+    class Meta:
+        model = "alerts.Incident"
+
+    contract = factory.SubFactory(ContractFactory)
+    kind = "sync_failed"
+    title = "The sync with your CRM failed"
+    message = "The CRM API reported an error. Please try again later."
+    next_step = "Error with your API access, check with CRM system's uptime."
+    fix_path = "/admin-settings/crm/"
+    fix_label = "CRM Settings"
+    opened_at = factory.LazyFunction(timezone.now)
+
+
 # --- Many seats at once ---------------------------------------------------------------------------
 
 

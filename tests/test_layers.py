@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 PACKAGES = [
     "config", "portal", "reports", "seats", "crm_settings", "network", "sync", "writeback",
-    "inbox", "exports", "dynamics", "dynamics_emulator", "demodata",
+    "inbox", "alerts", "exports", "dynamics", "dynamics_emulator", "demodata",
 ]  # fmt: skip
 
 pytestmark = pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="import-linter not installed")

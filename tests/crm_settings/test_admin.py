@@ -42,6 +42,7 @@ def _change(staff, crm_settings, **changes):
         "won_value_label": "",
         "contact_profile_url_column": "",
         "sync_interval_minutes": crm_settings.sync_interval_minutes,
+        "pause_after_failures": crm_settings.pause_after_failures,
         "writeback_enabled": crm_settings.writeback_enabled,
         "writeback_all": crm_settings.writeback_all,
         "writeback_inmails": True,
@@ -94,6 +95,15 @@ def test_a_staff_edit_cannot_enable_writeback_without_the_linkedin_solution(staf
     assert "LinkedIn Sales Navigator for Dynamics app" in response.content.decode()
     assert not CrmSettings.objects.get(pk=crm_settings.pk).writeback_enabled
     assert not AuditEntry.objects.exists()
+
+
+def test_a_staff_edit_of_the_pause_limit_is_audited(staff, crm_settings):
+    response = _change(staff, crm_settings, pause_after_failures=3)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert CrmSettings.objects.get(pk=crm_settings.pk).pause_after_failures == 3
+    entry = AuditEntry.objects.get(action="crm.settings")
+    assert (entry.actor_label, entry.after) == ("staff@crm-sync.test", {"pause_after_failures": 3})
 
 
 def test_staff_cannot_add_settings_beside_the_services(staff, crm_settings):

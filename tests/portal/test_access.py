@@ -9,6 +9,8 @@ import pytest
 from django.urls import reverse
 
 OK, FORBIDDEN, LOGIN, REDIRECT, NOT_ALLOWED = 200, 403, "login", 302, 405
+# No worker runs here: /readyz answers everyone, signed in or not, that it is not ready.
+NOT_READY = 503
 
 MATRIX = {
     # url name:                 anonymous, seat_holder, admin_only, admin, outsider, staff, stranger
@@ -23,6 +25,10 @@ MATRIX = {
     "crm_settings:refresh_choices": (
         LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN,
     ),
+    "crm_settings:resume_sync": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "crm_settings:resume_writeback": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "crm_settings:save_pause_settings": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "alerts:preferences":       (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "sync:status":              (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "sync:history":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "sync:records":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
@@ -53,6 +59,7 @@ MATRIX = {
     "portal:home":              (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "account_change_password":  (LOGIN, OK, OK, OK, OK, OK, OK),
     "portal:healthz":           (OK, OK, OK, OK, OK, OK, OK),
+    "portal:readyz":            (NOT_READY, NOT_READY, NOT_READY, NOT_READY, NOT_READY, NOT_READY, NOT_READY),
     "account_login":            (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "account_email":            (LOGIN, OK, OK, OK, OK, OK, OK),
     # The Django admin: staff only; everyone else is sent to its sign-in page.

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.factories import UserFactory
 
-OUR_APPS = {"seats", "crm_settings", "network", "sync", "inbox", "writeback"}
+OUR_APPS = {"seats", "crm_settings", "network", "sync", "inbox", "writeback", "alerts"}
 
 
 @pytest.fixture

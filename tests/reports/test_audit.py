@@ -108,6 +108,31 @@ class TestInWords:
         assert purged.summary == "Disconnected CRM Sync and cleaned up the imported data"
         assert purged.changes_text == "CRM contacts: 4"
 
+    def test_a_pause_and_a_resume(self):
+        paused = audit_line(
+            _entry(action="crm.sync.paused", after={"failures": 5, "error_kind": "connect"})
+        )
+        resumed = audit_line(
+            _entry(action="crm.writeback.resume", before={"failures": 5}, after={"failures": 0})
+        )
+        assert paused.summary == "The sync paused itself after 5 failures in a row"
+        assert (resumed.summary, resumed.changes_text) == (
+            "Resumed writeback",
+            "Failures in a row: 5 → 0",
+        )
+
+    def test_alert_preferences_read_as_words(self):
+        line = audit_line(
+            _entry(
+                action="alerts.preferences",
+                target="admin@x.test",
+                before={"muted_kinds": [], "daily_digest": False},
+                after={"muted_kinds": ["sync_failed"], "daily_digest": True},
+            )
+        )
+        assert line.summary == "Changed the alert emails of admin@x.test"
+        assert line.changes_text == "Alerts not emailed: none → sync failed; Daily digest: No → Yes"
+
     def test_an_unknown_code_is_shown_not_hidden(self):
         line = audit_line(_entry(action="crm.future", target="x", after={"new_thing": 1}))
         assert (line.summary, line.changes_text) == ("crm.future x", "New thing: 1")
@@ -137,7 +162,8 @@ def test_a_staff_edit_in_the_django_admin_is_in_the_trail(client, login, admin, 
     client.force_login(staff)
     client.post(
         reverse("admin:crm_settings_crmsettings_change", args=[settings.pk]),
-        {"auto_sync": "on", "sync_interval_minutes": "45", "writeback_all": "on",
+        {"auto_sync": "on", "sync_interval_minutes": "45", "pause_after_failures": "5",
+         "writeback_all": "on",
          "writeback_inmails": "on", "writeback_messages": "on", "writeback_notes": "on"},
     )  # fmt: skip
 
