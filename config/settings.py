@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "writeback",
     "alerts",
     "overview",
+    "reports",
     "portal",
 ]
 

@@ -3,7 +3,12 @@
 from django import forms
 
 from crm_settings.connect import environment_url_clean, tenant_clean
-from crm_settings.models import CrmSettings
+from crm_settings.models import (
+    PROFILE_COLUMN_MESSAGE,
+    PROFILE_COLUMN_PATTERN,
+    SYNC_INTERVAL_MINUTES,
+    CrmSettings,
+)
 from crm_settings.selectors import CrmChoices
 
 NOT_SURE = "not_sure"
@@ -68,20 +73,17 @@ class SyncSettingsForm(forms.Form):
     )
     contact_profile_url_column = forms.RegexField(
         label=CrmSettings._meta.get_field("contact_profile_url_column").verbose_name,
-        regex=r"^[a-z][a-z0-9_]*$",
+        regex=PROFILE_COLUMN_PATTERN,
         max_length=100,
         required=False,
         help_text=CrmSettings._meta.get_field("contact_profile_url_column").help_text,
-        error_messages={
-            "invalid": "Enter the column's logical name: lower-case letters, digits and "
-            "underscores, e.g. new_linkedinprofile."
-        },
+        error_messages={"invalid": PROFILE_COLUMN_MESSAGE},
     )
     sync_interval_minutes = forms.IntegerField(
         label="Sync every (minutes)",
-        min_value=5,
-        max_value=1440,
-        help_text="How often the import runs on its own, between 5 minutes and a day.",
+        min_value=SYNC_INTERVAL_MINUTES[0],
+        max_value=SYNC_INTERVAL_MINUTES[1],
+        help_text=CrmSettings._meta.get_field("sync_interval_minutes").help_text,
     )
 
     def __init__(self, *args, crm_settings: CrmSettings, choices: CrmChoices, **kwargs):

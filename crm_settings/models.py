@@ -10,7 +10,7 @@ encrypted token cache. Disconnecting deletes it, and with it the tokens.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from crm_settings.crypto import decrypt, encrypt
@@ -20,6 +20,14 @@ from seats.models import Contract
 DEFAULT_WON_VALUE_COLUMN = "actualvalue"
 # Dataverse evaluates its service protection limits over a sliding 5-minute window.
 BUDGET_WINDOW = timedelta(minutes=5)
+# How often the import may run on its own: every 5 minutes at most, once a day at least. The
+# field's validators hold the rule, so CRM Settings, the Django admin and the services share it.
+SYNC_INTERVAL_MINUTES = (5, 1440)
+PROFILE_COLUMN_PATTERN = r"^[a-z][a-z0-9_]*$"
+PROFILE_COLUMN_MESSAGE = (
+    "Enter the column's logical name: lower-case letters, digits and underscores, e.g. "
+    "new_linkedinprofile."
+)
 
 
 class WritebackType(models.TextChoices):
@@ -58,9 +66,16 @@ class CrmSettings(models.Model):
         blank=True,
         help_text="The column's logical name, e.g. new_linkedinprofile. Contacts are matched to "
         "network members by email, then by this URL, then by name and company.",
+        validators=[RegexValidator(PROFILE_COLUMN_PATTERN, PROFILE_COLUMN_MESSAGE)],
     )
     sync_interval_minutes = models.PositiveIntegerField(
-        "Sync every (minutes)", default=15, help_text="How often the import runs on its own."
+        "Sync every (minutes)",
+        default=15,
+        help_text="How often the import runs on its own, between 5 minutes and a day.",
+        validators=[
+            MinValueValidator(SYNC_INTERVAL_MINUTES[0]),
+            MaxValueValidator(SYNC_INTERVAL_MINUTES[1]),
+        ],
     )
     writeback_enabled = models.BooleanField(
         "Enable Sales Navigator to sync back data to your CRM?", default=False

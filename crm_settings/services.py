@@ -36,7 +36,7 @@ def import_enqueue(*, contract: Contract, trigger: str) -> None:
     )
 
 
-_SYNC_FIELDS = (
+SYNC_FIELDS = (
     "auto_sync",
     "pipeline_stage",
     "pipeline_stage_label",
@@ -47,13 +47,28 @@ _SYNC_FIELDS = (
 )
 # Answers that change what the import reads or decides: saving one re-runs it now.
 _REIMPORT_FIELDS = {"pipeline_stage", "auto_sync", "won_value_column", "contact_profile_url_column"}
-_WRITEBACK_FIELDS = (
+WRITEBACK_FIELDS = (
     "writeback_enabled",
     "writeback_all",
     "writeback_inmails",
     "writeback_messages",
     "writeback_notes",
 )
+
+
+def _check_fields(values: dict, fields: tuple[str, ...]) -> None:
+    """Refuse values the model's fields do not allow (the sync interval's range, the profile
+    column's form), whichever door they came through: CRM Settings, the Django admin, a task."""
+    errors = {}
+    for name in fields:
+        if name not in values:
+            continue
+        try:
+            CrmSettings._meta.get_field(name).run_validators(values[name])
+        except ValidationError as error:
+            errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 def _apply(crm_settings: CrmSettings, values: dict, fields: tuple[str, ...]):
@@ -73,14 +88,16 @@ def sync_settings_update(
     """Save the three sync answers (and the interval); re-import when the gate got wider.
 
     ``stage_options`` is the pipeline-stage choice list as read from the CRM, in its order; it is
-    saved with the answer so "at or beyond the stage" keeps its meaning.
+    saved with the answer so "at or beyond the stage" keeps its meaning. Raises ValidationError
+    for a value the fields do not allow.
     """
+    _check_fields(values, SYNC_FIELDS)
     crm_settings = CrmSettings.objects.select_for_update().get(
         pk=crm_settings_get(contract=contract).pk
     )
     if values.get("pipeline_stage") is not None:
         crm_settings.pipeline_stage_options = stage_options
-    before, after = _apply(crm_settings, values, _SYNC_FIELDS)
+    before, after = _apply(crm_settings, values, SYNC_FIELDS)
     if not after:
         return crm_settings
     crm_settings.save()
@@ -92,11 +109,9 @@ def sync_settings_update(
     return crm_settings
 
 
-@transaction.atomic
-def writeback_settings_update(
-    *, contract: Contract, values: dict, solution_installed: bool, by: User
-) -> CrmSettings:
-    """Save the writeback answers; enabling needs the LinkedIn solution in the org."""
+def writeback_values_check(*, values: dict, solution_installed: bool) -> None:
+    """The writeback answers' rules, raised as ValidationError: enabling needs the LinkedIn
+    solution in the org, and choosing the items needs at least one of them."""
     if values.get("writeback_enabled") and not solution_installed:
         raise ValidationError(
             "Writeback needs the LinkedIn Sales Navigator for Dynamics app in your CRM. "
@@ -110,10 +125,18 @@ def writeback_settings_update(
         )
     ):
         raise ValidationError("Choose at least one of InMails, Messages or Notes to sync back.")
+
+
+@transaction.atomic
+def writeback_settings_update(
+    *, contract: Contract, values: dict, solution_installed: bool, by: User
+) -> CrmSettings:
+    """Save the writeback answers (``writeback_values_check`` first)."""
+    writeback_values_check(values=values, solution_installed=solution_installed)
     crm_settings = CrmSettings.objects.select_for_update().get(
         pk=crm_settings_get(contract=contract).pk
     )
-    before, after = _apply(crm_settings, values, _WRITEBACK_FIELDS)
+    before, after = _apply(crm_settings, values, WRITEBACK_FIELDS)
     if after:
         crm_settings.save()
         audit_record(

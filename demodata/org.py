@@ -1,4 +1,5 @@
-"""A deterministic Dynamics 365 org: system users, accounts, contacts, leads and opportunities.
+"""A deterministic Dynamics 365 org: system users, currencies, accounts, contacts, leads and
+opportunities.
 
 `generate_org(size, seed)` returns an `Org` whose rows are plain dicts in Dataverse Web API column
 names (`name`, `_ownerid_value`, ...). Same size and seed give identical ids and rows: ids are
@@ -31,6 +32,15 @@ _ID_NAMESPACE = uuid.UUID("6f1d8c3e-4b7a-4f0e-9a51-3c2d7e8f9a10")
 # Seeded rows are stamped inside this window so that they never depend on today's date.
 _EPOCH = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
 _WINDOW_DAYS = 900
+
+# The org's currencies: (ISO code, name, symbol, exchange rate, share of opportunities). The first
+# is the base currency; a rate is "the value of a transaction currency equal to one base
+# currency" (Dataverse), so 1 US Dollar buys 0.92 Euro.
+CURRENCIES = (
+    ("USD", "US Dollar", "$", 1.0, 80),
+    ("EUR", "Euro", "€", 0.92, 12),
+    ("GBP", "Pound Sterling", "£", 0.79, 8),
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,7 @@ class Org:
         self.tenant_id = make_id(seed, "tenant", 0)
         self.organization_id = make_id(seed, "organization", 0)
         self.business_unit_id = make_id(seed, "businessunit", 0)
+        # The base currency; the others follow it in CURRENCIES' order.
         self.currency_id = make_id(seed, "transactioncurrency", 0)
         self.app = DEMO_APP
         self.users, self.user_roles = self._make_users()
@@ -178,6 +189,7 @@ class Org:
         """(logical name, rows) for every seeded table, users first (others refer to them)."""
         return [
             ("systemuser", self.users),
+            ("transactioncurrency", self.currencies),
             ("account", self.accounts),
             ("contact", self.contacts),
             ("lead", self.leads),
@@ -291,6 +303,31 @@ class Org:
         modified = created + dt.timedelta(seconds=rng.randrange(0, 120 * 86_400))
         return stamp(created), stamp(modified), created
 
+    # -- currencies ----------------------------------------------------------------------------
+
+    @functools.cached_property
+    def currencies(self) -> list[dict]:
+        owner = self.users[0]["systemuserid"]
+        return [
+            {
+                "transactioncurrencyid": self._id("transactioncurrency", index),
+                "currencyname": name,
+                "isocurrencycode": code,
+                "currencysymbol": symbol,
+                "currencyprecision": 2,
+                "exchangerate": rate,
+                "currencytype": 0,
+                "_organizationid_value": self.organization_id,
+                "statecode": 0,
+                "statuscode": 1,
+                "_createdby_value": owner,
+                "_modifiedby_value": owner,
+                "createdon": stamp(_EPOCH),
+                "modifiedon": stamp(_EPOCH),
+            }
+            for index, (code, name, symbol, rate, _) in enumerate(CURRENCIES)
+        ]
+
     # -- accounts ------------------------------------------------------------------------------
 
     @functools.cached_property
@@ -346,7 +383,8 @@ class Org:
                 "industrycode": industry,
                 "numberofemployees": employees,
                 "revenue": revenue,
-                "revenue_base": revenue,  # the org has one currency, so base = transaction
+                "revenue_base": revenue,  # accounts are kept in the base currency
+                "exchangerate": 1.0,
                 "statecode": 0,
                 "statuscode": 1,
                 "_ownerid_value": owner,
@@ -468,7 +506,13 @@ class Org:
         plan = self.account_plan
         ranges = self.account_contacts
         rng = self._rng("opportunities")
+        # Its own stream, so that adding currencies left every other column as it was.
+        currency_rng = self._rng("opportunity-currencies")
+        currencies = self.currencies
+        shares = [share for *_, share in CURRENCIES]
         for index in range(self.counts.opportunities):
+            currency = currency_rng.choices(currencies, shares)[0]
+            rate = currency["exchangerate"]
             account = rng.randrange(self.counts.accounts)
             account_id = self._id("account", account)
             contacts = ranges[account]
@@ -510,11 +554,12 @@ class Org:
                 "salesstagecode": 1,
                 "stepname": f"{stage + 1}-{SALES_STAGES[stage][1]}",
                 "estimatedvalue": estimated,
-                "estimatedvalue_base": estimated,
+                "estimatedvalue_base": _base(estimated, rate),
                 "actualvalue": actual,
-                "actualvalue_base": actual,
+                "actualvalue_base": _base(actual, rate),
                 "new_wonamount": won_amount,
-                "new_wonamount_base": won_amount,
+                "new_wonamount_base": _base(won_amount, rate),
+                "exchangerate": rate,
                 "closeprobability": 100 if state == 1 else 0 if state == 2 else
                 (10, 30, 60, 80)[stage],
                 "estimatedclosedate": close_date.date().isoformat(),
@@ -525,13 +570,18 @@ class Org:
                 "_customerid_value": customer,
                 "_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname":
                     "contact" if customer_is_contact else "account",
-                "_transactioncurrencyid_value": self.currency_id,
+                "_transactioncurrencyid_value": currency["transactioncurrencyid"],
                 "_ownerid_value": owner,
                 "_createdby_value": owner,
                 "_modifiedby_value": owner,
                 "createdon": created,
                 "modifiedon": modified,
             }
+
+
+def _base(amount: float | None, rate: float) -> float | None:
+    """An amount in the base currency, as Dataverse fills ``x_base``: ``x`` / the rate."""
+    return None if amount is None else round(amount / rate, 2)
 
 
 def generate_org(size: str, seed: int = 42) -> Org:

@@ -19,6 +19,7 @@ import urllib.parse
 import uuid
 
 from . import odata
+from .currency import base_amounts_set
 from .metadata import Catalog
 from .schema import TABLES_BY_NAME, TABLES_BY_SET, Table
 from .store import DuplicateKey
@@ -279,12 +280,12 @@ class Control:
 
     def _consistent(self, table: Table, body: dict, before: dict, fields: dict) -> None:
         """Derived columns a change in Dynamics would update too."""
+        self._consistent_columns(table, body, before, fields)
+        base_amounts_set(self.store, table, body, base_currency_id=self.emulator.org["currency_id"])
+
+    def _consistent_columns(self, table: Table, body: dict, before: dict, fields: dict) -> None:
         if "statecode" in fields and "statuscode" not in fields:
             body["statuscode"] = table.default_status(body["statecode"])
-        for key in list(fields):
-            attribute = table.by_wire.get(key)
-            if attribute is not None and attribute.type == "Money" and not attribute.base_of:
-                body[f"{key}_base"] = body[key]
         if table.logical_name in ("contact", "lead", "systemuser") and (
                 "firstname" in fields or "lastname" in fields):
             body["fullname"] = " ".join(p for p in (body.get("firstname"),
@@ -304,7 +305,7 @@ class Control:
                 body["actualclosedate"] = dt.date.today().isoformat()
             if state == 1 and body.get("actualvalue") is None:
                 # "Actual Revenue ... defaults to Est. Revenue value when an opportunity is won"
-                body["actualvalue"] = body["actualvalue_base"] = body.get("estimatedvalue")
+                body["actualvalue"] = body.get("estimatedvalue")
         if state == 0 and previous in (1, 2) and "actualclosedate" not in fields:
             body["actualclosedate"] = None
         if "_parentaccountid_value" in fields and "_customerid_value" not in fields \

@@ -98,8 +98,8 @@ class Shaper:
         names: dict[tuple[str, str], str] = {}
         for target, ids in wanted.items():
             if target in UNEMULATED_TARGETS:
-                text = "US Dollar" if target == "transactioncurrency" else self.org_name
-                names.update({(target, row_id): text for row_id in ids})
+                # The org's one business unit is named after it, and so is the org itself.
+                names.update({(target, row_id): self.org_name for row_id in ids})
                 continue
             primary_name = TABLES_BY_NAME[target].primary_name
             for row_id, found in self.store.get_rows(target, ids).items():

@@ -182,6 +182,13 @@ def _money(name, label, **kw) -> list[Attribute]:
     ]
 
 
+def _exchange_rate() -> Attribute:
+    """A financial row's rate to the base currency, set by the platform from its currency."""
+    return Attribute("exchangerate", "Decimal", "Exchange Rate", writable=False,
+                     description="Exchange rate for the currency associated with the record "
+                                 "with respect to the base currency.")
+
+
 def _state(entity, states) -> Attribute:
     """statecode options from (value, label, default status) triples."""
     options = tuple(Option(value, text, default_status=status) for value, text, status in states)
@@ -272,6 +279,7 @@ def _build_tables() -> list[Table]:
             _choice("industrycode", "Industry", "account_industrycode", words.INDUSTRIES),
             Attribute("numberofemployees", "Integer", "Number of Employees"),
             *_money("revenue", "Annual Revenue"),
+            _exchange_rate(),
             _memo("description", "Description", 2000),
             _lookup("parentaccountid", "Parent Account", "account"),
             _lookup("primarycontactid", "Primary Contact", "contact"),
@@ -343,6 +351,7 @@ def _build_tables() -> list[Table]:
             *_money("estimatedvalue", "Est. Revenue"),
             *_money("actualvalue", "Actual Revenue"),
             *_money("new_wonamount", "Won Amount", custom=True),
+            _exchange_rate(),
             Attribute("closeprobability", "Integer", "Probability"),
             Attribute("estimatedclosedate", "DateTime", "Est. Close Date", date_only=True),
             Attribute("actualclosedate", "DateTime", "Actual Close Date", date_only=True),
@@ -413,8 +422,32 @@ def _build_tables() -> list[Table]:
             *_audit(),
         ],
     )
+    # "Currency in which a financial transaction is carried out" (the TransactionCurrency table
+    # reference): organization-owned, one row per currency the org uses.
+    transactioncurrency = Table(
+        "transactioncurrency", "transactioncurrencies", "transactioncurrencyid", "currencyname",
+        9105, "Currency", "Currencies",
+        [
+            _id("transactioncurrencyid", "Transaction Currency"),
+            _string("currencyname", "Currency Name", 100),
+            _string("isocurrencycode", "Currency Code", 5),
+            _string("currencysymbol", "Currency Symbol", 10),
+            Attribute("currencyprecision", "Integer", "Currency Precision"),
+            Attribute("exchangerate", "Decimal", "Exchange Rate",
+                      description="Exchange rate between the transaction currency and the base "
+                                  "currency."),
+            _choice("currencytype", "Currency Type", "transactioncurrency_currencytype",
+                    ((0, "System"), (1, "Custom"))),
+            _lookup("organizationid", "Organization", "organization", writable=False),
+            _state("transactioncurrency", _ACTIVE_STATES),
+            _status("transactioncurrency", _ACTIVE_STATUSES),
+            *_audit(),
+        ],
+        ownership="OrganizationOwned",
+        change_tracking=True,
+    )
     return [account, contact, lead, opportunity, systemuser, task, annotation, li_inmail,
-            li_message]
+            li_message, transactioncurrency]
 
 
 TABLES: list[Table] = _build_tables()
@@ -423,7 +456,7 @@ TABLES_BY_SET: dict[str, Table] = {table.entity_set: table for table in TABLES}
 LINKEDIN_TABLES = tuple(t.logical_name for t in TABLES if t.solution == "linkedin")
 
 # Lookup targets that are not emulated as tables (their ids are still returned in reads).
-UNEMULATED_TARGETS = {"transactioncurrency": "Currency", "businessunit": "Business Unit"}
+UNEMULATED_TARGETS = {"businessunit": "Business Unit", "organization": "Organization"}
 
 # Parties of an activity: `partyid_<target>@odata.bind` in `<entity>_activity_parties`, with a
 # participationtypemask (1 From, 2 To, 3 CC, 4 BCC, 5 Required, 6 Optional, 7 Organizer...).

@@ -33,7 +33,8 @@ ROLE_PRIVILEGES: dict[str, dict] = {
 }
 
 # Dataverse names privileges after the table's schema name: prvReadOpportunity, prvReadNote...
-_SCHEMA_NAMES = {"systemuser": "SystemUser", "annotation": "Note"}
+_SCHEMA_NAMES = {"systemuser": "SystemUser", "annotation": "Note",
+                 "transactioncurrency": "TransactionCurrency"}
 
 
 def privilege_name(action: str, logical_name: str) -> str:

@@ -22,6 +22,7 @@ import re
 import uuid
 
 from . import odata
+from .currency import base_amounts_set
 from .odata import Prefer
 from .projection import LOGICAL, PARTIES_KEY, PARTY_TYPE_KEY
 from .schema import (
@@ -396,9 +397,8 @@ class Writer:
                 continue  # read-only columns in a body are ignored, as by Dataverse
             # The catalog's copy: an admin may have changed a choice column's options.
             body[key] = convert(table, self.catalog.attribute(table, attribute), value)
-            if attribute.type == "Money":
-                body[f"{key}_base"] = body[key]  # one currency: base equals transaction value
 
+        base_amounts_set(self.store, table, body, base_currency_id=self.api.org["currency_id"])
         self._apply_state(table, body, payload, creating, row_id)
         self._platform_columns(table, body, caller, creating, row_id)
         return body

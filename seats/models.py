@@ -164,7 +164,9 @@ class AuditEntry(models.Model):
     """Who changed what on a contract, and the values before and after.
 
     Written by services for every administrative change (connect, settings, writeback, seats,
-    disconnect, purge); read by staff in the Django admin.
+    disconnect, purge), whether made on the portal's pages or by staff in the Django admin; read
+    by contract admins in words on Reports > Audit trail (``reports.audit``) and by staff in the
+    Django admin.
     """
 
     contract = models.ForeignKey(

@@ -14,7 +14,8 @@ Modules, in the order a run uses them:
 - ``seat_services``, ``seat_selectors``, ``seat_views``, ``seat_forms``, ``seat_urls`` and
   ``seat_admin``: Seat Management's CRM half (the *In CRM* badge, *Enable / Disable CRM Sync*,
   *Assign seats from CRM*, *Refresh from CRM*), served at /seats/ under the ``seats:`` names;
-- ``evaluate``: the saves the rules call for, applied set-wise in SQL;
+- ``evaluate``: the saves the rules call for, applied set-wise in SQL, and what the owner of a
+  newly won opportunity had saved (for won revenue);
 - ``explain`` and ``selectors``: *Why not imported?*, status, history and the records pages;
 - ``purge``: *Disconnect CRM Sync* with clean-up.
 """

@@ -8,6 +8,7 @@ from sync import seat_admin  # noqa: F401  (registers the CRM-aware contract and
 from sync.models import (
     CrmAccount,
     CrmContact,
+    CrmCurrency,
     CrmOpportunity,
     CrmUser,
     SeatCrmUser,
@@ -31,6 +32,12 @@ class CrmUserAdmin(_MirrorAdmin):
     search_fields = ["full_name", "email", "domain_name", "crm_id"]
 
 
+@admin.register(CrmCurrency)
+class CrmCurrencyAdmin(_MirrorAdmin):
+    list_display = ["iso_code", "name", "symbol", "contract"]
+    search_fields = ["iso_code", "name", "crm_id"]
+
+
 @admin.register(CrmAccount)
 class CrmAccountAdmin(_MirrorAdmin):
     list_display = ["name", "website", "contract", "company", "match_method"]
@@ -49,7 +56,10 @@ class CrmContactAdmin(_MirrorAdmin):
 
 @admin.register(CrmOpportunity)
 class CrmOpportunityAdmin(_MirrorAdmin):
-    list_display = ["name", "contract", "state", "sales_stage", "estimated_value", "won_value"]
+    list_display = [
+        "name", "contract", "state", "sales_stage", "estimated_value", "won_value",
+        "actual_close_date",
+    ]  # fmt: skip
     list_filter = ["contract", "state", "sales_stage"]
     search_fields = ["name", "crm_id", "owner_id"]
 

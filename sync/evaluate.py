@@ -40,7 +40,7 @@ from crm_settings.models import CrmSettings
 from network.imported import imported_saves_remove
 from network.models import SavedAccount, SavedLead
 from seats.models import Contract, Seat, crm_sync_on_q
-from sync.models import CrmAccount, CrmContact, CrmOpportunity
+from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser
 
 
 def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
@@ -232,3 +232,55 @@ def saves_inputs(*, contract: Contract, crm_settings: CrmSettings) -> tuple:
         crm_settings.auto_sync,
         tuple(seats.values_list("pk", "role", "crm_sync", "crm_link__crm_user_id")),
     )
+
+
+def won_saves_record(*, contract: Contract) -> dict[str, int]:
+    """Record, on each newly won opportunity, whether its owner had the deal saved in the portal.
+
+    Won revenue counts the wins "whose account or contacts were saved in the portal before the
+    win". The import's own saves of a deal go when it is won (an imported save that loses its
+    last reason is removed), so they are looked at here, once, when the import first finds the
+    opportunity won and before the Accounts and Leads are decided again:
+
+    1. each won opportunity not yet looked at gets the earliest ``saved_at`` among the saves of
+       the seat(s) mapped to its owner of the account's network company and of the contact's
+       (and contact customer's) network member, or None, and is marked as looked at;
+    2. an opportunity looked at that is no longer won (reopened in the CRM) loses the mark, so a
+       later win is looked at again.
+
+    Two statements on partial indexes (the few rows concerned), the same SQL on PostgreSQL and
+    SQLite. Returns how many rows each changed.
+    """
+    opportunity = _table(CrmOpportunity)
+    links, users = _table(SeatCrmUser), _table(CrmUser)
+    saves = f"""
+        SELECT MIN(t.saved_at) FROM (
+            SELECT sa.saved_at FROM {_table(SavedAccount)} sa
+            JOIN {links} l ON l.seat_id = sa.seat_id
+            JOIN {users} u ON u.id = l.crm_user_id
+            JOIN {_table(CrmAccount)} a ON a.company_id = sa.company_id
+            WHERE u.contract_id = %s AND u.crm_id = o.owner_id
+              AND a.contract_id = %s AND a.crm_id = o.account_id
+            UNION ALL
+            SELECT sl.saved_at FROM {_table(SavedLead)} sl
+            JOIN {links} l ON l.seat_id = sl.seat_id
+            JOIN {users} u ON u.id = l.crm_user_id
+            JOIN {_table(CrmContact)} c ON c.member_id = sl.member_id
+            WHERE u.contract_id = %s AND u.crm_id = o.owner_id
+              AND c.contract_id = %s AND c.crm_id IN (o.contact_id, o.customer_id)
+        ) t"""
+    won = CrmOpportunity.State.WON
+    with connection.cursor() as cursor:
+        # The predicates spelt as the partial indexes' (``CrmOpportunity.Meta.indexes``).
+        cursor.execute(
+            f"""UPDATE {opportunity} SET won_saves_checked = %s, first_saved_at = NULL
+            WHERE contract_id = %s AND "won_saves_checked" AND NOT ("state" = %s)""",
+            [False, contract.pk, won],
+        )
+        reopened = cursor.rowcount
+        cursor.execute(
+            f"""UPDATE {opportunity} AS o SET won_saves_checked = %s, first_saved_at = ({saves})
+            WHERE o.contract_id = %s AND ("state" = %s AND NOT "won_saves_checked")""",
+            [True, *[contract.pk] * 4, contract.pk, won],
+        )
+        return {"won_checked": cursor.rowcount, "won_reopened": reopened}

@@ -26,6 +26,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
@@ -40,7 +41,14 @@ from network.normalize import (
     normalize_profile_url,
 )
 from sync.matching import account_match_steps, contact_match_steps
-from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SyncProblem
+from sync.models import (
+    CrmAccount,
+    CrmContact,
+    CrmCurrency,
+    CrmOpportunity,
+    CrmUser,
+    SyncProblem,
+)
 from sync.staging import Stage, copy_text
 
 _OPPORTUNITY_STATES = {state.value: state.label for state in CrmOpportunity.State}
@@ -51,6 +59,8 @@ _GUID = re.compile(r"\{?([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})\}
 _CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Dataverse's DateTime format: UTC, an ISO 8601 date and time with a zone.
 _MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
+# A date-only column (DateOnly behaviour) comes as a bare date; UserLocal ones as a moment.
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,21 @@ class _Row:
             return None
         return amount
 
+    def date(self, column: str) -> str | None:
+        """A date (``2026-03-31``): a date-only value as sent, a date and time by its UTC date
+        (Dataverse sends those in UTC)."""
+        value = self.row.get(column)
+        if not value:
+            return None
+        text = value[:10] if isinstance(value, str) and _MOMENT.fullmatch(value) else value
+        if isinstance(text, str) and _DATE.fullmatch(text):
+            try:
+                return date.fromisoformat(text).isoformat()
+            except ValueError:
+                pass  # 2026-02-30: shaped like a date, but none
+        self._wrong(column, value, "a date")
+        return None
+
     def moment(self, column: str) -> str | None:
         value = self.row.get(column)
         if not value:
@@ -176,6 +201,26 @@ def user_from_row(row: dict, context: ReadContext) -> Converted:
         reader.guid("azureactivedirectoryobjectid"),
         bool(row.get("isdisabled")),
         bool(row.get("applicationid")),
+        reader.moment("modifiedon"),
+    )
+    return Converted(crm_id, values, reader.problems)
+
+
+def currency_from_row(row: dict, context: ReadContext) -> Converted:
+    reader = _Row(row, "Currency")
+    crm_id = reader.guid("transactioncurrencyid")
+    if crm_id is None:
+        return _skipped(row, "transactioncurrencyid", "Currency")
+    code = reader.text("isocurrencycode", 5).upper()
+    name = reader.text("currencyname", 100)
+    if not code:
+        reader.problems.append(
+            f"Currency {name or crm_id} has no currency code; its amounts are shown with its name."
+        )
+    values = (
+        code,
+        reader.text("currencysymbol", 10),
+        name,
         reader.moment("modifiedon"),
     )
     return Converted(crm_id, values, reader.problems)
@@ -276,6 +321,8 @@ def opportunity_from_row(row: dict, context: ReadContext) -> Converted:
         reader.money("estimatedvalue"),
         # Only a won opportunity has a won value (the admin's column, or Actual Revenue).
         won_value if state == CrmOpportunity.State.WON else None,
+        reader.date("actualclosedate"),
+        reader.guid("_transactioncurrencyid_value"),
         reader.moment("modifiedon"),
     )
     return Converted(crm_id, values, reader.problems)
@@ -329,6 +376,16 @@ USERS = MirrorTable(
     ),
     convert=user_from_row,
 )  # fmt: skip
+CURRENCIES = MirrorTable(
+    logical_name="transactioncurrency",
+    entity_set="transactioncurrencies",
+    key="transactioncurrencyid",
+    model=CrmCurrency,
+    columns=("transactioncurrencyid", "isocurrencycode", "currencysymbol", "currencyname",
+             "modifiedon"),
+    fields=("iso_code", "symbol", "name", "modified_on"),
+    convert=currency_from_row,
+)  # fmt: skip
 ACCOUNTS = MirrorTable(
     logical_name="account",
     entity_set="accounts",
@@ -367,11 +424,11 @@ OPPORTUNITIES = MirrorTable(
     columns=(
         "opportunityid", "name", "statecode", "salesstage", "_ownerid_value",
         "_parentaccountid_value", "_parentcontactid_value", "_customerid_value",
-        "estimatedvalue", "modifiedon",
+        "estimatedvalue", "actualclosedate", "_transactioncurrencyid_value", "modifiedon",
     ),
     fields=(
         "name", "owner_id", "state", "sales_stage", "account_id", "contact_id", "customer_id",
-        "estimated_value", "won_value", "modified_on",
+        "estimated_value", "won_value", "actual_close_date", "currency_id", "modified_on",
     ),
     convert=opportunity_from_row,
     planner_columns=(
@@ -379,9 +436,10 @@ OPPORTUNITIES = MirrorTable(
         "customer_id",
     ),
 )  # fmt: skip
-# Users first (owners are checked against them), accounts before contacts (a contact is matched
-# by its name and its account's name), opportunities last.
-TABLES = (USERS, ACCOUNTS, CONTACTS, OPPORTUNITIES)
+# Users first (owners are checked against them), then the currencies (one page: what the won
+# values are in), accounts before contacts (a contact is matched by its name and its account's
+# name), opportunities last.
+TABLES = (USERS, CURRENCIES, ACCOUNTS, CONTACTS, OPPORTUNITIES)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The import's state: a mirror of the CRM rows it reads, its runs, cursors and problems.
 
-Mirror rows (``CrmUser``, ``CrmAccount``, ``CrmContact``, ``CrmOpportunity``) keep the columns
-the rules need, keyed by (contract, CRM id). They refer to each other by CRM id, not by foreign
-key, because Dynamics hands pages over in any order (a contact may arrive before its account).
+Mirror rows (``CrmUser``, ``CrmCurrency``, ``CrmAccount``, ``CrmContact``, ``CrmOpportunity``)
+keep the columns the rules and the reports need, keyed by (contract, CRM id). They refer to each
+other by CRM id, not by foreign key, because Dynamics hands pages over in any order (a contact may
+arrive before its account).
 Matches to the prospecting network (``company``/``member``) are stored with how they matched.
 The mirror's foreign keys to the contract and the network carry no database constraint: the
 import alone writes these rows, in bulk, and a constraint check per row cost about a tenth of a
@@ -74,6 +75,25 @@ class CrmUser(_Mirror):
 
     def __str__(self):
         return self.full_name or self.email or str(self.crm_id)
+
+
+class CrmCurrency(_Mirror):
+    """A currency of the org (``transactioncurrency``): what a won value's amount is in."""
+
+    iso_code = models.CharField(max_length=5, blank=True)
+    symbol = models.CharField(max_length=10, blank=True)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["iso_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "crm_id"], name="crm_currency_unique"),
+        ]
+        verbose_name = "CRM currency"
+        verbose_name_plural = "CRM currencies"
+
+    def __str__(self):
+        return self.iso_code or self.name or str(self.crm_id)
 
 
 class CrmAccount(_Mirror):
@@ -153,6 +173,18 @@ class CrmOpportunity(_Mirror):
     customer_id = models.UUIDField(null=True, blank=True)
     estimated_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     won_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    # Set by Dynamics when the opportunity closes (a date: "Actual Close Date" is date-only).
+    actual_close_date = models.DateField(null=True, blank=True)
+    # The transaction currency (a ``CrmCurrency`` by CRM id): what ``won_value`` is counted in,
+    # unless the won-value column is a ``_base`` one (the org's base currency).
+    currency_id = models.UUIDField(null=True, blank=True)
+    # Whether the owner's seat had the deal's account or people saved in the portal, looked up
+    # once when the import first finds the opportunity won (``sync.evaluate.won_saves_record``),
+    # before the imported saves that lose their reason with the win go: the earliest save, or
+    # None when there was none. Never written by a page's upsert (whose INSERT leaves it to the
+    # database's default).
+    won_saves_checked = models.BooleanField(default=False, db_default=False)
+    first_saved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -164,6 +196,17 @@ class CrmOpportunity(_Mirror):
             models.Index(fields=["contract", "account_id"]),
             models.Index(fields=["contract", "contact_id"]),
             models.Index(fields=["contract", "customer_id"]),
+            # The few rows whose win is to be looked at, or whose check a reopening undoes.
+            models.Index(
+                fields=["contract"],
+                condition=Q(state=1, won_saves_checked=False),
+                name="crm_opp_won_unchecked",
+            ),
+            models.Index(
+                fields=["contract"],
+                condition=Q(won_saves_checked=True) & ~Q(state=1),
+                name="crm_opp_checked_reopened",
+            ),
         ]
         verbose_name = "CRM opportunity"
         verbose_name_plural = "CRM opportunities"
@@ -255,6 +298,7 @@ class SyncRun(models.Model):
     # What a run is doing, by the phase it records (a table's logical name, then "saves").
     PHASE_LABELS = {
         "systemuser": "Reading CRM users",
+        "transactioncurrency": "Reading currencies",
         "account": "Reading accounts",
         "contact": "Reading contacts",
         "opportunity": "Reading opportunities",
@@ -262,6 +306,7 @@ class SyncRun(models.Model):
     }
     COUNTED_TABLES = {
         "systemuser": "Users",
+        "transactioncurrency": "Currencies",
         "account": "Accounts",
         "contact": "Contacts",
         "opportunity": "Opportunities",

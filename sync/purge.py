@@ -13,6 +13,7 @@ from seats.models import Contract, Seat
 from sync.models import (
     CrmAccount,
     CrmContact,
+    CrmCurrency,
     CrmOpportunity,
     CrmUser,
     SeatCrmUser,
@@ -50,6 +51,6 @@ def imported_data_purge(*, contract: Contract) -> dict[str, int]:
     counts = imported_data_counts(contract=contract)
     seats_imported_saves_remove(seats=Seat.objects.filter(contract=contract))
     SeatCrmUser.objects.filter(seat__contract=contract).delete()
-    for model in (CrmOpportunity, CrmContact, CrmAccount, CrmUser, SyncCursor):
+    for model in (CrmOpportunity, CrmContact, CrmAccount, CrmCurrency, CrmUser, SyncCursor):
         model.objects.filter(contract=contract).delete()
     return counts

@@ -166,6 +166,40 @@ def seat_list(
     return seats.order_by(*_ordering(sort))
 
 
+def _imported_count(model) -> Coalesce:
+    """How many saves the import made for the outer seat (0 if none)."""
+    counted = (
+        model.objects.filter(seat=OuterRef("pk"), from_crm=True)
+        .order_by()
+        .values("seat")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted), Value(0))
+
+
+# The seat list's columns in a CSV, in order (``seat_list_export``).
+SEAT_EXPORT_COLUMNS = (
+    "full_name", "user__email", "role", "crm_user_name", "crm_user_email", "in_crm", "sync_on",
+    "accounts_from_crm", "leads_from_crm", "last_account_import", "last_lead_import",
+)  # fmt: skip
+
+
+def seat_list_export(*, contract: Contract, **filters) -> QuerySet:
+    """The seat list with these filters (``seat_list``'s), each seat with what the import saved
+    for it, as ``SEAT_EXPORT_COLUMNS`` tuples: one query, streamed by the CSV export."""
+    return (
+        seat_list(contract=contract, **filters)
+        .annotate(
+            accounts_from_crm=_imported_count(SavedAccount),
+            leads_from_crm=_imported_count(SavedLead),
+            last_account_import=_last_import(SavedAccount),
+            last_lead_import=_last_import(SavedLead),
+        )
+        .values_list(*SEAT_EXPORT_COLUMNS)
+    )
+
+
 @dataclass(frozen=True)
 class SeatCrmCounts:
     """The contract's seats by CRM state, as Seat Management's filters count them."""

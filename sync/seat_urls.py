@@ -8,6 +8,7 @@ app_name = "seats"
 
 urlpatterns = [
     path("", views.seat_management, name="list"),
+    path("export.csv", views.seats_csv, name="export"),
     path("<int:seat_id>/edit/", views.seat_edit, name="edit"),
     path("sync/enable/", views.sync_enable, name="sync_enable"),
     path("sync/disable/", views.sync_disable, name="sync_disable"),

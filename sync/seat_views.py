@@ -19,14 +19,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm_settings.messages import CrmProblem, crm_problem_show
 from crm_settings.selectors import crm_connection_get, crm_settings_get
+from exports import csv_download, csv_filename, queryset_rows
 from network.imported import seats_imported_saves_count
 from seats.access import admin_required, get_for_contract
-from seats.models import SEAT_ROLES, Seat
+from seats.models import SEAT_ROLES, Role, Seat
 from seats.services import seat_invitations_enqueue, seats_free, seats_in_use
 from sync import seat_services
 from sync.models import CrmUser
 from sync.seat_forms import CrmUserSearchForm, SeatEditForm, SeatFilterForm
-from sync.seat_selectors import SEAT_SORTS, crm_users_assignable, seat_import_stats, seat_list
+from sync.seat_selectors import (
+    SEAT_SORTS,
+    crm_users_assignable,
+    seat_import_stats,
+    seat_list,
+    seat_list_export,
+)
 
 PAGE_SIZE = 50
 
@@ -91,6 +98,35 @@ def seat_management(request):
             "in_use": seats_in_use(contract=contract),
         },
     )
+
+
+_ROLES = dict(Role.choices)
+_SYNC = {True: "On", False: "Off", None: "Admin only: nothing to sync"}
+
+
+def _seat_row(values: tuple) -> tuple:
+    name, email, role, crm_user, crm_email, in_crm, sync_on, accounts, leads, *imports = values
+    moments = [moment for moment in imports if moment is not None]
+    return (
+        name.strip(), email, _ROLES.get(role, role), crm_user or "Not Matched", crm_email,
+        in_crm, _SYNC[sync_on], accounts, leads, max(moments, default=None),
+    )  # fmt: skip
+
+
+@admin_required
+@require_GET
+def seats_csv(request):
+    """*Export CSV*: every seat the list's filters select (not only one page), in its order."""
+    filters = SeatFilterForm(request.GET)
+    seats = seat_list_export(contract=request.contract, **filters.selector_kwargs())
+    return csv_download(
+        filename=csv_filename("seats", request.contract.name),
+        header=[
+            "Name", "Email", "Role", "CRM user", "CRM user email", "In CRM", "CRM sync",
+            "Accounts from CRM", "Leads from CRM", "Last import",
+        ],
+        rows=queryset_rows(seats, _seat_row),
+    )  # fmt: skip
 
 
 # The largest id a BigAutoField holds: a larger number cannot be a row, and the database would

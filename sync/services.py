@@ -29,10 +29,11 @@ from crm_settings.pausing import pause_failure_record, pause_success_record
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError, Throttled
 from seats.models import Contract
-from sync.evaluate import saves_evaluate, saves_inputs
+from sync.evaluate import saves_evaluate, saves_inputs, won_saves_record
 from sync.mirror import (
     ACCOUNTS,
     CONTACTS,
+    CURRENCIES,
     OPPORTUNITIES,
     TABLES,
     USERS,
@@ -47,7 +48,7 @@ from sync.selectors import mirror_match_totals
 from sync.users import seat_mappings_refresh
 
 logger = logging.getLogger(__name__)
-# Reading the four tables, then deciding the saves.
+# Reading the tables, then deciding the saves.
 PROGRESS_STEPS = len(TABLES) + 1
 
 
@@ -175,8 +176,9 @@ def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> N
 
     1. Read the system users and map seats to CRM users by email (users may have arrived,
        changed or gone).
-    2. Read accounts, contacts and opportunities into the mirror (``_read_tables``), each by full,
-       delta, watermark or resumed read (``sync.reading``), deciding the Accounts on the way.
+    2. Read currencies, accounts, contacts and opportunities into the mirror (``_read_tables``),
+       each by full, delta, watermark or resumed read (``sync.reading``), deciding the Accounts
+       on the way.
     3. Decide the Leads from the mirror in SQL (``_Saves``, ``sync.evaluate``), with the
        settings as they are now: a settings change merged into this run is honoured here.
     """
@@ -200,14 +202,17 @@ def _read_tables(
     recorder: RunRecorder,
     saves: _Saves,
 ) -> None:
-    """Read accounts, then contacts and opportunities side by side, deciding the Accounts on the
-    way.
+    """Read currencies and accounts, then contacts and opportunities side by side, deciding the
+    Accounts on the way.
 
-    Accounts come first, alone: contacts are matched by their account's name, so accounts then
-    contacts is the longest path, and it goes fastest with the machine to itself. Then two lanes:
+    The currencies come first (one page: what won values are in). Then the accounts, alone:
+    contacts are matched by their account's name, so accounts then contacts is the longest path,
+    and it goes fastest with the machine to itself. Then two lanes:
 
     - the contacts;
-    - the opportunities, then the Accounts' saves (accounts and opportunities are both in).
+    - the opportunities, then, before the Accounts' saves (accounts and opportunities are both
+      in), what the owners of newly won ones had saved (``won_saves_record``: the import's saves
+      of a won deal go when the Accounts and Leads are decided).
 
     The lanes run at once when they can have a database connection each (PostgreSQL, outside a
     transaction): the import then overlaps one lane's database work with the other's download
@@ -223,8 +228,10 @@ def _read_tables(
 
     def opportunities_and_accounts_saves() -> None:
         read(OPPORTUNITIES)
+        won_saves_record(contract=run.contract)
         saves.accounts()
 
+    read(CURRENCIES)
     read(ACCOUNTS)
     parallel = (
         settings.SYNC_PARALLEL_READS

@@ -16,6 +16,7 @@ from crm_settings.messages import paused_notice
 from crm_settings.models import AutoPause
 from crm_settings.pausing import pause_get
 from crm_settings.selectors import crm_connection_get
+from exports import csv_download, csv_filename, queryset_rows
 from seats.access import admin_required, get_for_contract
 from sync.models import SyncRun
 from sync.selectors import (
@@ -94,6 +95,21 @@ def run(request, pk: int):
     problems = Paginator(sync_run_problems(run=sync_run), PAGE_SIZE)
     page = problems.get_page(request.GET.get("page"))
     return render(request, "sync/run.html", {"run": sync_run, "page": page, "nav": "admin"})
+
+
+@admin_required
+@require_GET
+def run_problems_csv(request, pk: int):
+    """*Export CSV* of a run's problems: every one, not only a page."""
+    sync_run = get_for_contract(request, SyncRun.objects.all(), pk=pk)
+    problems = sync_run_problems(run=sync_run).values_list(
+        "table", "crm_id", "reason", "created_at"
+    )
+    return csv_download(
+        filename=csv_filename("sync", str(sync_run.pk), "problems", request.contract.name),
+        header=["Table", "CRM id", "Problem", "Found (UTC)"],
+        rows=queryset_rows(problems),
+    )
 
 
 @admin_required

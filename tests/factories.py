@@ -167,6 +167,21 @@ class CrmOpportunityFactory(DjangoModelFactory):
     crm_id = factory.LazyFunction(uuid.uuid4)
     name = factory.Sequence(lambda n: f"Opportunity {n}")
 
+    class Params:
+        # Won in the CRM (the import looked for its owner's saves: none unless first_saved_at).
+        won = factory.Trait(state=1, won_saves_checked=True)
+
+
+class CrmCurrencyFactory(DjangoModelFactory):
+    class Meta:
+        model = "sync.CrmCurrency"
+
+    contract = factory.SubFactory(ContractFactory)
+    crm_id = factory.LazyFunction(uuid.uuid4)
+    iso_code = "USD"
+    symbol = "$"
+    name = "US Dollar"
+
 
 class SyncRunFactory(DjangoModelFactory):
     class Meta:

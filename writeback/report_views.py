@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from exports import csv_download, csv_filename, queryset_rows
 from inbox.forms import add_service_error
 from network.models import Company
 from seats.access import admin_required, seat_required
@@ -40,6 +41,27 @@ def failed(request):
     entries = deliveries_failed(contract=request.contract)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "writeback/failed.html", {"page": page, "nav": "admin"})
+
+
+def _unresolved_row(entry) -> tuple:
+    return (
+        entry.task_label, str(entry.about), entry.item.body, entry.seat.user.email,
+        entry.sent_at, entry.crm_url, str(entry.activity_id),
+    )  # fmt: skip
+
+
+@seat_required
+@require_GET
+def unresolved_csv(request):
+    """*Export CSV*: every item of the report as this seat sees it (admins: the contract's)."""
+    return csv_download(
+        filename=csv_filename("unresolved-tasks", request.contract.name),
+        header=[
+            "Task", "About", "What was written", "Seat holder", "Copied (UTC)",
+            "CRM activity link", "CRM activity id",
+        ],
+        rows=queryset_rows(unresolved_list(seat=request.seat), _unresolved_row),
+    )  # fmt: skip
 
 
 @seat_required

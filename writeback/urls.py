@@ -8,6 +8,7 @@ urlpatterns = [
     path("crm-copies/<int:pk>/retry/", views.retry, name="retry"),
     path("unresolved/", report_views.unresolved, name="unresolved"),
     path("crm-copies/failed/", report_views.failed, name="failed"),
+    path("unresolved/export.csv", report_views.unresolved_csv, name="unresolved_export"),
     path("unresolved/<int:pk>/", report_views.unresolved_item, name="unresolved_item"),
     path(
         "unresolved/<int:pk>/resolve/", report_views.unresolved_resolve, name="unresolved_resolve"

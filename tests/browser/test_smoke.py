@@ -28,6 +28,9 @@ def test_pages_render_and_are_accessible(page, live_server, contract):
         "/network/accounts/",
         "/network/leads/",
         "/inbox/",
+        "/reports/won-revenue/",
+        "/reports/matches/",
+        "/reports/audit/",
     ):
         page.goto(live_server.url + path)
         assert page.locator("h1").count() == 1

@@ -44,7 +44,7 @@ def test_entity_definitions_filtered_by_change_tracking_and_name(api):
     body = api.get("EntityDefinitions?$select=LogicalName"
                    "&$filter=ChangeTrackingEnabled eq true").json()
     assert {e["LogicalName"] for e in body["value"]} == {"account", "contact", "opportunity",
-                                                         "systemuser"}
+                                                         "systemuser", "transactioncurrency"}
     body = api.get("EntityDefinitions?$select=LogicalName,EntitySetName"
                    "&$filter=LogicalName eq 'li_inmail'").json()
     assert body["value"] == [{"MetadataId": body["value"][0]["MetadataId"],

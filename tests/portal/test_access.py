@@ -35,6 +35,7 @@ MATRIX = {
     "sync:records":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "sync:sync_now":            (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "seats:list":               (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "seats:export":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "seats:assign":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     # Without a selection the confirmation sends the admin back to the list.
     "seats:sync_disable":       (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
@@ -50,6 +51,13 @@ MATRIX = {
     "inbox:api_tokens":     (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
     "writeback:unresolved":     (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
     "writeback:failed":         (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "writeback:unresolved_export": (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
+    "reports:won_revenue":      (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "reports:won_revenue_csv":  (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "reports:matches":          (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "reports:matches_csv":      (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "reports:audit":            (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
+    "reports:audit_csv":        (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "portal:home":              (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "account_change_password":  (LOGIN, OK, OK, OK, OK, OK, OK),
     "portal:healthz":           (OK, OK, OK, OK, OK, OK, OK),
@@ -96,6 +104,8 @@ def test_navigation_follows_the_role(login, admin, admin_only, seat_holder):
 
     page = login(admin).get(reverse("network:accounts")).content.decode()
     assert "Seat Management" in page and ">Inbox<" in page
+    for report in ("Won revenue", "Match report", "Audit trail"):
+        assert report in page
 
 
 def test_a_user_without_a_seat_is_told_so(client, db):

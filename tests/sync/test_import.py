@@ -20,6 +20,7 @@ from sync.explain import Rule, accounts_explain, contacts_explain, seats_explain
 from sync.models import (
     CrmAccount,
     CrmContact,
+    CrmCurrency,
     CrmOpportunity,
     MatchMethod,
     SeatCrmUser,
@@ -31,7 +32,7 @@ from tests.factories import CompanyFactory, MemberFactory, SavedAccountFactory
 from tests.sync.conftest import SEAT_HOLDERS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
-TABLES = ("systemuser", "account", "contact", "opportunity")
+TABLES = ("systemuser", "transactioncurrency", "account", "contact", "opportunity")
 STAGE_OPTIONS = [{"value": value, "label": label} for value, label in demodata.SALES_STAGES]
 
 
@@ -346,6 +347,56 @@ def test_why_not_imported_for_each_rule(connected, crm, deal, run_sync):
     assert rule() == (Rule.NO_OPEN_OPPORTUNITY, Rule.NO_OPEN_OPPORTUNITY)
 
 
+def test_the_import_mirrors_the_orgs_currencies_and_each_opportunitys(connected, crm, run_sync):
+    run_sync(connected)
+    codes = dict(CrmCurrency.objects.filter(contract=connected).values_list("crm_id", "iso_code"))
+    assert sorted(codes.values()) == ["EUR", "GBP", "USD"]
+    won = crm.rows("opportunities", filter="statecode eq 1", top=1000)
+    mirrored = CrmOpportunity.objects.filter(contract=connected, state=CrmOpportunity.State.WON)
+    assert mirrored.count() == len(won)
+    by_id = {str(o.crm_id): o for o in mirrored}
+    for row in won:
+        opportunity = by_id[row["opportunityid"]]
+        assert str(opportunity.actual_close_date) == row["actualclosedate"]
+        assert str(opportunity.currency_id) == row["_transactioncurrencyid_value"]
+        assert float(opportunity.won_value) == row["actualvalue"]
+    assert {codes[o.currency_id] for o in mirrored} == {"EUR", "GBP", "USD"}
+
+
+def test_a_win_records_when_the_owner_had_the_deal_saved(connected, crm, deal, run_sync):
+    """GIVEN Alex's open deal, imported as a saved Account and Lead
+    WHEN it is won in the CRM
+    THEN the import's saves go (the deal is no longer open), and the win keeps when they were
+    saved, for won revenue's "saved in the portal before the win"; reopening forgets it."""
+    run_sync(connected)
+    first_saved = SavedAccount.objects.get(company=deal["company"]).saved_at
+
+    crm.patch_opportunity(deal["opportunity"], statecode=1, statuscode=3, actualvalue=5000)
+    run_sync(connected)
+
+    assert _deal_saves(deal) == set()
+    won = CrmOpportunity.objects.get(crm_id=deal["opportunity"])
+    assert (won.won_saves_checked, won.first_saved_at) == (True, first_saved)
+    assert won.won_value == 5000 and won.actual_close_date is not None
+    assert CrmCurrency.objects.get(contract=connected, crm_id=won.currency_id).iso_code == "USD"
+
+    run_sync(connected)
+    won.refresh_from_db()
+    assert won.first_saved_at == first_saved, "looked at once, not again"
+
+    crm.patch_opportunity(deal["opportunity"], statecode=0, statuscode=1)
+    run_sync(connected)
+    won.refresh_from_db()
+    assert (won.won_saves_checked, won.first_saved_at) == (False, None)
+
+
+def test_a_win_nobody_had_saved_records_none(connected, crm, run_sync):
+    run_sync(connected)
+    wins = CrmOpportunity.objects.filter(contract=connected, state=CrmOpportunity.State.WON)
+    assert wins.exists() and all(o.won_saves_checked for o in wins)
+    assert {o.first_saved_at for o in wins} == {None}, "the demo's wins were never open here"
+
+
 def test_an_incremental_run_reads_only_the_changes(connected, crm, run_sync):
     run_sync(connected)
     changed = [row["opportunityid"] for row in crm.rows("opportunities", top=7)]
@@ -356,7 +407,7 @@ def test_an_incremental_run_reads_only_the_changes(connected, crm, run_sync):
         "read": 7, "created": 0, "updated": 7, "removed": 0, "unmatched": 0, "failed": 0,
         "problems": 0, "how": "",
     }  # fmt: skip
-    assert all(run.counts[table]["read"] == 0 for table in TABLES[:3])
+    assert all(run.counts[table]["read"] == 0 for table in TABLES if table != "opportunity")
     assert run.requests == len(TABLES)
 
 

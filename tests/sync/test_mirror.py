@@ -8,6 +8,7 @@ from django.db import connection
 from sync.mirror import (
     ACCOUNTS,
     CONTACTS,
+    CURRENCIES,
     OPPORTUNITIES,
     USERS,
     ReadContext,
@@ -19,6 +20,7 @@ from sync.mirror import (
 from sync.models import (
     CrmAccount,
     CrmContact,
+    CrmCurrency,
     CrmOpportunity,
     CrmUser,
     MatchMethod,
@@ -131,6 +133,45 @@ class TestBadCrmData:
         values = dict(CrmOpportunity.objects.values_list("state", "won_value"))
         assert values[1] == pytest.approx(950.25)
         assert values[0] is None
+
+    def test_a_won_opportunity_keeps_its_close_date_and_currency(self, contract):
+        euro = _id()
+        rows = [
+            _opportunity(statecode=1, actualvalue=900, actualclosedate="2026-03-31",
+                         _transactioncurrencyid_value=euro),
+            # A UserLocal date column comes as a moment in UTC: its UTC date is kept.
+            _opportunity(statecode=1, actualvalue=5, actualclosedate="2026-04-01T22:30:00Z"),
+        ]  # fmt: skip
+        _, problems = _write(OPPORTUNITIES, rows, contract=contract)
+        assert problems == []
+        stored = CrmOpportunity.objects.order_by("actual_close_date")
+        assert [str(o.actual_close_date) for o in stored] == ["2026-03-31", "2026-04-01"]
+        assert str(stored[0].currency_id) == euro
+        assert stored[0].won_saves_checked is False and stored[0].first_saved_at is None
+
+    def test_a_close_date_that_is_no_date_is_left_empty_and_reported(self, contract):
+        rows = [_opportunity(statecode=1, actualclosedate="2026-02-30")]
+        _, problems = _write(OPPORTUNITIES, rows, contract=contract)
+        assert CrmOpportunity.objects.get().actual_close_date is None
+        assert problems == [
+            "Opportunity Big deal: column actualclosedate holds '2026-02-30', not a date; it "
+            "was left empty."
+        ]
+
+    def test_currencies_keep_their_code_symbol_and_name(self, contract):
+        rows = [
+            {"transactioncurrencyid": _id(), "isocurrencycode": "eur", "currencysymbol": "€",
+             "currencyname": "Euro"},
+            {"transactioncurrencyid": _id(), "isocurrencycode": None, "currencyname": "Points"},
+        ]  # fmt: skip
+        _, problems = _write(CURRENCIES, rows, contract=contract)
+        assert sorted(CrmCurrency.objects.values_list("iso_code", "symbol", "name")) == [
+            ("", "", "Points"),
+            ("EUR", "€", "Euro"),
+        ]
+        assert problems == [
+            "Currency Points has no currency code; its amounts are shown with its name."
+        ]
 
     def test_the_select_has_the_chosen_columns(self):
         context = ReadContext(

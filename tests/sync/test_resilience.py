@@ -187,4 +187,4 @@ def test_reading_in_two_lanes_ends_like_reading_one_table_after_another(
     assert _state(connected) == expected
     assert _reads(in_lanes) == _reads(one_by_one)
     assert in_lanes.requests == one_by_one.requests
-    assert (in_lanes.progress_done, in_lanes.progress_total) == (5, 5)
+    assert (in_lanes.progress_done, in_lanes.progress_total) == (6, 6)

@@ -1,5 +1,7 @@
 """The import's pages on CRM Settings: status, *Sync now*, history, one run, *Why not imported?*"""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -148,6 +150,30 @@ class TestHistoryAndRun:
     def test_another_contracts_run_is_not_found(self, login, admin, outsider):
         theirs = SyncRunFactory(contract=outsider.contract)
         assert login(admin).get(reverse("sync:run", args=[theirs.pk])).status_code == 404
+        export = reverse("sync:run_problems_export", args=[theirs.pk])
+        assert login(admin).get(export).status_code == 404
+
+    @pytest.mark.parametrize("count", [3, 120])
+    def test_a_runs_problems_are_exported_in_full(
+        self, login, admin, contract, count, django_assert_max_num_queries
+    ):
+        run = SyncRunFactory(contract=contract)
+        SyncRunFactory(contract=contract)  # another run's problems stay out
+        SyncProblem.objects.bulk_create(
+            SyncProblem(run=run, table="contact", crm_id=str(i), reason=f"=Problem {i}")
+            for i in range(count)
+        )
+        client = login(admin)
+        # Session, user, seat, the run; its problems (one query, streamed).
+        with django_assert_max_num_queries(5):
+            response = client.get(reverse("sync:run_problems_export", args=[run.pk]))
+            body = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert len(rows) == count
+        assert (rows[0]["Table"], rows[0]["CRM id"], rows[0]["Problem"]) == (
+            "contact", "0", "'=Problem 0",
+        )  # fmt: skip
+        assert f"sync-{run.pk}-problems" in response["Content-Disposition"]
 
     def test_seat_holders_may_not(self, login, seat_holder, contract):
         run = SyncRunFactory(contract=contract)
