@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "django_q",
     # Our apps, lowest layer first (see DESIGN.md §3).
+    "common",
     "seats",
     "crm_settings",
     "network",

@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat, Greatest, Lower, NullIf
 
+from common.lists import Sorts
 from crm_settings.models import CrmConnection, CrmSettings
 from network.models import SavedAccount, SavedLead
 from seats.models import SEAT_ROLES, Contract, Seat, crm_sync_on_q
@@ -86,28 +87,17 @@ def _last_import(model) -> Subquery:
     )
 
 
-# Sort keys of the seat list and the columns each sorts by, ascending; "-key" reverses them.
-SEAT_SORTS = {
-    "name": [Lower("sort_name"), Lower("user__email")],
-    "email": [Lower("user__email")],
-    "role": ["role", Lower("user__email")],
-    "last_import": ["last_import", Lower("user__email")],
-}
-
-
-def _ordering(sort: str) -> list:
-    key = sort.removeprefix("-")
-    descending = sort.startswith("-")
-    ordering = []
-    for column in SEAT_SORTS.get(key, SEAT_SORTS["name"]):
-        expression = F(column) if isinstance(column, str) else column
-        # Seats the import never saved for come last whichever way the list is sorted.
-        ordering.append(
-            expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
-        )
-    # A unique tie-breaker, so pages neither repeat nor skip seats.
-    ordering.append(F("pk").desc() if descending else F("pk").asc())
-    return ordering
+# The seat list's sortable columns (ascending; "-key" reverses them). Seats the import never saved
+# for come last whichever way the list is sorted by last import.
+SEAT_SORTS = Sorts(
+    {
+        "name": [Lower("sort_name"), Lower("user__email")],
+        "email": [Lower("user__email")],
+        "role": ["role", Lower("user__email")],
+        "last_import": ["last_import", Lower("user__email")],
+    },
+    default="name",
+)
 
 
 def seat_list(
@@ -163,7 +153,7 @@ def seat_list(
                 never,
             )
         )
-    return seats.order_by(*_ordering(sort))
+    return seats.order_by(*SEAT_SORTS.ordering(sort))
 
 
 @dataclass(frozen=True)

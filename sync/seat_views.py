@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.lists import query_without_page
 from crm_settings.messages import CrmProblem, crm_problem_show
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from network.imported import seats_imported_saves_count
@@ -26,15 +27,9 @@ from seats.services import seat_invitations_enqueue, seats_free, seats_in_use
 from sync import seat_services
 from sync.models import CrmUser
 from sync.seat_forms import CrmUserSearchForm, SeatEditForm, SeatFilterForm
-from sync.seat_selectors import SEAT_SORTS, crm_users_assignable, seat_import_stats, seat_list
+from sync.seat_selectors import crm_users_assignable, seat_import_stats, seat_list
 
 PAGE_SIZE = 50
-
-
-def _query_without_page(request) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 def _next_url(request, default: str = "seats:list") -> str:
@@ -54,19 +49,6 @@ def _base_url(request) -> str:
     return request.build_absolute_uri("/")
 
 
-def _sort_columns(current: str) -> dict:
-    """For each sortable column: the sort its header links to, and its aria-sort state."""
-    columns = {}
-    for key in SEAT_SORTS:
-        if current == key:
-            columns[key] = {"link": f"-{key}", "aria": "ascending"}
-        elif current == f"-{key}":
-            columns[key] = {"link": key, "aria": "descending"}
-        else:
-            columns[key] = {"link": key, "aria": ""}
-    return columns
-
-
 @admin_required
 @require_GET
 def seat_management(request):
@@ -83,9 +65,9 @@ def seat_management(request):
             "page": page,
             "rows": [(seat, stats[seat.pk]) for seat in page.object_list],
             "filters": filters,
-            "filter_values": [(name, filters.data.get(name, "")) for name in filters.FILTERS],
-            "sort_columns": _sort_columns(filters.sort_key),
-            "query": _query_without_page(request),
+            "filter_values": filters.filter_values(),
+            "sort_columns": filters.headers(),
+            "query": query_without_page(request),
             "auto_sync": crm_settings_get(contract=contract).auto_sync,
             "connection": crm_connection_get(contract=contract),
             "in_use": seats_in_use(contract=contract),
@@ -264,7 +246,7 @@ def assign(request):
             "nav": "admin",
             "page": page,
             "search": search,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "free": seats_free(contract=contract),
             "connection": crm_connection_get(contract=contract),
             "synced_users": CrmUser.objects.filter(contract=contract).exists(),

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 PACKAGES = [
-    "config", "portal", "seats", "crm_settings", "network", "sync", "writeback", "inbox",
+    "config", "portal", "common", "seats", "crm_settings", "network", "sync", "writeback", "inbox",
     "dynamics", "dynamics_emulator", "demodata",
 ]  # fmt: skip
 
