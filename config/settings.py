@@ -136,6 +136,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "seats.context_processors.tenancy",
             ],
+            # Every template writes times one way, in the viewer's zone: |moment and |duration.
+            "builtins": ["common.templatetags.when"],
         },
     },
 ]
