@@ -8,13 +8,12 @@ the contract's size (DESIGN §3: pages read facts owned higher up through select
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import (
     BooleanField,
     Case,
     Count,
-    DateTimeField,
     Exists,
     F,
     Max,
@@ -25,8 +24,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest, Lower, NullIf
+from django.db.models.functions import Coalesce, Concat, Lower
 
+from common.expressions import latest_of
 from common.lists import Sorts
 from crm_settings.models import CrmConnection, CrmSettings
 from network.models import SavedAccount, SavedLead
@@ -141,17 +141,9 @@ def seat_list(
     if sync_on is not None:
         seats = seats.filter(sync_on=sync_on)
     if sort.removeprefix("-") == "last_import":
-        # Greatest() of a NULL is NULL on SQLite but not on PostgreSQL: a side never imported
-        # counts as the epoch, and an epoch result is NULL again. Each subquery runs once a row.
-        never = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
+        # Each subquery runs once a row, and only when the list is sorted by it.
         seats = seats.annotate(
-            last_import=NullIf(
-                Greatest(
-                    Coalesce(_last_import(SavedAccount), never),
-                    Coalesce(_last_import(SavedLead), never),
-                ),
-                never,
-            )
+            last_import=latest_of(_last_import(SavedAccount), _last_import(SavedLead))
         )
     return seats.order_by(*SEAT_SORTS.ordering(sort))
 
