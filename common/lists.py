@@ -25,6 +25,9 @@ class SortHeader:
 class Sorts:
     """The sortable columns of one list: ``{key: [expression or field name, ...]}``.
 
+    A field name with a leading "-" (``"-sent_at"``) sorts the other way from its key, e.g. the
+    newest first among items of the same type whichever way the types are sorted.
+
     ``default`` is the sort when none (or an unknown one) is asked for, e.g. ``"name"`` or
     ``"-started"``.
     """
@@ -52,9 +55,12 @@ class Sorts:
         descending = sort.startswith("-")
         ordering = []
         for column in self.columns[sort.removeprefix("-")]:
-            expression = F(column) if isinstance(column, str) else column
+            flip = isinstance(column, str) and column.startswith("-")
+            expression = F(column.removeprefix("-")) if isinstance(column, str) else column
             ordering.append(
-                expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+                expression.desc(nulls_last=True)
+                if descending != flip
+                else expression.asc(nulls_last=True)
             )
         ordering.append(F("pk").desc() if descending else F("pk").asc())
         return ordering

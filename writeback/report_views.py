@@ -11,12 +11,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.lists import query_without_page
 from inbox.forms import add_service_error
 from network.models import Company
 from seats.access import seat_required
 from writeback import report
 from writeback.access import get_unresolved
-from writeback.forms import CrmRecordForm, ResolveForm
+from writeback.forms import CrmRecordForm, ResolveForm, UnresolvedListForm
 from writeback.selectors import unresolved_list
 
 PAGE_SIZE = 50
@@ -26,10 +27,18 @@ RESOLVED_IN_CRM = "That item was resolved in your CRM already, so it has left th
 @seat_required
 @require_GET
 def unresolved(request):
-    """Open activities that regard nobody in the CRM, newest first."""
-    entries = unresolved_list(seat=request.seat)
+    """Open activities that regard nobody in the CRM, newest first, searched and sorted."""
+    filters = UnresolvedListForm(request.GET)
+    entries = unresolved_list(seat=request.seat, **filters.selector_kwargs())
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "writeback/unresolved.html", {"page": page, "nav": "unresolved"})
+    context = {
+        "page": page,
+        "filters": filters,
+        "headers": filters.headers(),
+        "query": query_without_page(request),
+        "nav": "unresolved",
+    }
+    return render(request, "writeback/unresolved.html", context)
 
 
 @seat_required

@@ -7,7 +7,7 @@ from django.http import QueryDict
 
 from common.lists import ListForm, SortHeader, Sorts
 
-SORTS = Sorts({"name": ["name"], "size": ["size", "name"]}, default="-size")
+SORTS = Sorts({"name": ["name", "-created"], "size": ["size", "name"]}, default="-size")
 
 
 class _Form(ListForm):
@@ -26,6 +26,11 @@ def test_a_sort_orders_by_its_columns_then_the_primary_key_with_empty_values_las
     ]
     assert descending[0] == "OrderBy(F(size), descending=True)"
     assert all(order.nulls_last for order in SORTS.ordering("-size")[:-1])
+
+
+def test_a_column_named_with_a_minus_sorts_the_other_way_from_its_key():
+    assert [order.descending for order in SORTS.ordering("name")] == [False, True, False]
+    assert [order.descending for order in SORTS.ordering("-name")] == [True, False, True]
 
 
 def test_an_unknown_sort_falls_back_to_the_default():
