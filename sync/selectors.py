@@ -15,6 +15,9 @@ from django.db.models import (
     CharField,
     Count,
     DecimalField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     Max,
@@ -28,6 +31,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from common.lists import Sorts
 from crm_settings.messages import AdminMessage, admin_message
 from crm_settings.models import CrmConnection, CrmSettings
 from seats.models import Contract, Seat
@@ -138,9 +142,57 @@ def sync_status(*, contract: Contract) -> SyncStatus:
     )
 
 
-def sync_run_history(*, contract: Contract) -> QuerySet[SyncRun]:
-    runs = SyncRun.objects.filter(contract=contract).annotate(problem_count=Count("problems"))
-    return runs.order_by("-created_at", "-id")
+# Sync history's sortable columns; the newest run first unless asked otherwise.
+HISTORY_SORTS = Sorts(
+    {
+        "started": ["started"],
+        "trigger": ["trigger", "-started"],
+        "state": ["state", "-started"],
+        "took": ["took"],
+        "requests": ["requests", "-started"],
+        "problems": ["problem_count", "-started"],
+    },
+    default="-started",
+)
+
+
+def sync_run_history(
+    *,
+    contract: Contract,
+    search: str = "",
+    state: str = "",
+    trigger: str = "",
+    sort: str = "-started",
+) -> QuerySet[SyncRun]:
+    """The contract's runs for Sync history, with ``problem_count``, ``started`` (when it
+    started, or was queued) and ``took``, searched, filtered and sorted (``HISTORY_SORTS``).
+
+    ``search`` looks in the run's error and in its problems' reasons and CRM ids (which runs
+    could not use this record?).
+    """
+    runs = SyncRun.objects.filter(contract=contract)
+    if state:
+        runs = runs.filter(state=state)
+    if trigger:
+        runs = runs.filter(trigger=trigger)
+    if search:
+        problems = SyncProblem.objects.filter(run=OuterRef("pk")).filter(
+            Q(reason__icontains=search) | Q(crm_id__icontains=search)
+        )
+        runs = runs.filter(Q(error_detail__icontains=search) | Exists(problems))
+    problem_count = (
+        SyncProblem.objects.filter(run=OuterRef("pk"))
+        .order_by()
+        .values("run")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    runs = runs.annotate(
+        problem_count=Coalesce(Subquery(problem_count), Value(0)),
+        started=Coalesce("started_at", "created_at"),
+        took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField()),
+    )
+    return runs.order_by(*HISTORY_SORTS.ordering(sort))
 
 
 def sync_run_problems(*, run: SyncRun) -> QuerySet[SyncProblem]:
