@@ -198,6 +198,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = None
+# An invitation is a set-password link: choosing the password signs the person in and takes them
+# where their role works (LOGIN_REDIRECT_URL: a seat holder's Accounts), not to a "done" page.
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_ADAPTER = "seats.adapters.InviteOnlyAccountAdapter"
 SOCIALACCOUNT_ADAPTER = "seats.adapters.InviteOnlySocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True

@@ -219,3 +219,42 @@ def test_the_page_costs_the_same_queries_for_10_and_600_crm_users(
     SeatFactory.create_batch(100, contract=contract)
     with django_assert_num_queries(8):
         assert len(client.get(PAGE, {"page": 3}).context["page"].object_list) == 50
+
+
+def test_setting_the_password_signs_them_in_on_their_accounts(
+    client, login, admin, crm, django_capture_on_commit_callbacks
+):
+    """An invited seat holder used to end on allauth's "Change Password" done page, signed out
+    and with nowhere to go."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _assign(login(admin), crm["jordan"])
+    client.logout()
+    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[0].body)
+    form_page = client.get(link.group(1), follow=True)
+    page = form_page.content.decode()
+    assert "<h1>Choose your password</h1>" in page and "jordan.kim@contoso.test" in page
+    assert "portal.css" in page  # the portal's own layout
+
+    landed = client.post(
+        form_page.redirect_chain[-1][0],
+        {"password1": "a-new-pass-2026!", "password2": "a-new-pass-2026!"},
+        follow=True,
+    )
+
+    assert landed.redirect_chain[-1][0] == reverse("network:accounts")
+    assert landed.wsgi_request.user.email == "jordan.kim@contoso.test"
+    assert "<h1>Accounts</h1>" in landed.content.decode()
+
+
+def test_a_used_invitation_link_says_what_to_do(
+    client, login, admin, crm, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _assign(login(admin), crm["jordan"])
+    client.logout()
+    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[0].body)
+    form_url = client.get(link.group(1), follow=True).redirect_chain[-1][0]
+    client.post(form_url, {"password1": "a-new-pass-2026!", "password2": "a-new-pass-2026!"})
+    client.logout()
+    again = client.get(link.group(1), follow=True).content.decode()
+    assert "This link no longer works" in again and "send the invitation again" in again
