@@ -26,8 +26,10 @@ class _MirrorAdmin(admin.ModelAdmin):
 
 @admin.register(CrmUser)
 class CrmUserAdmin(_MirrorAdmin):
-    list_display = ["full_name", "email", "contract", "is_disabled", "is_application_user"]
-    list_filter = ["contract", "is_disabled", "is_application_user"]
+    list_display = [
+        "full_name", "email", "contract", "is_disabled", "is_application_user", "access_mode",
+    ]  # fmt: skip
+    list_filter = ["contract", "is_disabled", "is_application_user", "access_mode"]
     search_fields = ["full_name", "email", "domain_name", "crm_id"]
 
 

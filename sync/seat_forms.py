@@ -67,6 +67,10 @@ class CrmUserSearchForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
     )
+    everyone = forms.BooleanField(
+        label="Also show application, non-interactive and support users",
+        required=False,
+    )
 
     def __init__(self, data: QueryDict, **kwargs):
         super().__init__(data, **kwargs)
@@ -75,3 +79,11 @@ class CrmUserSearchForm(forms.Form):
     @property
     def search(self) -> str:
         return (self.cleaned_data.get("q") or "").strip()
+
+    @property
+    def shows_everyone(self) -> bool:
+        return bool(self.cleaned_data.get("everyone"))
+
+    def selector_kwargs(self) -> dict:
+        """The keyword arguments of ``crm_users_assignable`` for this search."""
+        return {"search": self.search, "everyone": self.shows_everyone}

@@ -181,20 +181,27 @@ def seat_import_stats(*, seats: list[Seat]) -> dict[int, ImportStats]:
     return stats
 
 
-def crm_users_assignable(*, contract: Contract, search: str = "") -> QuerySet[CrmUser]:
+def crm_users_assignable(
+    *, contract: Contract, search: str = "", everyone: bool = False
+) -> QuerySet[CrmUser]:
     """The CRM users *Assign seats from CRM* offers: enabled people with an email, no seat yet.
 
-    Application users (integrations) and disabled users are left out, and so is anyone whose
-    email or sign-in name already holds a seat on any contract (a person holds one seat only).
+    Disabled users are left out, and so is anyone whose email or sign-in name already holds a
+    seat on any contract (a person holds one seat only). Application users (integrations) and
+    users whose access mode is not a person's (``CrmUser.NOT_PEOPLE``: non-interactive, support,
+    delegated admin) are left out too unless ``everyone``: a select-all must not tick the
+    integration user.
     """
     holders = Seat.objects.filter(
         Q(user__email=OuterRef("email")) | Q(user__email=OuterRef("domain_name"))
     )
     users = (
-        CrmUser.objects.filter(contract=contract, is_disabled=False, is_application_user=False)
+        CrmUser.objects.filter(contract=contract, is_disabled=False)
         .exclude(email="")
         .exclude(Exists(holders))
     )
+    if not everyone:
+        users = users.filter(is_application_user=False).exclude(access_mode__in=CrmUser.NOT_PEOPLE)
     if search:
         users = users.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
     return users.order_by(Lower("full_name"), "email", "pk")

@@ -237,7 +237,7 @@ def seat_edit(request, seat_id: int):
 def assign(request):
     contract = request.contract
     search = CrmUserSearchForm(request.GET)
-    users = crm_users_assignable(contract=contract, search=search.search)
+    users = crm_users_assignable(contract=contract, **search.selector_kwargs())
     page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -258,7 +258,7 @@ def _selected_crm_users(request) -> QuerySet[CrmUser]:
     """The CRM users ticked on *Assign seats from CRM* (404 for another contract's), or all."""
     if request.POST.get("scope") == "all":
         search = CrmUserSearchForm(request.POST)
-        return crm_users_assignable(contract=request.contract, search=search.search)
+        return crm_users_assignable(contract=request.contract, **search.selector_kwargs())
     ids = _selected_ids(request.POST, "crm_user")
     users = CrmUser.objects.filter(contract=request.contract, pk__in=ids)
     if users.count() != len(ids):

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from dynamics import ConnectError
 from seats.models import AuditEntry, Seat, User
-from sync.models import SeatCrmUser
+from sync.models import CrmUser, SeatCrmUser
 from sync.tasks import SYNC_RUN
 from tests.factories import ContractFactory, CrmConnectionFactory, CrmUserFactory, SeatFactory
 
@@ -42,6 +42,12 @@ def crm(contract):
         contract=contract, email="app@contoso.test", is_application_user=True
     )
     people["no_email"] = CrmUserFactory(contract=contract, email="", domain_name="x@contoso.test")
+    people["integration"] = CrmUserFactory(
+        contract=contract,
+        full_name="Integration User",
+        email="integration@contoso.test",
+        access_mode=CrmUser.AccessMode.NON_INTERACTIVE,
+    )
     return people
 
 
@@ -58,6 +64,38 @@ def test_it_offers_active_people_with_an_email_and_no_seat(login, admin, seat_ho
     assert page.count("<h1>") == 1
     assert "23 free seats" in page  # 25 purchased: the admin and the seat holder hold two
     assert 'data-select-all="crm_user"' in page
+
+
+def test_integration_and_application_users_are_left_out_unless_asked_for(
+    login, admin, seat_holder, crm
+):
+    """*Assign seats from CRM*'s select-all used to tick the Integration User (non-interactive)
+    and the application users along with the people."""
+    client = login(admin)
+    assert "integration@contoso.test" not in _offered(client.get(PAGE))
+    assert "app@contoso.test" not in _offered(client.get(PAGE))
+
+    everyone = client.get(PAGE, {"everyone": "on"})
+    assert set(_offered(everyone)) == {
+        "app@contoso.test", "integration@contoso.test", "jordan.kim@contoso.test",
+        "lee.chen@contoso.test", "sam.lee@contoso.test",
+    }  # fmt: skip
+    page = everyone.content.decode()
+    assert 'Integration User <span class="badge badge-muted">Non-interactive</span>' in page
+    assert ">Application user</span>" in page
+    assert '<input type="hidden" name="everyone" value="on">' in page
+
+
+def test_all_matching_assigns_only_the_people_listed(login, admin, contract, crm):
+    _assign(login(admin), scope="all")
+    assert not Seat.objects.filter(user__email="integration@contoso.test").exists()
+    assert Seat.objects.filter(user__email="jordan.kim@contoso.test").exists()
+
+
+def test_a_non_interactive_user_shown_and_ticked_gets_a_seat(login, admin, contract, crm):
+    response = _assign(login(admin), crm["integration"], everyone="on")
+    assert "Assigned 1 seat." in response.content.decode()
+    assert Seat.objects.filter(user__email="integration@contoso.test").exists()
 
 
 def test_a_seat_on_another_contract_counts_as_holding_one(login, admin, outsider, crm):
