@@ -296,3 +296,10 @@ def test_a_used_invitation_link_says_what_to_do(
     client.logout()
     again = client.get(link.group(1), follow=True).content.decode()
     assert "This link no longer works" in again and "send the invitation again" in again
+
+
+def test_the_select_all_box_counts_one_person_in_the_singular(login, admin, seat_holder, crm):
+    page = login(admin).get(PAGE, {"q": "chen"}).content.decode()
+    assert "The 1 person matching the search, not only the ticked ones" in page
+    assert "All 1 people" not in page
+    assert "All 3 people, not only the ticked ones" in login(admin).get(PAGE).content.decode()

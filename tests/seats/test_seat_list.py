@@ -177,3 +177,8 @@ def test_a_page_costs_the_same_queries_at_10_and_2000_seats(
     with django_assert_num_queries(QUERIES_PER_PAGE):
         response = client.get(URL, params)
     assert len(response.context["rows"]) == 50
+
+
+def test_the_select_all_box_counts_one_seat_in_the_singular(login, admin):
+    page = login(admin).get(URL).content.decode()
+    assert "The 1 seat, not only the ticked ones" in page
