@@ -23,7 +23,7 @@ from crm_settings.selectors import crm_connection_get, crm_settings_get
 from network.imported import seats_imported_saves_count
 from seats.access import admin_required, get_for_contract
 from seats.models import SEAT_ROLES, Seat
-from seats.services import seat_invitations_enqueue, seats_free, seats_in_use
+from seats.services import seat_invitations_enqueue, seats_free, seats_in_use_and_admin_only
 from sync import seat_services
 from sync.models import CrmUser
 from sync.seat_forms import CrmUserSearchForm, SeatEditForm, SeatFilterForm
@@ -57,6 +57,7 @@ def seat_management(request):
     seats = seat_list(contract=contract, **filters.selector_kwargs())
     page = Paginator(seats, PAGE_SIZE).get_page(request.GET.get("page"))
     stats = seat_import_stats(seats=page.object_list)
+    in_use, admin_only = seats_in_use_and_admin_only(contract=contract)
     return render(
         request,
         "sync/seats/seat_list.html",
@@ -70,7 +71,8 @@ def seat_management(request):
             "query": query_without_page(request),
             "auto_sync": crm_settings_get(contract=contract).auto_sync,
             "connection": crm_connection_get(contract=contract),
-            "in_use": seats_in_use(contract=contract),
+            "in_use": in_use,
+            "admin_only": admin_only,
         },
     )
 
