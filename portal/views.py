@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
@@ -28,6 +29,14 @@ def home(request):
     if seat.is_admin and not seat.has_seat_features:
         return redirect("crm_settings:index")
     return redirect("network:accounts")
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """``/favicon.ico``, which browsers ask every site for (the Django admin's pages and JSON
+    answers name no icon): the portal's SVG icon."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def _check(name: str, probe, failure: str) -> dict:
