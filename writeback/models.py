@@ -259,6 +259,7 @@ class RecordMatch(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "record matches"
         constraints = [
             models.CheckConstraint(
                 condition=(

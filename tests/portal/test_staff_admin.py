@@ -1,5 +1,7 @@
 """Every model is in the Django admin, and every changelist opens (with a search)."""
 
+import re
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -35,3 +37,14 @@ def test_every_changelist_opens_and_searches(staff_client, model):
     assert staff_client.get(url).status_code == 200
     if admin.site._registry[model].search_fields:
         assert staff_client.get(url, {"q": "x"}).status_code == 200
+
+
+def test_every_model_has_a_proper_plural_in_the_staff_admin():
+    """The staff admin said "Record matchs": Django only adds an "s"."""
+    naive = re.compile(r"(s|x|z|ch|sh|[^aeiou]y)s$")
+    wrong = [
+        f"{model._meta.label}: {model._meta.verbose_name_plural}"
+        for model in apps.get_models()
+        if model._meta.app_label in OUR_APPS and naive.search(str(model._meta.verbose_name_plural))
+    ]
+    assert wrong == []
