@@ -14,8 +14,8 @@ MOMENT_FORMAT = "j M Y, H:i T"
 
 
 def moment_text(value: datetime | None) -> str:
-    """``value`` in the active time zone, with the zone; "" for None."""
-    if value is None:
+    """``value`` in the active time zone, with the zone; "" for None (or anything else)."""
+    if not isinstance(value, datetime):
         return ""
     if timezone.is_aware(value):
         value = timezone.localtime(value)

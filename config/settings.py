@@ -119,6 +119,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "seats.middleware.TenancyMiddleware",
+    "seats.timezones.TimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

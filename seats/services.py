@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 
 from seats.models import ADMIN_ROLES, SEAT_ROLES, AuditEntry, Contract, Role, Seat, User
 from seats.tasks import SEAT_INVITATIONS_SEND
+from seats.timezones import zone_valid
 
 
 def audit_record(
@@ -48,6 +49,14 @@ def contract_create(*, name: str, purchased_seats: int, by: User | None = None) 
         after={"name": name, "purchased_seats": purchased_seats},
     )
     return contract
+
+
+def user_time_zone_set(*, user: User, time_zone: str) -> None:
+    """The zone ``user`` sees times in ("" follows their browser's)."""
+    if time_zone and not zone_valid(time_zone):
+        raise ValidationError(f"{time_zone} is not a time zone.")
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
 
 
 def seats_in_use(*, contract: Contract) -> int:
