@@ -16,7 +16,15 @@ from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_fernet_keys, env_int, env_list, env_str, env_url
+from config.env import (
+    env_bool,
+    env_fernet_keys,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    env_url_map,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -364,6 +372,10 @@ DYNAMICS_DEFAULT_TENANT = env_str("DYNAMICS_DEFAULT_TENANT", "organizations")
 # URLs (e.g. the emulator's 127.0.0.1:8443); see dynamics/environment.py.
 DYNAMICS_EXTRA_ALLOWED_HOSTS = env_list("DYNAMICS_EXTRA_ALLOWED_HOSTS")
 # A CA bundle to trust for Dynamics and its sign-in (the emulator's self-signed certificate).
+# Where a browser opens an environment's records, when not at the environment URL itself: only
+# the emulator (demo, dev, browser tests), whose HTTPS port has a self-signed certificate and
+# which serves its record pages on a plain-http port too. A real org's links are never mapped.
+DYNAMICS_BROWSER_URLS = env_url_map("DYNAMICS_BROWSER_URLS")
 DYNAMICS_CA_BUNDLE = env_str("DYNAMICS_CA_BUNDLE")
 if DYNAMICS_CA_BUNDLE and not Path(DYNAMICS_CA_BUNDLE).is_file():
     raise ImproperlyConfigured(f"DYNAMICS_CA_BUNDLE={DYNAMICS_CA_BUNDLE!r} is not a file.")
