@@ -8,12 +8,13 @@
   } catch (error) {
     return;
   }
-  if (!zone) return;
+  // IANA names (Europe/Paris, America/Argentina/Buenos_Aires) need no escaping in a cookie.
+  if (!zone || !/^[A-Za-z0-9_+\/-]+$/.test(zone)) return;
   var name = "portal_tz";
   var current = (document.cookie.match(/(?:^|; )portal_tz=([^;]*)/) || [])[1];
-  if (current && decodeURIComponent(current) === zone) return;
+  if (current === zone) return;
   var secure = location.protocol === "https:" ? "; Secure" : "";
-  document.cookie = name + "=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax" + secure;
+  document.cookie = name + "=" + zone + "; path=/; max-age=31536000; SameSite=Lax" + secure;
   var root = document.documentElement;
   var stored = (document.cookie.match(/(?:^|; )portal_tz=([^;]*)/) || [])[1];
   var follows = root.dataset.timeZoneSource !== "user";
