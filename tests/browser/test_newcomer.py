@@ -202,3 +202,21 @@ def test_a_crm_link_in_the_demo_opens_the_record(
     record.wait_for_load_state()
     assert record.url.startswith(f"{browser_emulator.browser_url}/main.aspx")
     assert record.locator("h1").inner_text() == contact["fullname"]
+
+
+def test_an_invited_seat_holder_lands_signed_in_on_their_accounts(page, live_server, contract):
+    from seats.invitations import invitation_url
+
+    seat = SeatFactory(contract=contract, user__email="jordan.kim@contoso-demo.com")
+    seat.user.set_unusable_password()
+    seat.user.save()
+    page.goto(invitation_url(user=seat.user, base_url=live_server.url))
+    page.get_by_role("heading", name="Choose your password").wait_for()
+    assert_accessible(page)
+    page.get_by_label("New Password", exact=True).fill("a-new-pass-2026!")
+    page.get_by_label("New Password (again)").fill("a-new-pass-2026!")
+    page.get_by_role("button", name="Save password and sign in").click()
+    page.wait_for_url(f"{live_server.url}/network/accounts/")
+    assert page.get_by_role("heading", name="Accounts").is_visible()
+    assert page.locator(".usermenu summary").is_visible()  # signed in
+    assert_accessible(page)
