@@ -6,9 +6,12 @@ surfacing later as a confusing failure (healthchecks' ``envbool`` is the model).
 """
 
 import os
+import re
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -126,3 +129,50 @@ def env_fernet_keys(name: str) -> list[bytes]:
             f"{name} lists the same key twice; list each key once, newest first."
         )
     return keys
+
+
+_ADDRESS = re.compile(r"^(?:(?P<name>[^<>@,\"]*?)\s*<(?P<quoted>[^<>\s]+)>|(?P<bare>[^<>\s]+))$")
+
+
+def env_addresses(name: str) -> list[tuple[str, str]]:
+    """A comma-separated list of email addresses, each ``Name <address>`` or a bare ``address``,
+    as ``(name, address)`` pairs (Django's ``ADMINS``); empty when unset.
+
+    Names may not hold commas, quotes or ``@``; every address must be a valid email address.
+    """
+    value = _raw(name)
+    if not value:
+        return []
+    pairs = []
+    for position, item in enumerate(value.split(","), start=1):
+        match = _ADDRESS.match(item.strip())
+        address = (match.group("quoted") or match.group("bare")) if match else ""
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name}: item {position} ({item.strip()!r}) is not an email address. Use "
+                '"Name <address>" or "address", separated by commas, e.g. '
+                '"Ops Team <ops@example.com>,oncall@example.com".'
+            ) from None
+        pairs.append(((match.group("name") or "").strip(), address))
+    return pairs
+
+
+def env_base_url(name: str, default: str = "") -> str:
+    """A site's public address: ``https://host[:port]`` with an optional path, no query, no
+    fragment, no user info; returned without a trailing slash."""
+    value = env_url(name, default, schemes=("https", "http"))
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a site address; use e.g. https://crm-sync.example.com "
+            "(an optional path, no query, fragment or user name)."
+        )
+    try:
+        parts.port  # noqa: B018  (urlsplit checks the port only when asked)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} has an invalid port.") from None
+    return value.rstrip("/")

@@ -17,6 +17,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
+    env_addresses,
+    env_base_url,
     env_bool,
     env_fernet_keys,
     env_int,
@@ -25,6 +27,7 @@ from config.env import (
     env_url,
     env_url_map,
 )
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -110,6 +113,8 @@ INSTALLED_APPS = [
     "sync",
     "inbox",
     "writeback",
+    "alerts",
+    "overview",
     "portal",
 ]
 
@@ -128,6 +133,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "seats.middleware.TenancyMiddleware",
     "seats.timezones.TimeZoneMiddleware",
+    "portal.middleware.LogContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -240,6 +246,23 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM Sync <crm-sync@localhost>")
+# The portal's public address, for links in emails that tasks send (alerts): they have no request
+# to take it from. Unset in production, the alert emails name the page instead of linking to it
+# (and `check --deploy` warns).
+PORTAL_BASE_URL = env_base_url("PORTAL_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+
+# --- Errors to the operator's staff -------------------------------------------------------------
+# Django mails every logged error (500s, failed tasks, unexpected import failures) to ADMINS:
+# "Name <address>,address,..." (config/errors.py keeps form values and cookies out of them).
+ADMINS = env_addresses("DJANGO_ADMINS")
+SERVER_EMAIL = env_str("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.StaffReportFilter"
+# Sentry, when SENTRY_DSN is set: errors with their ids and text, nothing people typed or hold.
+SENTRY_DSN = env_url("SENTRY_DSN", schemes=("https", "http"))
+if SENTRY_DSN:
+    from config.errors import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
 
 # --- Security -----------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("PORTAL_SECURE_COOKIES", not DEBUG)
@@ -248,8 +271,9 @@ SECURE_SSL_REDIRECT = env_bool("PORTAL_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PORTAL_BEHIND_PROXY", False) else None
 )
-# Load balancers probe /healthz over plain HTTP inside the network: answer them, not redirect.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe /healthz and /readyz over plain HTTP inside the network: answer them, not
+# redirect.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz)$"]
 # HSTS: once a browser has seen the portal over HTTPS it never uses plain HTTP for it again. On by
 # default wherever the portal redirects to HTTPS; subdomains and the browsers' preload list are
 # the operator's call for their whole domain, so they stay off unless asked for.
@@ -327,6 +351,9 @@ else:
     # Keep the ORM broker on 'default' (a separate alias breaks the scheduler, django-q2 #293).
     Q_CLUSTER["orm"] = "default"
 
+# /readyz reports "not ready" when no worker ran the minute's heartbeat schedule for this long.
+READYZ_WORKER_STALE_SECONDS = env_int("READYZ_WORKER_STALE_SECONDS", 300, minimum=60)
+
 # --- Cache --------------------------------------------------------------------------------------
 # The sign-in limits (allauth's rate limits: failed logins, password resets...) count in the
 # default cache. Every web process and machine must share it, or N processes allow N times the
@@ -392,19 +419,32 @@ SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 300, minimum=5)
 # database connections); off, or on SQLite, the tables are read one after another.
 SYNC_PARALLEL_READS = env_bool("SYNC_PARALLEL_READS", True)
 
-# --- Logging ------------------------------------------------------------------------------------
+# --- Writeback (outbox) -------------------------------------------------------------------------
+# How long a worker holds the items it claimed without renewing them. A live worker renews every
+# third of it while its batch runs; a dead one's items are due again this long after its last
+# renewal, and the minute sweep hands them to another worker.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60, minimum=3, maximum=3600)
+
+# --- Retention (portal.retention, pruned hourly) ------------------------------------------------
+# Days kept: finished sync runs and their per-record problems (each contract's runs that CRM
+# Settings shows are always kept) and the hours of API usage, audit entries, and django-q2's
+# task results.
+RETENTION_RUNS_DAYS = env_int("RETENTION_RUNS_DAYS", 90, minimum=1)
+RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 365, minimum=1)
+RETENTION_TASKS_DAYS = env_int("RETENTION_TASKS_DAYS", 7, minimum=1)
+
+# --- Logging ---------------------------------------------------------------------------------
+# One console handler: readable text, or one JSON object per line with PORTAL_LOG_FORMAT=json.
+# Each line carries the ids of its contract, seat, request, sync run or outbox item, and is
+# redacted of tokens and secrets first (config/logs.py).
 LOG_LEVEL = env_str("PORTAL_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"PORTAL_LOG_LEVEL={LOG_LEVEL!r} is not a logging level.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # msal logs token-cache details at DEBUG; never let that reach the logs.
-        "msal": {"level": "WARNING"},
-        "django_q": {"level": env_str("PORTAL_Q_LOG_LEVEL", "WARNING").upper()},
-    },
-}
+LOG_FORMAT = env_str("PORTAL_LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"PORTAL_LOG_FORMAT={LOG_FORMAT!r} is not text or json.")
+LOGGING = logging_config(
+    level=LOG_LEVEL,
+    log_format=LOG_FORMAT,
+    q_level=env_str("PORTAL_Q_LOG_LEVEL", "WARNING").upper(),
+)

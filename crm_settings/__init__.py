@@ -16,8 +16,13 @@ Modules:
   services raise when the CRM fails (views catch it and show it with ``crm_problem_show``);
 - ``services`` and ``selectors``: saving the answers (audited), reading them and the stored
   choices (``crm_choices_get``) for the pages and the apps above;
-- ``views``, ``forms``, ``urls``: Admin > Admin Settings > CRM Settings.
+- ``pausing``: auto-pause, the sync or writeback stopping itself after N failures in a row (the
+  state machine with its reads and writes; the import and writeback record their outcomes here
+  and ask it before they work);
+- ``views``, ``pause_views``, ``forms``, ``urls``: Admin > Admin Settings > CRM Settings, with its
+  *Alerts and auto-pause* panel (*Resume sync*, *Resume writeback*, the number of failures).
 
-Named exceptions to the one-way rule: connecting starts the first import by task name, and the
-disconnect page calls the import's purge service (listed in pyproject.toml's import contract).
+Named exceptions to the one-way rule: connecting and *Resume sync* start an import by task name,
+*Resume writeback* starts writeback's drain by task name, and the disconnect page calls the
+import's purge service (listed in pyproject.toml's import contract).
 """

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import ApiUsage, AutoPause, CrmConnection, CrmSettings
 
 
 @admin.register(CrmSettings)
@@ -35,3 +35,41 @@ class CrmConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connections are made by an admin signing in to Dynamics
+
+
+@admin.register(AutoPause)
+class AutoPauseAdmin(admin.ModelAdmin):
+    """Read-only: pauses change through the services (*Resume sync* / *Resume writeback* on CRM
+    Settings, audited), never by editing the row."""
+
+    list_display = ["connection", "part", "failures", "paused_at", "last_error_kind"]
+    list_filter = ["part", ("paused_at", admin.EmptyFieldListFilter), "last_error_kind"]
+    search_fields = ["connection__contract__name"]
+    list_select_related = ["connection__contract"]
+    readonly_fields = [
+        "connection", "part", "failures", "last_error_kind", "last_error_detail",
+        "last_failure_at", "paused_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ApiUsage)
+class ApiUsageAdmin(admin.ModelAdmin):
+    """Read-only: the portal's own count of what it sent to Dynamics, hour by hour."""
+
+    list_display = [
+        "contract", "hour", "requests_sent", "lowest_requests_remaining", "requests_limit",
+        "lowest_seconds_remaining", "waits",
+    ]  # fmt: skip
+    list_filter = ["contract"]
+    search_fields = ["contract__name"]
+    list_select_related = ["contract"]
+    date_hierarchy = "hour"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

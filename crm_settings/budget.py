@@ -7,6 +7,8 @@ answer says what is left. The portal's clients read that (``dynamics.budget``), 
 closes (``connection_budget_record``). From what is stored:
 
 - CRM Settings shows a gauge (``connection_budget_get``), without asking Dynamics;
+- each reading also adds to the contract's hour of ``ApiUsage`` (``api_usage_record``), which
+  the CRM Sync overview charts per day (``api_usage_per_day``);
 - background work (scheduled imports, writeback drains) waits while Dynamics' Retry-After runs,
   or while less than ``DYNAMICS_BUDGET_RESERVE`` percent is left, so that the connected user's
   own use of Dynamics is never starved (``budget_wait``; the rule is in
@@ -20,15 +22,17 @@ import copy
 import math
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from django.conf import settings
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce, Greatest, Least, TruncDate
 from django.utils import timezone
 
-from crm_settings.models import BUDGET_WINDOW, CrmConnection
+from crm_settings.models import BUDGET_WINDOW, ApiUsage, CrmConnection
 from dynamics import BudgetReading
+from seats.retention import delete_in_batches
 
 # How often a long-running client stores what it has seen (it also does when it closes, and at
 # once when Dynamics asks it to wait).
@@ -43,11 +47,14 @@ def budget_reserve() -> float:
 # --- Writes ---------------------------------------------------------------------------------------
 
 
-def connection_budget_record(*, connection_id: int, reading: BudgetReading, sent: int) -> None:
+def connection_budget_record(
+    *, connection_id: int, contract_id: int, reading: BudgetReading, sent: int
+) -> None:
     """Store a client's latest reading; ``sent`` is how many requests it made since it last did.
 
     Two clients of one connection (an import and a drain) may store at the same moment: the
     limits only grow, the request count only adds up, and a Retry-After is only ever extended.
+    The contract's hour of ``ApiUsage`` takes the same reading (``api_usage_record``).
     """
     fields: dict = {"budget_requests_sent": F("budget_requests_sent") + sent}
     if reading.observed_at is not None:
@@ -65,10 +72,56 @@ def connection_budget_record(*, connection_id: int, reading: BudgetReading, sent
             )
     connections = CrmConnection.objects.filter(pk=connection_id)
     connections.update(**fields)
-    if reading.waiting:
-        connections.filter(
+    waited = bool(
+        reading.waiting
+        and connections.filter(
             Q(budget_retry_at__isnull=True) | Q(budget_retry_at__lt=reading.retry_at)
         ).update(budget_retry_at=reading.retry_at)
+    )
+    api_usage_record(contract_id=contract_id, reading=reading, sent=sent, waited=waited)
+
+
+def api_usage_record(*, contract_id: int, reading: BudgetReading, sent: int, waited: bool) -> None:
+    """Add one reading to the contract's ``ApiUsage`` of the hour it was taken in.
+
+    ``waited``: the reading carried a Retry-After longer than the one stored, so it counts as
+    one more time Dynamics asked the portal to wait. Like the connection's fields, every value
+    only adds up (requests, waits), falls (what was left) or grows (the limits), in one UPDATE,
+    so two clients recording at once lose nothing; the hour's first reading creates the row.
+    """
+    hour = reading.taken_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    fields: dict = {"requests_sent": F("requests_sent") + sent}
+    first: dict = {"requests_sent": sent}
+    if waited:
+        fields["waits"], first["waits"] = F("waits") + 1, 1
+    if reading.observed_at is not None:
+        if reading.requests_remaining is not None:
+            left, limit = reading.requests_remaining, reading.requests_remaining + 1
+            fields["lowest_requests_remaining"] = Least(
+                Coalesce("lowest_requests_remaining", Value(left)), Value(left)
+            )
+            fields["requests_limit"] = Greatest(Coalesce("requests_limit", Value(0)), Value(limit))
+            first["lowest_requests_remaining"], first["requests_limit"] = left, limit
+        if reading.seconds_remaining is not None:
+            seconds = reading.seconds_remaining
+            fields["lowest_seconds_remaining"] = Least(
+                Coalesce("lowest_seconds_remaining", Value(seconds)), Value(seconds)
+            )
+            fields["seconds_limit"] = Greatest(
+                Coalesce("seconds_limit", Value(0.0)), Value(seconds)
+            )
+            first["lowest_seconds_remaining"], first["seconds_limit"] = seconds, seconds
+    if len(fields) == 1 and not sent:
+        return  # nothing to add
+    rows = ApiUsage.objects.filter(contract_id=contract_id, hour=hour)
+    if rows.update(**fields):
+        return
+    try:
+        with transaction.atomic():
+            ApiUsage.objects.create(contract_id=contract_id, hour=hour, **first)
+    except IntegrityError:
+        # Another client created the hour's row first: add to it.
+        rows.update(**fields)
 
 
 class BudgetRecorder:
@@ -82,8 +135,9 @@ class BudgetRecorder:
     the client closes (readings are cumulative).
     """
 
-    def __init__(self, connection_id: int):
+    def __init__(self, connection_id: int, *, contract_id: int):
         self.connection_id = connection_id
+        self.contract_id = contract_id
         self._owner = threading.get_ident()
         self._stored = (0, None, None)  # requests sent, observed_at, retry_at
 
@@ -98,6 +152,7 @@ class BudgetRecorder:
         self._stored = (reading.requests_sent, reading.observed_at, reading.retry_at)
         connection_budget_record(
             connection_id=self.connection_id,
+            contract_id=self.contract_id,
             reading=reading,
             sent=max(reading.requests_sent - stored_sent, 0),
         )
@@ -127,6 +182,11 @@ def task_enqueue_after(*, name: str, func: str, args: tuple, at: datetime) -> No
             "next_run": at,
         },
     )
+
+
+def api_usage_prune(*, before: datetime, batch_size: int) -> int:
+    """Delete the hours of ``ApiUsage`` that began before ``before``; returns how many."""
+    return delete_in_batches(ApiUsage.objects.filter(hour__lt=before), batch_size=batch_size)
 
 
 # --- Reads ----------------------------------------------------------------------------------------
@@ -240,3 +300,59 @@ def connection_budget_get(*, connection: CrmConnection, now: datetime | None = N
         reserve_percent=settings.DYNAMICS_BUDGET_RESERVE,
         waiting_until=budget_wait(connection=connection, now=now),
     )
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    """One day of ``ApiUsage``: requests sent, the least of the 5-minute budget left, waits."""
+
+    day: date
+    requests_sent: int
+    waits: int
+    # The smaller of requests and execution time left, as a share (0-1) of its limit, at the
+    # day's lowest; None when Dynamics reported neither that day.
+    lowest_share_left: float | None
+
+    @property
+    def lowest_percent_left(self) -> int | None:
+        if self.lowest_share_left is None:
+            return None
+        return math.floor(100 * self.lowest_share_left)
+
+
+def api_usage_per_day(*, contract_id: int, since: datetime, tz: tzinfo) -> list[DayUsage]:
+    """The contract's API usage from ``since`` on, one entry per day (in ``tz``) that has any,
+    oldest first. One query whatever the number of hours."""
+    rows = (
+        ApiUsage.objects.filter(contract_id=contract_id, hour__gte=since)
+        .annotate(day=TruncDate("hour", tzinfo=tz))
+        .values("day")
+        .annotate(
+            requests=Sum("requests_sent"),
+            waited=Sum("waits"),
+            lowest_requests=Min("lowest_requests_remaining"),
+            requests_limit=Max("requests_limit"),
+            lowest_seconds=Min("lowest_seconds_remaining"),
+            seconds_limit=Max("seconds_limit"),
+        )
+        .order_by("day")
+    )
+    days = []
+    for row in rows:
+        shares = [
+            left / limit
+            for left, limit in (
+                (row["lowest_requests"], row["requests_limit"]),
+                (row["lowest_seconds"], row["seconds_limit"]),
+            )
+            if left is not None and limit
+        ]
+        days.append(
+            DayUsage(
+                day=row["day"],
+                requests_sent=row["requests"] or 0,
+                waits=row["waited"] or 0,
+                lowest_share_left=min(shares) if shares else None,
+            )
+        )
+    return days

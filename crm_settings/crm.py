@@ -114,7 +114,10 @@ def open_client(
     )
     if connection.budget_retry_at is not None:
         client.budget.hold_until(connection.budget_retry_at)
-    client.budget.listen(BudgetRecorder(connection.pk), every=RECORD_EVERY_SECONDS)
+    client.budget.listen(
+        BudgetRecorder(connection.pk, contract_id=connection.contract_id),
+        every=RECORD_EVERY_SECONDS,
+    )
     try:
         yield client
     finally:

@@ -219,3 +219,14 @@ class DisconnectForm(forms.Form):
         help_text="Deletes the imported accounts, leads and CRM records listed above. What seat "
         "holders saved or wrote themselves is kept.",
     )
+
+
+class PauseSettingsForm(forms.Form):
+    """How many failures in a row pause the sync, or writeback (``crm_settings.pausing``)."""
+
+    pause_after_failures = forms.IntegerField(
+        label=CrmSettings._meta.get_field("pause_after_failures").verbose_name,
+        min_value=1,
+        max_value=100,
+        help_text=CrmSettings._meta.get_field("pause_after_failures").help_text,
+    )

@@ -10,6 +10,7 @@ encrypted token cache. Disconnecting deletes it, and with it the tokens.
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from crm_settings.crypto import decrypt, encrypt
@@ -68,6 +69,16 @@ class CrmSettings(models.Model):
     writeback_inmails = models.BooleanField("InMails", default=True)
     writeback_messages = models.BooleanField("Messages", default=True)
     writeback_notes = models.BooleanField("Notes", default=True)
+    # Auto-pause (``crm_settings.pausing``): this many failed imports, or failed writeback drains,
+    # in a row stop that part until an admin selects *Resume sync* / *Resume writeback*.
+    pause_after_failures = models.PositiveSmallIntegerField(
+        "Pause after this many failures in a row",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="After this many failed syncs in a row the scheduled sync stops, and after this "
+        "many failed writeback attempts in a row writeback stops (items wait, nothing is lost), "
+        "until you resume them here.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -212,3 +223,70 @@ class CrmConnection(models.Model):
         base = self.environment_url.rstrip("/")
         base = settings.DYNAMICS_BROWSER_URLS.get(base.lower(), base)
         return f"{base}/main.aspx?pagetype=entityrecord&etn={logical_name}&id={record_id}"
+
+
+class AutoPause(models.Model):
+    """One part of a live connection's work (the import, or writeback) counting its failures in
+    a row, and paused once they reach the contract's ``pause_after_failures``.
+
+    ``crm_settings.pausing`` makes every change. The row belongs to the connection: disconnecting
+    deletes it, so a new connection starts counting afresh.
+    """
+
+    class Part(models.TextChoices):
+        SYNC = "sync", "Sync"
+        WRITEBACK = "writeback", "Writeback"
+
+    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="pauses")
+    part = models.CharField(max_length=20, choices=Part.choices)
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Failed syncs (or writeback drains) in a row."
+    )
+    last_error_kind = models.CharField(max_length=20, blank=True)
+    last_error_detail = models.TextField(blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    # Set while paused: the schedule and the tasks leave this part alone until an admin resumes.
+    paused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "auto-pause"
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "part"], name="one_auto_pause_per_part"),
+        ]
+
+    def __str__(self):
+        state = f"paused since {self.paused_at:%Y-%m-%d %H:%M}" if self.paused_at else "running"
+        return f"{self.get_part_display()} of {self.connection.contract}: {state}"
+
+
+class ApiUsage(models.Model):
+    """What the portal asked of Dynamics for one contract in one hour: the requests it sent, how
+    close Dataverse's 5-minute budget came to running out, and how often Dynamics asked it to
+    wait. Written with every stored budget reading (``crm_settings.budget``); the CRM Sync
+    overview charts it per day. Hours, in UTC, so that days can be cut in any time zone.
+
+    Kept per contract, not per connection: a reconnect does not start the history again.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField(help_text="The start of the hour (UTC).")
+    requests_sent = models.PositiveIntegerField(default=0)
+    # The least Dynamics said was left in any answer of the hour, and the limits as reported so
+    # far (the remaining value plus the answer's own request, as on the connection).
+    lowest_requests_remaining = models.PositiveIntegerField(null=True, blank=True)
+    requests_limit = models.PositiveIntegerField(null=True, blank=True)
+    lowest_seconds_remaining = models.FloatField(null=True, blank=True)
+    seconds_limit = models.FloatField(null=True, blank=True)
+    # Answers with Retry-After that made the portal wait longer than it already did.
+    waits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "API usage (hour)"
+        verbose_name_plural = "API usage (hours)"
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "hour"], name="api_usage_once_per_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.contract} {self.hour:%Y-%m-%d %H:00}: {self.requests_sent} requests"

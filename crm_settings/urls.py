@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm_settings import views
+from crm_settings import pause_views, views
 
 app_name = "crm_settings"
 
@@ -12,4 +12,7 @@ urlpatterns = [
     path("settings/", views.save_sync_settings, name="save_sync_settings"),
     path("writeback/", views.save_writeback_settings, name="save_writeback_settings"),
     path("disconnect/", views.disconnect, name="disconnect"),
+    path("resume-sync/", pause_views.resume_sync, name="resume_sync"),
+    path("resume-writeback/", pause_views.resume_writeback, name="resume_writeback"),
+    path("auto-pause/", pause_views.save_pause_settings, name="save_pause_settings"),
 ]

@@ -20,6 +20,7 @@ from crm_settings.connect import (
 from crm_settings.crypto import TokenDecryptionError
 from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
 from crm_settings.messages import THROTTLED, CrmProblem, admin_message, crm_problem_show
+from crm_settings.pause_views import auto_pause_context
 from crm_settings.selectors import (
     crm_choices_get,
     crm_connection_get,
@@ -69,6 +70,7 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
         # way out, so it is offered right here.
         kind = problem.kind if problem else connection.last_error_kind
         context["reconnect"] = kind == TokenDecryptionError.kind
+        context.update(auto_pause_context(contract=contract))
     return render(request, "crm_settings/index.html", context, status=status)
 
 

@@ -1,9 +1,11 @@
 """Reads for the seat holder's Accounts and Leads (a fixed number of queries per page)."""
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from network.models import Company, Member, SavedAccount, SavedLead
-from seats.models import Seat
+from seats.models import Contract, Seat
 
 
 def saved_account_list(
@@ -65,3 +67,20 @@ def saved_lead_get(*, seat: Seat, member: Member) -> SavedLead | None:
 
 def saved_account_get(*, seat: Seat, company: Company) -> SavedAccount | None:
     return SavedAccount.objects.filter(seat=seat, company=company).first()
+
+
+@dataclass(frozen=True)
+class ImportedCounts:
+    """How many Accounts and Leads the import has saved for the contract's seat holders."""
+
+    accounts: int
+    leads: int
+
+
+def imported_saves_count(*, contract: Contract) -> ImportedCounts:
+    """The contract's saved Accounts and Leads marked as imported from CRM, over every seat (a
+    company saved by two seat holders counts twice: two saves). 2 queries."""
+    return ImportedCounts(
+        accounts=SavedAccount.objects.filter(seat__contract=contract, from_crm=True).count(),
+        leads=SavedLead.objects.filter(seat__contract=contract, from_crm=True).count(),
+    )

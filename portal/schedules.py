@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from django_q.models import Schedule
 
+from alerts.tasks import ALERTS_CHECK, ALERTS_DIGEST
 from crm_settings.tasks import CRM_CHOICES_REFRESH_DUE
-from portal.tasks import HEARTBEAT
+from portal.tasks import HEARTBEAT, PRUNE_OLD_RECORDS
 from sync.tasks import SYNC_DUE_CONTRACTS
 from writeback.tasks import DRAIN_DUE_OUTBOXES
 
@@ -31,10 +32,24 @@ SCHEDULES = [
     # Daily, read every org's stages, money fields and LinkedIn app again: CRM Settings shows
     # what is stored and never asks the CRM (*Refresh from CRM* reads them at once).
     ScheduleSpec("crm_settings: refresh CRM choices", CRM_CHOICES_REFRESH_DUE, minutes=24 * 60),
+    # Open and clear incidents (a failed sync, a revoked sign-in...), mailing admins once each.
+    ScheduleSpec("alerts: check for incidents", ALERTS_CHECK, minutes=1),
+    # The daily digest, for admins who chose it instead of an email per alert.
+    ScheduleSpec("alerts: daily digest", ALERTS_DIGEST, minutes=24 * 60),
+    # Old sync runs, audit entries and task results, past their retention (portal.retention).
+    ScheduleSpec("portal: prune old records", PRUNE_OLD_RECORDS, minutes=60),
 ]
 
 # Schedules whose name starts with one of these are ours: stale ones are removed.
-_OUR_PREFIXES = ("portal:", "sync:", "writeback:", "crm_settings:", "seats:", "network:")
+_OUR_PREFIXES = (
+    "portal:",
+    "sync:",
+    "writeback:",
+    "crm_settings:",
+    "seats:",
+    "network:",
+    "alerts:",
+)
 
 
 def install_schedules() -> dict[str, int]:

@@ -15,7 +15,9 @@ Modules:
 - ``adapters``: allauth is invitation-only; ``views``: the read-only *Email address* page that
   replaces allauth's self-service one (README, "Security model");
 - ``admin``: staff's pages for users, contracts and seats as tenancy (``sync.seat_admin`` adds
-  the CRM columns and actions).
+  the CRM columns and actions);
+- ``retention``: deleting old rows in bounded batches (every app's retention uses it), and the
+  audit trail's.
 
 Seat Management's screens live in ``sync`` (``seat_views`` and friends), beside the
 seat-to-CRM-user mapping they mostly show.

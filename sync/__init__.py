@@ -4,7 +4,8 @@ Accounts and Leads, incrementally, resumably and in bulk (README, "How the impor
 Modules, in the order a run uses them:
 
 - ``tasks``: the django-q2 entry points (a run for a contract; the schedule's tick);
-- ``runs``: one active run per contract, merging, claiming, checkpoints, takeover after a crash;
+- ``runs``: one active run per contract, merging, claiming, checkpoints, takeover after a crash,
+  and pruning old runs;
 - ``services``: the steps of a run, and asking for one (*Sync now*);
 - ``reading``: one table's full, delta, watermark or resumed read, page by page;
 - ``mirror`` and ``staging``: rows to mirror tuples, and one bulk write per page;

@@ -255,6 +255,13 @@ class SyncRun(models.Model):
     requests = models.PositiveIntegerField(default=0)
     error_kind = models.CharField(max_length=20, blank=True)
     error_detail = models.TextField(blank=True)
+    # The mirror when the run succeeded: how many CRM accounts and contacts it held and how many
+    # of them matched a network company or member (the overview's match rate over time). None
+    # for runs that did not succeed, and for those before it was recorded.
+    accounts_total = models.PositiveIntegerField(null=True, blank=True)
+    accounts_matched = models.PositiveIntegerField(null=True, blank=True)
+    contacts_total = models.PositiveIntegerField(null=True, blank=True)
+    contacts_matched = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

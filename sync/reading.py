@@ -24,6 +24,7 @@ from the saved next link with the same mark, so it ends exactly where an uninter
 """
 
 import contextlib
+import contextvars
 import queue
 import threading
 from collections.abc import Iterator
@@ -174,7 +175,10 @@ def _prefetched(pages: Iterator[Page], convert) -> Iterator[tuple[Page, Converte
         else:
             ready.put(("done", None))
 
-    thread = threading.Thread(target=fetch, name="sync-prefetch", daemon=True)
+    # The fetcher's log lines (the client's retries) carry the run's ids (config.logs).
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(fetch,), name="sync-prefetch", daemon=True
+    )
     thread.start()
     try:
         while True:

@@ -4,6 +4,9 @@ One contract has at most one *active* run (queued or running). The database enfo
 partial unique index ``one_active_sync_per_contract`` makes a second insert fail, and the request
 that loses is merged into the run that exists, so two triggers at the same moment start one sync.
 
+Runs (and their problems) finished long ago are pruned by ``sync_runs_prune``, except those CRM
+Settings still shows.
+
 A worker *claims* a run with a conditional UPDATE and a fresh token; only a queued run, or a
 running one whose heartbeat is older than ``settings.SYNC_STALE_SECONDS`` (its worker died: a
 kill -9, a lost machine, django-q2's timeout), can be claimed. Every page checkpoint refreshes the
@@ -14,15 +17,16 @@ lost its run to a takeover stops at its next page instead of writing alongside t
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from seats.models import Contract
-from sync.models import SyncRun
+from seats.retention import BATCH_SIZE, delete_in_batches
+from sync.models import SyncProblem, SyncRun
 
 # The run's last step; a trigger merged while it is under way may change what it decides
 # (settings, seat sync), so the run is followed by one more.
@@ -139,13 +143,43 @@ class RunRecorder:
             self._tables_done += 1
             self.checkpoint(progress_done=self._tables_done, progress_total=of)
 
-    def finish(self, *, state: str, error_kind: str = "", error_detail: str = "") -> bool:
-        """End the run (succeeded or failed). Returns whether a follow-up run was asked for."""
+    def finish(self, *, state: str, error_kind: str = "", error_detail: str = "", **fields) -> bool:
+        """End the run (succeeded or failed), with any other of its ``fields``. Returns whether a
+        follow-up run was asked for."""
         self.checkpoint(
             state=state,
             finished_at=timezone.now(),
             error_kind=error_kind,
             error_detail=error_detail[:4000],
+            **fields,
         )
         self.run.refresh_from_db(fields=["rerun_requested"])
         return self.run.rerun_requested
+
+
+def _prunable_runs(*, before: datetime) -> QuerySet[SyncRun]:
+    """Runs finished before ``before`` that CRM Settings no longer shows.
+
+    It shows each contract's active run, its last finished run and its last successful one (and
+    the schedule reads the newest run's start), so a run goes only when a later one of the same
+    contract has finished, and, if it succeeded, a later one has succeeded too.
+    """
+    later = SyncRun.objects.filter(contract=OuterRef("contract")).filter(
+        Q(finished_at__gt=OuterRef("finished_at"))
+        | Q(finished_at=OuterRef("finished_at"), pk__gt=OuterRef("pk"))
+    )
+    return SyncRun.objects.filter(finished_at__lt=before).filter(
+        Exists(later),
+        ~Q(state=SyncRun.State.SUCCEEDED) | Exists(later.filter(state=SyncRun.State.SUCCEEDED)),
+    )
+
+
+def sync_runs_prune(*, before: datetime, batch_size: int = BATCH_SIZE) -> int:
+    """Delete runs finished before ``before``, with their problems; returns the runs deleted.
+
+    The problems go first, in batches of their own (one run can hold many), so deleting the runs
+    then removes nothing else.
+    """
+    runs = _prunable_runs(before=before)
+    delete_in_batches(SyncProblem.objects.filter(run__in=runs), batch_size=batch_size)
+    return delete_in_batches(runs, batch_size=batch_size)

@@ -149,6 +149,35 @@ def seat_list(
 
 
 @dataclass(frozen=True)
+class SeatCrmCounts:
+    """The contract's seats by CRM state, as Seat Management's filters count them."""
+
+    in_crm: int
+    not_matched: int
+    sync_off: int
+
+
+def seat_crm_counts(*, contract: Contract) -> SeatCrmCounts:
+    """How many seats are *In CRM*, *Not Matched* to a CRM user, and have CRM sync off: what
+    ``seat_list(in_crm=True)``, ``seat_list(matched=False)`` and ``seat_list(sync_on=False)``
+    would list (1 query)."""
+    # The aggregates' names differ from the annotations': one of the same name would replace
+    # the annotation it filters on.
+    counts = seats_with_crm_state(Seat.objects.filter(contract=contract).order_by()).aggregate(
+        in_crm_count=Count("pk", filter=Q(in_crm=True)),
+        not_matched_count=Count(
+            "pk", filter=Q(role__in=SEAT_ROLES, crm_link__crm_user__isnull=True)
+        ),
+        sync_off_count=Count("pk", filter=Q(sync_on=False)),
+    )
+    return SeatCrmCounts(
+        in_crm=counts["in_crm_count"],
+        not_matched=counts["not_matched_count"],
+        sync_off=counts["sync_off_count"],
+    )
+
+
+@dataclass(frozen=True)
 class ImportStats:
     """What the import saved for one seat: its Accounts and Leads from CRM, and when last."""
 

@@ -7,7 +7,7 @@ ask ``seat_import_status`` (or ``record_page`` with ``kind="seats"``) for a seat
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -25,15 +25,18 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
 from common.lists import Sorts
 from crm_settings.messages import AdminMessage, admin_message
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import AutoPause, CrmConnection, CrmSettings
 from seats.models import Contract, Seat
 from sync.explain import Explanation, accounts_explain, contacts_explain, seats_explain
 from sync.models import (
@@ -55,11 +58,13 @@ def contracts_due_for_sync(*, now=None) -> list[int]:
 
     Due: the last run started ``sync_interval_minutes`` ago or more (or there was none), with
     no run active; or the active run's worker died (a stale heartbeat, or queued and never
-    picked up), so the next task takes it over.
+    picked up), so the next task takes it over. A contract whose sync paused itself after
+    failing too often in a row (``crm_settings.pausing``) is never due until it is resumed.
     """
     now = now or timezone.now()
     contracts = (
         Contract.objects.filter(crm_connection__isnull=False)
+        .exclude(Exists(_sync_paused()))
         .annotate(
             last_run=Max("sync_runs__created_at"),
             interval=Coalesce("crm_settings__sync_interval_minutes", _DEFAULT_INTERVAL),
@@ -81,9 +86,46 @@ def contracts_due_for_sync(*, now=None) -> list[int]:
             dead = run.heartbeat_at if run.state == SyncRun.State.RUNNING else run.created_at
             if dead is not None and dead < stale:
                 due.append(pk)
-        elif last_run is None or last_run <= now - timedelta(minutes=interval):
+        elif _due_at(last_run=last_run, interval=interval, now=now) <= now:
             due.append(pk)
     return due
+
+
+def _sync_paused():
+    """The outer contract's sync paused itself (``crm_settings.pausing``), as a subquery."""
+    return AutoPause.objects.filter(
+        connection__contract=OuterRef("pk"), part=AutoPause.Part.SYNC, paused_at__isnull=False
+    )
+
+
+def _due_at(*, last_run: datetime | None, interval: int, now: datetime) -> datetime:
+    """When a contract's next scheduled run is due: ``interval`` minutes after the last run was
+    asked for, whatever asked for it (now, when there was none)."""
+    return now if last_run is None else last_run + timedelta(minutes=interval)
+
+
+def sync_next_run_at(*, contract: Contract, now: datetime | None = None) -> datetime | None:
+    """When the schedule next starts an import for the contract (by ``contracts_due_for_sync``'s
+    rule); ``now`` when one is due already, None when the contract is not connected or its sync
+    paused itself (1 query).
+
+    The schedule's tick runs every minute, so the run starts within a minute of this; a run
+    still active when it is due is followed only once it has finished.
+    """
+    now = now or timezone.now()
+    found = (
+        Contract.objects.filter(pk=contract.pk, crm_connection__isnull=False)
+        .exclude(Exists(_sync_paused()))
+        .annotate(
+            last_run=Max("sync_runs__created_at"),
+            interval=Coalesce("crm_settings__sync_interval_minutes", _DEFAULT_INTERVAL),
+        )
+        .values_list("last_run", "interval")
+        .first()
+    )
+    if found is None:
+        return None
+    return max(_due_at(last_run=found[0], interval=found[1], now=now), now)
 
 
 @dataclass
@@ -140,6 +182,26 @@ def sync_status(*, contract: Contract) -> SyncStatus:
             and not runs.filter(created_at__gte=connected_at).exists()
         ),
     )
+
+
+def mirror_match_totals(*, contract: Contract) -> dict[str, int]:
+    """How many CRM accounts and contacts the contract's mirror holds, and how many matched a
+    network company or member: the ``SyncRun`` fields a succeeded run records (2 queries)."""
+    totals = {}
+    for name, model, link in (
+        ("accounts", CrmAccount, "company"),
+        ("contacts", CrmContact, "member"),
+    ):
+        counts = (
+            model.objects.filter(contract=contract)
+            .order_by()
+            .aggregate(
+                total=Count("pk"), matched=Count("pk", filter=Q(**{f"{link}__isnull": False}))
+            )
+        )
+        totals[f"{name}_total"] = counts["total"]
+        totals[f"{name}_matched"] = counts["matched"]
+    return totals
 
 
 # Sync history's sortable columns; the newest run first unless asked otherwise.
@@ -346,3 +408,120 @@ def saves_with_opportunity(
         opportunity_value=Subquery(opportunities.values("estimated_value")[:1]),
         opportunity_owner=Subquery(opportunities.values("owner_name")[:1]),
     )
+
+
+# --- The overview's charts (a fixed number of queries whatever the number of runs) -------------
+
+# What a run counts as rows changed in the mirror, in each table it read.
+ROW_CHANGES = ("created", "updated", "removed")
+
+
+def _rows_changed():
+    """The run's rows changed, summed from its ``counts`` in SQL."""
+    total = Value(0)
+    for table in SyncRun.COUNTED_TABLES:
+        for change in ROW_CHANGES:
+            count = Cast(KT(f"counts__{table}__{change}"), IntegerField())
+            total = total + Coalesce(count, Value(0))
+    return total
+
+
+@dataclass(frozen=True)
+class RunsDay:
+    """The runs asked for on one day, how they ended, what they changed and the problems met."""
+
+    day: date
+    runs: int
+    succeeded: int
+    failed: int
+    rows_changed: int
+    problems: int
+
+
+def sync_runs_per_day(*, contract: Contract, since: datetime, tz: tzinfo) -> list[RunsDay]:
+    """The contract's runs from ``since`` on, per day (in ``tz``) that has any, oldest first; a
+    run counts on the day it was asked for (2 queries)."""
+    runs = SyncRun.objects.filter(contract=contract, created_at__gte=since).order_by()
+    per_day = (
+        runs.annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day")
+        .annotate(
+            runs=Count("pk"),
+            succeeded=Count("pk", filter=Q(state=SyncRun.State.SUCCEEDED)),
+            failed=Count("pk", filter=Q(state=SyncRun.State.FAILED)),
+            rows_changed=Sum(_rows_changed()),
+        )
+        .order_by("day")
+    )
+    problems = dict(
+        SyncProblem.objects.filter(run__in=runs)
+        .order_by()
+        .annotate(day=TruncDate("run__created_at", tzinfo=tz))
+        .values("day")
+        .annotate(count=Count("pk"))
+        .values_list("day", "count")
+    )
+    return [
+        RunsDay(
+            day=row["day"],
+            runs=row["runs"],
+            succeeded=row["succeeded"],
+            failed=row["failed"],
+            rows_changed=row["rows_changed"] or 0,
+            problems=problems.get(row["day"], 0),
+        )
+        for row in per_day
+    ]
+
+
+@dataclass(frozen=True)
+class MatchDay:
+    """The mirror's match to the network at the end of a day's last succeeded run."""
+
+    day: date
+    accounts_total: int
+    accounts_matched: int
+    contacts_total: int
+    contacts_matched: int
+
+    @staticmethod
+    def _percent(matched: int, total: int) -> float | None:
+        return 100 * matched / total if total else None
+
+    @property
+    def accounts_percent(self) -> float | None:
+        """Matched accounts, in percent of the mirror's; None when it held none."""
+        return self._percent(self.accounts_matched, self.accounts_total)
+
+    @property
+    def contacts_percent(self) -> float | None:
+        return self._percent(self.contacts_matched, self.contacts_total)
+
+
+def sync_match_per_day(*, contract: Contract, since: datetime, tz: tzinfo) -> list[MatchDay]:
+    """The match rate recorded by the last succeeded run of each day (in ``tz``) from ``since``
+    on, oldest first (1 query: a window function picks each day's last run)."""
+    day = TruncDate("finished_at", tzinfo=tz)
+    runs = (
+        SyncRun.objects.filter(
+            contract=contract,
+            state=SyncRun.State.SUCCEEDED,
+            finished_at__gte=since,
+            accounts_total__isnull=False,
+            accounts_matched__isnull=False,
+            contacts_total__isnull=False,
+            contacts_matched__isnull=False,
+        )
+        .annotate(
+            day=day,
+            rank=Window(
+                RowNumber(), partition_by=[day], order_by=[F("finished_at").desc(), F("pk").desc()]
+            ),
+        )
+        .filter(rank=1)
+        .order_by("day")
+        .values_list(
+            "day", "accounts_total", "accounts_matched", "contacts_total", "contacts_matched"
+        )
+    )
+    return [MatchDay(*row) for row in runs]

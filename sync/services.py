@@ -5,6 +5,7 @@ Views (*Sync now*), tasks (the schedule, the connect and settings triggers) and 
 how each table is read is in ``sync.reading``, how saves are decided in ``sync.evaluate``.
 """
 
+import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -14,6 +15,7 @@ from django import db
 from django.conf import settings
 from django.db import transaction
 
+from config.logs import log_context
 from crm_settings.budget import task_enqueue_after
 from crm_settings.connect import (
     connection_clear_error,
@@ -22,7 +24,8 @@ from crm_settings.connect import (
 )
 from crm_settings.crm import open_client
 from crm_settings.messages import CrmProblem, error_kind
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import AutoPause, CrmConnection, CrmSettings
+from crm_settings.pausing import pause_failure_record, pause_success_record
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError, Throttled
 from seats.models import Contract
@@ -40,6 +43,7 @@ from sync.mirror import (
 from sync.models import CrmUser, SyncRun
 from sync.reading import table_read
 from sync.runs import SAVES_PHASE, RunLost, RunRecorder, sync_run_request
+from sync.selectors import mirror_match_totals
 from sync.users import seat_mappings_refresh
 
 logger = logging.getLogger(__name__)
@@ -232,7 +236,10 @@ def _read_tables(
         opportunities_and_accounts_saves()
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-lane") as pool:
-        other = pool.submit(_with_own_connection, opportunities_and_accounts_saves)
+        # The lane's log lines carry the run's ids (config.logs).
+        other = pool.submit(
+            contextvars.copy_context().run, _with_own_connection, opportunities_and_accounts_saves
+        )
         try:
             read(CONTACTS)
         except BaseException:
@@ -269,11 +276,13 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
     A CRM failure ends the run as failed with the error's kind (CRM Settings shows the seed's
     message and next step) and is remembered on the connection; the cursors keep the last page,
     so the next run goes on from there. A follow-up run is enqueued when a trigger was merged
-    into this one while it was already deciding saves.
+    into this one while it was already deciding saves. The outcome counts towards auto-pause
+    (``_pause_count``).
     """
     contract = run.contract
     connection = crm_connection_get(contract=contract)
     with ExitStack() as stack:
+        stack.enter_context(log_context(contract_id=run.contract_id, run_id=run.pk))
         recorder = RunRecorder(
             run=run, requests_sent=lambda: client.stats.requests if client else 0
         )
@@ -312,8 +321,25 @@ def sync_run_execute(*, run: SyncRun, client: DynamicsClient | None = None) -> S
             )
         else:
             connection_clear_error(connection=connection)
-            rerun = recorder.finish(state=SyncRun.State.SUCCEEDED)
+            rerun = recorder.finish(
+                state=SyncRun.State.SUCCEEDED, **mirror_match_totals(contract=contract)
+            )
             _crm_choices_fill(connection=connection, client=client)
+    _pause_count(run)
     if rerun:
         sync_enqueue(contract_id=contract.pk, trigger=SyncRun.Trigger.RERUN)
     return run
+
+
+def _pause_count(run: SyncRun) -> None:
+    """Count a finished run towards auto-pause (``crm_settings.pausing``): a failure adds one to
+    the failures in a row, and may pause the sync; a success starts the count again."""
+    if run.state == SyncRun.State.SUCCEEDED:
+        pause_success_record(contract_id=run.contract_id, part=AutoPause.Part.SYNC)
+    elif run.state == SyncRun.State.FAILED:
+        pause_failure_record(
+            contract_id=run.contract_id,
+            part=AutoPause.Part.SYNC,
+            kind=run.error_kind,
+            detail=run.error_detail,
+        )

@@ -11,7 +11,8 @@ is left.
 import logging
 
 from crm_settings.budget import budget_wait
-from crm_settings.models import CrmConnection
+from crm_settings.models import AutoPause, CrmConnection
+from crm_settings.pausing import pause_get
 from seats.models import Contract
 from sync.models import SyncRun
 from sync.runs import sync_run_claim, sync_run_request
@@ -32,11 +33,15 @@ def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
     run (the request was merged into it). A run whose worker died is taken over and resumed.
     While the API budget says wait, the task is started again when it may go on (a run already
     asked for stays queued until then).
+    Nothing runs while the contract's sync is paused after failing too often in a row: *Resume
+    sync* on CRM Settings starts the next run.
     """
     contract = Contract.objects.filter(pk=contract_id).first()
     connection = CrmConnection.objects.filter(contract_id=contract_id).first()
     if contract is None or connection is None:
         return "not connected"
+    if pause_get(contract_id=contract_id, part=AutoPause.Part.SYNC) is not None:
+        return "paused after failures in a row"
     # The reserve is for scheduled runs; one a person asked for only waits out a Retry-After.
     wait = budget_wait(connection=connection, reserve=trigger == SyncRun.Trigger.SCHEDULE)
     if wait is not None:

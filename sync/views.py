@@ -9,10 +9,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from common.lists import query_without_page
 from crm_settings.budget import budget_wait
 from crm_settings.messages import paused_notice
+from crm_settings.models import AutoPause
+from crm_settings.pausing import pause_get
 from crm_settings.selectors import crm_connection_get
 from seats.access import admin_required, get_for_contract
 from sync.forms import HistoryFilterForm
@@ -43,11 +46,24 @@ def status(request):
 @admin_required
 @require_POST
 def sync_now(request):
-    """*Sync now*: start an import, or join the one in progress."""
+    """*Sync now*: start an import, or join the one in progress.
+
+    While the sync is paused after failing too often in a row it starts nothing and says so:
+    *Resume sync* is the way to run again (the whole page is shown, with the pause and its last
+    error, rather than the status panel alone).
+    """
     connection = crm_connection_get(contract=request.contract)
     if connection is None:
         messages.error(request, "Connect to CRM before syncing.")
         return redirect("crm_settings:index")
+    pause = pause_get(contract_id=request.contract.pk, part=AutoPause.Part.SYNC)
+    if pause is not None:
+        messages.error(
+            request,
+            f"The sync is paused after {pause.failures} failures in a row, so nothing was "
+            "started. Fix the cause shown under Alerts and auto-pause, then select Resume sync.",
+        )
+        return HttpResponseClientRefresh() if request.htmx else redirect("crm_settings:index")
     _, created = sync_request(contract=request.contract, trigger=SyncRun.Trigger.MANUAL)
     if request.htmx:
         return _status(request)

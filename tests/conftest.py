@@ -9,6 +9,7 @@
 - ``staff``: the operator's staff superuser, who holds no seat (``/admin/`` is theirs).
 
 Each fixture is a Seat; ``seat.user`` signs in. ``login`` gives a client signed in as a seat.
+``portal_logs`` captures every log line at DEBUG as the portal writes it in JSON.
 
 Against the Dynamics emulator (a real subprocess, shared by the session; see the section at the
 end): ``dynamics`` points the portal's settings at it, ``connect_crm(seat)`` connects a seat's
@@ -16,12 +17,16 @@ contract the way an admin does, and ``crm_contract`` is ``contract`` already con
 ``admin`` as the CRM's Integration User, ready for ``crm_settings.crm.open_client``.
 """
 
+import io
+import json
+import logging
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
 
+from config.logs import ContextFilter, JsonFormatter, RedactFilter
 from seats.models import User
 from tests.factories import ContractFactory, SeatFactory
 
@@ -79,6 +84,42 @@ def login(client):
         return client
 
     return _login
+
+
+class CapturedLogs:
+    """What the portal's console handler wrote, as ``text`` and as parsed JSON ``lines``."""
+
+    def __init__(self, stream: io.StringIO):
+        self._stream = stream
+
+    @property
+    def text(self) -> str:
+        return self._stream.getvalue()
+
+    @property
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.text.splitlines()]
+
+
+@pytest.fixture
+def portal_logs():
+    """Every log line at DEBUG, through the portal's filters and JSON formatter (the handler
+    ``PORTAL_LOG_FORMAT=json`` configures), with the loggers' own levels (msal, django_q) as
+    configured. Request it first, to capture what other fixtures log too."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactFilter())
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield CapturedLogs(stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 # --- The Dynamics emulator -----------------------------------------------------------------------

@@ -1,17 +1,19 @@
 """factory-boy factories for the whole suite (one module, as STYLE.md asks)."""
 
 import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 import factory
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from crm_settings.models import CrmConnection, CrmSettings
+from crm_settings.models import ApiUsage, CrmConnection, CrmSettings
 from inbox.models import Message, Note, Thread
 from network.models import Company, Member, SavedAccount, SavedLead
 from seats.models import Contract, CrmSync, Role, Seat, User
-from sync.models import CrmUser, SeatCrmUser
+from sync.models import CrmUser, SeatCrmUser, SyncProblem, SyncRun
 from writeback.models import OutboxEntry, OutboxState, activity_id_derive
 
 PASSWORD = "test-password"
@@ -252,6 +254,25 @@ class OutboxEntryFactory(DjangoModelFactory):
         )
 
 
+# --- Alerts -------------------------------------------------------------------------------------
+
+
+class IncidentFactory(DjangoModelFactory):
+    """An open incident, as the minute's check opens them (``alerts.services``)."""
+
+    class Meta:
+        model = "alerts.Incident"
+
+    contract = factory.SubFactory(ContractFactory)
+    kind = "sync_failed"
+    title = "The sync with your CRM failed"
+    message = "The CRM API reported an error. Please try again later."
+    next_step = "Error with your API access, check with CRM system's uptime."
+    fix_path = "/admin-settings/crm/"
+    fix_label = "CRM Settings"
+    opened_at = factory.LazyFunction(timezone.now)
+
+
 # --- Many seats at once ---------------------------------------------------------------------------
 
 
@@ -363,3 +384,92 @@ def copied_messages_bulk_create(
         ),
         batch_size=1000,
     )
+
+
+# --- A month of history, for the CRM Sync overview ------------------------------------------------
+
+
+@dataclass
+class History:
+    """The days (in the current time zone) ``overview_history_create`` put data on, per chart."""
+
+    run_days: list[date] = field(default_factory=list)
+    failed_run_days: list[date] = field(default_factory=list)
+    usage_days: list[date] = field(default_factory=list)
+    match_days: list[date] = field(default_factory=list)
+    copy_days: list[date] = field(default_factory=list)
+    runs: int = 0
+    copies: int = 0
+
+
+def overview_history_create(
+    contract: Contract, *, seat: Seat, days: int = 30, scale: int = 1
+) -> History:
+    """Sync runs, API usage and copies to the CRM on most of the last ``days`` days (at noon in
+    the current time zone), in a handful of queries per day; ``scale`` multiplies every count.
+
+    Every fourth day has nothing at all; every fifth day's last run failed, with problems (not
+    today's); the match rate climbs day by day. Copies are ``seat``'s messages: sent, open or
+    failed in turn.
+    """
+    history = History()
+    today = timezone.localdate()
+    active = [back for back in range(days - 1, -1, -1) if back % 4 != 3]  # others are quiet
+    per_day = 3 * scale
+    copies = copied_messages_bulk_create(
+        seat=seat, members=MemberFactory.create_batch(2), count=per_day * len(active)
+    )
+    for position, back in enumerate(active):
+        day = today - timedelta(days=back)
+        noon = timezone.make_aware(datetime.combine(day, time(12)))
+        failing = back % 5 == 2
+        for n in range(scale):
+            succeeded = not (failing and n == scale - 1)
+            run = SyncRun.objects.create(
+                contract=contract,
+                trigger=SyncRun.Trigger.SCHEDULE,
+                state=SyncRun.State.SUCCEEDED if succeeded else SyncRun.State.FAILED,
+                counts={"contact": {"read": 40, "created": 3, "updated": 2 + back, "removed": 1}},
+                requests=12,
+                accounts_total=200 if succeeded else None,
+                accounts_matched=100 + days - back if succeeded else None,
+                contacts_total=800 if succeeded else None,
+                contacts_matched=300 + 4 * (days - back) if succeeded else None,
+            )
+            at = noon + timedelta(minutes=15 * n)
+            SyncRun.objects.filter(pk=run.pk).update(
+                created_at=at, started_at=at, finished_at=at + timedelta(minutes=1)
+            )
+            if not succeeded:
+                SyncProblem.objects.bulk_create(
+                    SyncProblem(run=run, table="contact", reason="The email is not valid.")
+                    for _ in range(2)
+                )
+            history.runs += 1
+        history.run_days.append(day)
+        if failing:
+            history.failed_run_days.append(day)
+        if not failing or scale > 1:
+            history.match_days.append(day)
+        ApiUsage.objects.create(
+            contract=contract,
+            hour=noon.replace(minute=0),
+            requests_sent=40 * scale + 10 * back,
+            lowest_requests_remaining=5999 - 300 * (back % 7),
+            requests_limit=6000,
+            waits=1 if failing else 0,
+        )
+        history.usage_days.append(day)
+        entries = copies[position * per_day : (position + 1) * per_day]
+        for index, entry in enumerate(entries):
+            kind = index % 3
+            fields = {"updated_at": noon}
+            if kind == 2:
+                fields |= {"state": OutboxState.FAILED, "last_error_kind": "api",
+                           "last_error_at": noon}  # fmt: skip
+            else:
+                fields |= {"state": OutboxState.SENT, "sent_at": noon, "written_open": kind == 1}
+            OutboxEntry.objects.filter(pk=entry.pk).update(**fields)
+        history.copies += len(entries)
+        history.copy_days.append(day)
+    return history

@@ -12,8 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 PACKAGES = [
-    "config", "portal", "common", "seats", "crm_settings", "network", "sync", "writeback", "inbox",
-    "dynamics", "dynamics_emulator", "demodata",
+    "config", "portal", "overview", "common", "seats", "crm_settings", "network", "sync",
+    "writeback", "inbox", "alerts", "dynamics", "dynamics_emulator", "demodata",
 ]  # fmt: skip
 
 pytestmark = pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="import-linter not installed")

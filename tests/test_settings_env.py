@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_url, env_url_map
+from config.env import (
+    env_addresses,
+    env_base_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_url,
+    env_url_map,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +69,55 @@ def test_env_list_refuses_empty_items(monkeypatch):
     assert env_list("X_LIST") == ["a", "b"]
 
 
+def test_env_addresses_reads_names_and_bare_addresses(monkeypatch):
+    monkeypatch.setenv("X_ADMINS", "Ops Team <ops@example.com>, oncall@example.com")
+    assert env_addresses("X_ADMINS") == [
+        ("Ops Team", "ops@example.com"),
+        ("", "oncall@example.com"),
+    ]
+    monkeypatch.setenv("X_ADMINS", "")
+    assert env_addresses("X_ADMINS") == []
+
+
+@pytest.mark.parametrize(
+    "value", ["ops", "Ops <ops>", "Doe, Jane <jane@example.com>", "a@example.com,,b@example.com"]
+)
+def test_env_addresses_refuses_what_is_not_an_address(monkeypatch, value):
+    monkeypatch.setenv("X_ADMINS", value)
+    with pytest.raises(ImproperlyConfigured, match="is not an email address"):
+        env_addresses("X_ADMINS")
+
+
+def test_env_base_url_wants_a_site_address(monkeypatch):
+    monkeypatch.setenv("X_BASE", "https://crm-sync.example.com/")
+    assert env_base_url("X_BASE") == "https://crm-sync.example.com"
+    monkeypatch.setenv("X_BASE", "https://example.com/portal")
+    assert env_base_url("X_BASE") == "https://example.com/portal"
+    for bad in ("https://user@example.com", "https://example.com/#top", "https://example.com:x"):
+        monkeypatch.setenv("X_BASE", bad)
+        with pytest.raises(ImproperlyConfigured, match=r"X_BASE="):
+            env_base_url("X_BASE")
+
+
+def test_admins_and_the_portal_address_come_from_the_environment(tmp_path):
+    code = "import config.settings as s; print(s.ADMINS, s.SERVER_EMAIL, s.PORTAL_BASE_URL)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))}
+    env.update(
+        DJANGO_DEBUG="1",
+        PORTAL_VAR_DIR=str(tmp_path),
+        DJANGO_ADMINS="Ops <ops@example.com>",
+        DEFAULT_FROM_EMAIL="CRM Sync <crm-sync@example.com>",
+        PORTAL_BASE_URL="https://crm-sync.example.com/",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == (
+        "[('Ops', 'ops@example.com')] CRM Sync <crm-sync@example.com> https://crm-sync.example.com"
+    )
+
+
 def test_env_url_checks_the_scheme(monkeypatch):
     monkeypatch.setenv("X_URL", "mysql://db/x")
     with pytest.raises(ImproperlyConfigured, match="must start with one of postgres://"):
@@ -108,11 +165,23 @@ _PRODUCTION = {
         ),
         ({"DJANGO_DEBUG": "1", "DYNAMICS_CA_BUNDLE": "/nope.pem"}, "is not a file"),
         ({"DJANGO_DEBUG": "1", "PORTAL_HSTS_SECONDS": "-1"}, "PORTAL_HSTS_SECONDS=-1 is too small"),
+        ({"DJANGO_DEBUG": "1", "PORTAL_LOG_FORMAT": "xml"}, "PORTAL_LOG_FORMAT='xml' is not text"),
+        ({"DJANGO_DEBUG": "1", "OUTBOX_LEASE_SECONDS": "1"}, "OUTBOX_LEASE_SECONDS=1 is too small"),
+        ({"DJANGO_DEBUG": "1", "RETENTION_RUNS_DAYS": "0"}, "RETENTION_RUNS_DAYS=0 is too small"),
         (_PRODUCTION, "set PORTAL_ALLOW_SQLITE=1 to run production mode on SQLite"),
         (
             {**_PRODUCTION, "DATABASE_URL": "sqlite:////tmp/portal.sqlite3"},
             "The database is SQLite, which is for development",
         ),
+        (
+            {"DJANGO_DEBUG": "1", "DJANGO_ADMINS": "Ops <ops@example.com>,ops"},
+            "DJANGO_ADMINS: item 2 ('ops') is not an email address",
+        ),
+        (
+            {"DJANGO_DEBUG": "1", "PORTAL_BASE_URL": "https://portal.example.com/?x=1"},
+            "is not a site address",
+        ),
+        ({"DJANGO_DEBUG": "1", "SENTRY_DSN": "sentry.example.com/1"}, "SENTRY_DSN must start"),
     ],
 )
 def test_settings_refuse_malformed_environment(env, message):

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 
 from inbox.admin import ReadOnlyAdmin
-from writeback.models import OutboxEntry, OutboxState, RecordMatch
+from writeback.models import OutboxDrain, OutboxEntry, OutboxState, RecordMatch
 from writeback.outbox import outbox_retry
 
 
@@ -50,6 +50,15 @@ class OutboxEntryAdmin(ReadOnlyAdmin):
             + (f" {skipped} skipped: only failed items can be retried." if skipped else ""),
             messages.SUCCESS if failed else messages.WARNING,
         )
+
+
+@admin.register(OutboxDrain)
+class OutboxDrainAdmin(ReadOnlyAdmin):
+    """Which contracts have a drain task waiting for a worker (and since when)."""
+
+    list_display = ["contract", "requested_at"]
+    list_select_related = ["contract"]
+    search_fields = ["contract__name"]
 
 
 @admin.register(RecordMatch)

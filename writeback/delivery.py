@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from config.logs import log_context
 from crm_settings.connect import (
     connection_record_error,
     connection_refresh_solution,
@@ -101,6 +102,8 @@ class DeliveryRun:
     lookup: LiveLookup = field(init=False)
     # Set when the CRM is out of reach or the sign-in stopped working: no more claims this run.
     halted: bool = False
+    # The error that halted the run (the drain counts it towards writeback's auto-pause).
+    halt_error: DynamicsError | None = None
     _linkedin_table_missing: bool = False
     _solution_checked: bool = False
 
@@ -119,6 +122,10 @@ class DeliveryRun:
             outbox_mark_deferred(entry=entry, until=error.retry_at, detail=str(error))
             return
         kind, retryable = _classify(error)
+        with log_context(item_id=entry.pk):
+            logger.info(
+                "Outbox entry %s: attempt %s failed (%s): %s", entry.pk, entry.attempts, kind, error
+            )
         outbox_mark_error(
             entry=entry,
             kind=kind,
@@ -135,6 +142,7 @@ class DeliveryRun:
             return
         logger.warning("Writeback for contract %s paused: %s", self.contract_id, error)
         self.halted = True
+        self.halt_error = error
         if isinstance(error, AuthError):
             connection_record_error(connection=self.connection, error=error)
 

@@ -233,6 +233,25 @@ class OutboxEntry(models.Model):
         }
 
 
+class OutboxDrain(models.Model):
+    """Whether a drain task of the contract is waiting for a worker.
+
+    Saving items asks for a drain, and a task is enqueued only when ``requested_at`` goes from
+    empty to set; the drain empties it when it starts, before its first claim. So however many
+    items are saved while a drain waits for a worker, the queue holds one task for the contract,
+    and an item saved after the drain started asks for (at most) one follow-up.
+    """
+
+    contract = models.OneToOneField(
+        Contract, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # When the waiting drain was enqueued; empty while none is waiting.
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Drain of {self.contract_id} ({'requested' if self.requested_at else 'idle'})"
+
+
 class RecordType(models.TextChoices):
     """The CRM records an activity can regard."""
 

@@ -20,22 +20,32 @@ A sent entry written open (no CRM record matched: the unresolved-task report) is
 ``outbox_resolve`` (a record picked in the report, which is remembered as a ``RecordMatch`` for
 the member or company) or ``outbox_mark_closed`` (found closed in the CRM).
 
-A worker holds a claimed entry (``sending``, ``removing``) until ``next_attempt_at``, its lease;
-past it the worker is presumed dead and the entry is due again. Unticking an entry that is being
-sent keeps the lease, so its removal cannot overtake the send still in flight.
+A worker holds a claimed entry (``sending``, ``removing``) until ``next_attempt_at``, its lease
+(``OUTBOX_LEASE_SECONDS``, a minute by default), which the worker's ``LeaseKeeper`` renews every
+third of a lease while the batch is under way; once renewals stop (the worker died) the entry is
+due again within a lease, and the minute sweep takes it. Unticking an entry that is being sent
+keeps the claim's token and lease, renewed with the others, so its removal cannot overtake the
+send still in flight.
+
+Drains are asked for through ``OutboxDrain``: at most one waits in the queue per contract.
 """
 
+import contextlib
+import contextvars
+import logging
+import threading
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
+from crm_settings.models import AutoPause
 from crm_settings.selectors import crm_settings_get
 from inbox.models import Message, Note
 from network.models import Member
@@ -43,11 +53,14 @@ from seats.models import Contract, Seat
 from writeback.activities import CrmRecord
 from writeback.models import (
     ErrorKind,
+    OutboxDrain,
     OutboxEntry,
     OutboxState,
     RecordMatch,
     activity_id_derive,
 )
+
+logger = logging.getLogger(__name__)
 
 CLAIM_BATCH = 100
 # Attempts per operation before an entry is failed and waits for the seat holder's Retry:
@@ -75,8 +88,7 @@ _HELD = {OutboxState.SENDING, OutboxState.REMOVING}
 
 
 def _lease() -> timedelta:
-    # django-q2 stops a task after Q_TIMEOUT, so a claim older than that has no live worker.
-    return timedelta(seconds=settings.Q_TIMEOUT)
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 def outbox_retry_delay(*, attempts: int, retry_after: float | None = None) -> timedelta:
@@ -86,13 +98,56 @@ def outbox_retry_delay(*, attempts: int, retry_after: float | None = None) -> ti
     return min(wanted, MAX_RETRY_DELAY)
 
 
-def outbox_drain_enqueue(*, contract_id: int) -> None:
-    """Start the drain task for the contract once the current transaction commits."""
+def outbox_drain_request(*, contract_id: int, now: datetime | None = None) -> bool:
+    """Mark the contract's drain as waiting; True when this call did, and so must enqueue it.
+
+    False while a drain already waits for a worker: that drain starts after this call, so it
+    will see whatever the caller committed. A request older than ``Q_RETRY`` is taken to be lost
+    (the broker lost the task, or enqueueing failed after the mark) and is made again.
+    """
+    now = now or timezone.now()
+    lost = now - timedelta(seconds=settings.Q_RETRY)
+    drain = OutboxDrain.objects.filter(contract_id=contract_id)
+    idle = Q(requested_at__isnull=True) | Q(requested_at__lt=lost)
+    if drain.filter(idle).update(requested_at=now):
+        return True
+    if drain.exists():
+        return False
+    try:
+        with transaction.atomic():
+            OutboxDrain.objects.create(contract_id=contract_id, requested_at=now)
+    except IntegrityError:
+        return False  # another request created it first: that one enqueues
+    return True
+
+
+def outbox_drain_started(*, contract_id: int) -> None:
+    """A drain of the contract starts: items saved from now on ask for a follow-up.
+
+    Called before the drain's first claim, so an item committed before this is claimed by it,
+    and one committed after finds no drain waiting and enqueues the next.
+    """
+    OutboxDrain.objects.filter(contract_id=contract_id, requested_at__isnull=False).update(
+        requested_at=None
+    )
+
+
+def _drain_enqueue_now(contract_id: int) -> None:
     from django_q.tasks import async_task
 
     from writeback.tasks import DRAIN_OUTBOX  # here, not at the top: writeback.tasks imports this
 
-    transaction.on_commit(lambda: async_task(DRAIN_OUTBOX, contract_id))
+    if outbox_drain_request(contract_id=contract_id):
+        async_task(DRAIN_OUTBOX, contract_id)
+
+
+def outbox_drain_enqueue(*, contract_id: int) -> None:
+    """Ask for a drain of the contract once the current transaction commits.
+
+    At most one drain waits in the queue per contract (``outbox_drain_request``), so saving
+    many items enqueues one task, not one per item.
+    """
+    transaction.on_commit(lambda: _drain_enqueue_now(contract_id))
 
 
 # --- The seat holder's side: the item's checkbox decides ----------------------------------------
@@ -109,12 +164,14 @@ def _target(entry: OutboxEntry, *, wants: bool) -> str | None:
 
 def _move(entry: OutboxEntry, state: str, now: datetime) -> None:
     # An operation in flight keeps its lease as the new state's start, so the next operation on
-    # the same activity (a removal after a send, a send after a removal) cannot overtake it.
+    # the same activity (a removal after a send, a send after a removal) cannot overtake it. It
+    # keeps the claim's token too, so the worker's LeaseKeeper goes on renewing that lease until
+    # the operation has ended; the worker's outcome no longer applies (the state moved on).
     if entry.state not in _HELD:
         entry.next_attempt_at = now
+        entry.claim_token = None
     entry.state = state
     entry.attempts = 0
-    entry.claim_token = None
     entry.last_error_kind = entry.last_error_detail = ""
     entry.last_error_at = None
     entry.save()
@@ -244,6 +301,86 @@ def outbox_claim_due(
         )
         .order_by("next_attempt_at", "pk")
     )
+
+
+def outbox_leases_renew(*, entries: Collection[OutboxEntry], now: datetime | None = None) -> int:
+    """Extend the lease of those ``entries`` their claim still holds, by a lease from ``now``;
+    returns how many. An entry with its outcome recorded has no token any more, and one another
+    worker took over has that worker's token: neither is touched."""
+    if not entries:
+        return 0
+    now = now or timezone.now()
+    held = OutboxEntry.objects.filter(
+        pk__in=[entry.pk for entry in entries],
+        claim_token__in={entry.claim_token for entry in entries},
+    )
+    return held.update(next_attempt_at=now + _lease())
+
+
+class LeaseKeeper:
+    """Renews the leases of a drain's claims while it delivers them, from a thread of its own.
+
+    Every third of a lease, so a batch held up by the CRM (a Retry-After, a slow ``$batch``)
+    keeps its entries, while a dead worker's stop being renewed and are due again within a
+    lease. Use as a context manager around the drain, and ``keep(entries)`` around each batch.
+
+    Inside a transaction (a caller's, or a test's) the claims are invisible to every other
+    connection: nobody can take them over, and renewing them from another connection would only
+    wait for this one's locks, so no thread is started.
+    """
+
+    def __init__(self):
+        self._entries: dict[int, OutboxEntry] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "LeaseKeeper":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    @contextlib.contextmanager
+    def keep(self, entries: list[OutboxEntry]) -> Iterator[None]:
+        """Renew these claimed entries' leases until the block ends."""
+        with self._lock:
+            self._entries.update((entry.pk, entry) for entry in entries)
+        if self._thread is None and not connection.in_atomic_block:
+            # Started with the first batch (a drain that finds nothing due needs none); its log
+            # lines carry the drain's context (config.logs).
+            context = contextvars.copy_context()
+            self._thread = threading.Thread(
+                target=context.run, args=(self._run,), name="outbox-leases", daemon=True
+            )
+            self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                for entry in entries:
+                    self._entries.pop(entry.pk, None)
+
+    def renew(self) -> int:
+        """One renewal of every lease kept now; returns how many entries it extended."""
+        with self._lock:
+            entries = list(self._entries.values())
+        return outbox_leases_renew(entries=entries)
+
+    def _run(self) -> None:
+        interval = settings.OUTBOX_LEASE_SECONDS / 3
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    self.renew()
+                except DatabaseError:
+                    # The next renewal may get through; if none does, the entries go back to
+                    # the queue after the lease and are delivered again, harmlessly (their ids).
+                    logger.warning("Could not renew the outbox leases", exc_info=True)
+        finally:
+            connection.close()
 
 
 def _held_by(entry: OutboxEntry, state: str):
@@ -481,11 +618,18 @@ def outbox_resolve(*, entry: OutboxEntry, record: CrmRecord, by: Seat) -> None:
 
 
 def outbox_due_contract_ids(*, now: datetime | None = None) -> list[int]:
-    """Connected contracts with entries due now (the sweep's worklist)."""
+    """Connected contracts with entries due now (the sweep's worklist), but for those whose
+    writeback paused itself after failing too often in a row (``crm_settings.pausing``)."""
     now = now or timezone.now()
     due = Q(next_attempt_at__lte=now, state__in=_SEND_DUE + _REMOVE_DUE)
+    paused = AutoPause.objects.filter(
+        connection__contract=OuterRef("contract_id"),
+        part=AutoPause.Part.WRITEBACK,
+        paused_at__isnull=False,
+    )
     return list(
         OutboxEntry.objects.filter(due, contract__crm_connection__isnull=False)
+        .exclude(Exists(paused))
         .order_by("contract_id")
         .values_list("contract_id", flat=True)
         .distinct()

@@ -1,5 +1,5 @@
 """The LinkedIn unresolved task report: the list, one item with its suggestions and a CRM search,
-and *Create record in CRM*.
+and *Create record in CRM*; and the contract's failed copies, for its admins.
 
 Seat holders see and resolve their own items; admins (Admin and Admin only) every item of the
 contract. Another seat holder's item is a 404 (``get_unresolved``).
@@ -14,11 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from common.lists import query_without_page
 from inbox.forms import add_service_error
 from network.models import Company
-from seats.access import seat_required
+from seats.access import admin_required, seat_required
 from writeback import report
 from writeback.access import get_unresolved
 from writeback.forms import CrmRecordForm, ResolveForm, UnresolvedListForm
-from writeback.selectors import unresolved_list
+from writeback.selectors import deliveries_failed, unresolved_list
 
 PAGE_SIZE = 50
 RESOLVED_IN_CRM = "That item was resolved in your CRM already, so it has left the report."
@@ -61,6 +61,16 @@ def _resolved_messages(request, resolution: report.Resolution, *, about: str, do
             f"{left} about {about} could not be closed now: "
             f"{'it stays' if resolution.others_left == 1 else 'they stay'} in the report.",
         )
+
+
+@admin_required
+@require_GET
+def failed(request):
+    """The contract's copies that failed: why, and what their seat holder can do (*Retry* is
+    theirs, on the item)."""
+    entries = deliveries_failed(contract=request.contract)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "writeback/failed.html", {"page": page, "nav": "admin"})
 
 
 @seat_required

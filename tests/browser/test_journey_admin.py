@@ -17,9 +17,13 @@ def test_admin_journey(page, stack, shots, demo_team):
     network_seed(size="demo")  # the prospecting side the import saves Accounts and Leads from
     sign_in(page, stack.url, "admin@contoso-demo.com")
 
-    # 1. Admin > Admin Settings > CRM Settings.
-    page.get_by_role("navigation", name="Main").locator("summary", has_text="Admin").click()
-    page.get_by_role("link", name="CRM Settings").click()
+    # 1. Admins land on Admin > CRM Sync, which says how to connect; Admin > Admin Settings >
+    # CRM Settings is where they do.
+    page.wait_for_url(f"{stack.url}/crm-sync/")
+    assert page.get_by_text("Not connected to a CRM.").is_visible()
+    navigation = page.get_by_role("navigation", name="Main")
+    navigation.locator("summary", has_text="Admin").click()
+    navigation.get_by_role("link", name="CRM Settings").click()
     assert_accessible(page)
     shots.take(page, "crm-settings-not-connected", docs=True)
 
@@ -46,6 +50,19 @@ def test_admin_journey(page, stack, shots, demo_team):
     page.reload()  # the connect step's notice is gone; the finished sync stays
     assert_accessible(page)
     shots.take(page, "first-sync-finished", docs=True)
+
+    # Admin > CRM Sync: the first day of history, as the worker's import recorded it.
+    navigation.locator("summary", has_text="Admin").click()
+    navigation.get_by_role("link", name="CRM Sync", exact=True).click()
+    page.wait_for_url(f"{stack.url}/crm-sync/")
+    assert page.locator("#chart-runs rect.series-succeeded").count() == 1
+    assert page.locator("#chart-requests rect.series-requests").count() == 1
+    assert page.locator("#chart-match circle.series-contacts").count() == 1
+    assert page.locator("#chart-runs rect.series-succeeded").bounding_box()["height"] > 0
+    assert_accessible(page)
+    shots.take(page, "crm-sync-overview")
+    navigation.locator("summary", has_text="Admin").click()
+    navigation.get_by_role("link", name="CRM Settings").click()
 
     # 4. Set the stage, the won-value field and auto sync.
     page.get_by_label("At which stage does your sales team consider").select_option(label="Develop")

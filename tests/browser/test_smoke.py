@@ -22,6 +22,7 @@ def test_pages_render_and_are_accessible(page, live_server, contract):
     SeatFactory(contract=contract, admin=True, user__email="admin@contoso.test")
     sign_in(page, live_server.url, "admin@contoso.test")
     for path in (
+        "/crm-sync/",
         "/admin-settings/crm/",
         "/seats/",
         "/network/accounts/",

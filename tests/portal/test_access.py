@@ -9,9 +9,12 @@ import pytest
 from django.urls import reverse
 
 OK, FORBIDDEN, LOGIN, REDIRECT, NOT_ALLOWED = 200, 403, "login", 302, 405
+# No worker runs here: /readyz answers everyone, signed in or not, that it is not ready.
+NOT_READY = 503
 
 MATRIX = {
     # url name:                 anonymous, seat_holder, admin_only, admin, outsider, staff, stranger
+    "overview:index":           (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "crm_settings:index":       (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "crm_settings:disconnect":  (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "crm_settings:callback":    (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
@@ -23,6 +26,10 @@ MATRIX = {
     "crm_settings:refresh_choices": (
         LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN,
     ),
+    "crm_settings:resume_sync": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "crm_settings:resume_writeback": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "crm_settings:save_pause_settings": (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "alerts:preferences":       (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "sync:status":              (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "sync:history":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "sync:records":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
@@ -42,9 +49,11 @@ MATRIX = {
     "inbox:new_inmail":     (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
     "inbox:api_tokens":     (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
     "writeback:unresolved":     (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
+    "writeback:failed":         (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "portal:home":              (LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "account_change_password":  (LOGIN, OK, OK, OK, OK, OK, OK),
     "portal:healthz":           (OK, OK, OK, OK, OK, OK, OK),
+    "portal:readyz":            (NOT_READY, NOT_READY, NOT_READY, NOT_READY, NOT_READY, NOT_READY, NOT_READY),
     "account_login":            (OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "account_email":            (LOGIN, OK, OK, OK, OK, OK, OK),
     # The Django admin: staff only; everyone else is sent to its sign-in page.
@@ -82,7 +91,7 @@ def test_navigation_follows_the_role(login, admin, admin_only, seat_holder):
     assert "Inbox" in page and "Seat Management" not in page
 
     page = login(admin_only).get(reverse("crm_settings:index")).content.decode()
-    assert "Seat Management" in page and "CRM Settings" in page
+    assert "Seat Management" in page and "CRM Settings" in page and ">CRM Sync</a>" in page
     assert ">Inbox<" not in page and ">Leads<" not in page
 
     page = login(admin).get(reverse("network:accounts")).content.decode()
@@ -99,10 +108,11 @@ def test_a_user_without_a_seat_is_told_so(client, db):
     assert client.get(reverse("network:accounts")).status_code == 403
 
 
-def test_home_sends_admin_only_to_crm_settings_and_seat_holders_to_accounts(
-    login, admin_only, seat_holder
+def test_home_sends_admins_to_the_crm_sync_overview_and_seat_holders_to_accounts(
+    login, admin, admin_only, seat_holder
 ):
-    assert login(admin_only).get(reverse("portal:home")).url == reverse("crm_settings:index")
+    assert login(admin).get(reverse("portal:home")).url == reverse("overview:index")
+    assert login(admin_only).get(reverse("portal:home")).url == reverse("overview:index")
     assert login(seat_holder).get(reverse("portal:home")).url == reverse("network:accounts")
 
 

@@ -15,7 +15,7 @@ from tests.factories import (
     UserFactory,
 )
 
-OUR_APPS = {"seats", "crm_settings", "network", "sync", "inbox", "writeback"}
+OUR_APPS = {"seats", "crm_settings", "network", "sync", "inbox", "writeback", "alerts"}
 
 
 @pytest.fixture

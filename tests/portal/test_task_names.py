@@ -14,15 +14,21 @@ from django.apps import apps
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from crm_settings.pausing import DRAIN_OUTBOX_TASK
 from crm_settings.services import SYNC_RUN_TASK
 from portal.schedules import SCHEDULES
 from sync.tasks import SYNC_RUN
+from writeback.tasks import DRAIN_OUTBOX
 
 # "<app>.tasks.<function>" in quotes, as a literal task name is written.
 _LITERAL = re.compile(r"""["']([a-z_]+\.tasks\.[a-z_]+)["']""")
-# The one place a name is spelt out besides its own tasks.py: crm_settings, below sync, names
-# sync's import task without importing sync (DESIGN §3).
-_SPELT_OUT_ELSEWHERE = {"crm_settings/services.py": {SYNC_RUN}}
+# The places a name is spelt out besides its own tasks.py: crm_settings, below sync and writeback,
+# names sync's import task and writeback's drain (*Resume writeback*) without importing them
+# (DESIGN §3).
+_SPELT_OUT_ELSEWHERE = {
+    "crm_settings/services.py": {SYNC_RUN},
+    "crm_settings/pausing.py": {DRAIN_OUTBOX},
+}
 
 
 def _our_apps():
@@ -63,6 +69,10 @@ def test_each_name_is_a_function_of_its_own_tasks_module(constant, name):
 
 def test_crm_settings_names_the_import_task_as_sync_does():
     assert SYNC_RUN_TASK == SYNC_RUN
+
+
+def test_crm_settings_names_the_drain_task_as_writeback_does():
+    assert DRAIN_OUTBOX_TASK == DRAIN_OUTBOX
 
 
 def test_every_schedule_runs_a_named_task():

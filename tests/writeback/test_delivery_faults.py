@@ -5,20 +5,21 @@ empty), so counting its activities counts this test's."""
 import signal
 import subprocess
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from crm_settings.crm import open_client
+from portal.schedules import SCHEDULES
 from sync.models import CrmContact
 from tests.factories import MemberFactory, SeatFactory, copied_messages_bulk_create
 from tests.processes import manage, portal_env
 from tests.writeback.conftest import ALEX, connect, copy_everything, map_seats
 from writeback.models import OutboxEntry, OutboxState
-from writeback.tasks import drain_outbox
+from writeback.tasks import DRAIN_DUE_OUTBOXES, drain_due_outboxes, drain_outbox
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
-
 
 
 def _members(contract, *, matched: int, by_email: int, unmatched: int) -> list:
@@ -97,10 +98,10 @@ def test_5000_items_through_throttling_errors_and_drops_arrive_exactly_once(demo
     assert OutboxEntry.objects.filter(written_open=False).count() == 4000
 
 
-def _start_worker(crm, contract, tmp_path) -> subprocess.Popen:
-    """``manage.py drain_outbox`` for the contract, in a process of its own, with a short lease."""
-    # The lease of a claim (Q_TIMEOUT): past it, entries of a dead worker are due again.
-    env = portal_env(crm, tmp_path, Q_TIMEOUT="10", Q_RETRY="15")
+def _start_worker(crm, contract, tmp_path, *, lease: int = 3) -> subprocess.Popen:
+    """``manage.py drain_outbox`` for the contract, in a process of its own, with a short lease
+    by default: past it (with no renewal), entries of a dead worker are due again."""
+    env = portal_env(crm, tmp_path, OUTBOX_LEASE_SECONDS=str(lease))
     return manage(["drain_outbox", "--contract", str(contract.pk)], env, tmp_path / "worker.log")
 
 
@@ -155,4 +156,51 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate(
     assert not OutboxEntry.objects.exclude(state=OutboxState.SENT).exists()
     ids = _activity_ids(crm, "li_messages")
     assert len(ids) == 2000
+    assert set(ids) == {str(entry.activity_id) for entry in entries}
+
+
+def test_a_killed_workers_items_are_delivered_by_the_next_sweep_within_two_minutes(
+    transactional_db, demo_crm, copying_rep, tmp_path, settings, time_machine
+):
+    """GIVEN 1,000 copied messages being delivered by a worker with the standard lease
+    WHEN that worker is killed (SIGKILL) while it holds a claim
+    THEN the entries it held are due again at most a lease after it died (its renewals stopped),
+    the minute sweep then hands them to another worker, which delivers them: every item is
+    sent, once. The lease plus the sweep's minute make the two minutes."""
+    crm, rep = demo_crm, copying_rep
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    [sweep] = [s for s in SCHEDULES if s.func == DRAIN_DUE_OUTBOXES]
+    assert lease + timedelta(minutes=sweep.minutes) <= timedelta(minutes=2)
+    members = _members(rep.contract, matched=20, by_email=0, unmatched=5)
+    entries = copied_messages_bulk_create(seat=rep, members=members, count=1000)
+    crm.replace_faults(latency_ms=150)
+
+    worker = _start_worker(crm, rep.contract, tmp_path, lease=settings.OUTBOX_LEASE_SECONDS)
+    held = OutboxEntry.objects.filter(state=OutboxState.SENDING)
+    try:
+        _wait_for(
+            lambda: (
+                OutboxEntry.objects.filter(state=OutboxState.SENT).count() >= 200 and held.exists()
+            ),
+            timeout=60,
+            message=(tmp_path / "worker.log").read_text(errors="replace"),
+        )
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.wait(10)
+    killed_at = timezone.now()
+    crm.reset_faults()
+    held_ids = set(held.values_list("pk", flat=True))
+    assert held_ids
+    lease_end = max(held.values_list("next_attempt_at", flat=True))
+    assert lease_end <= killed_at + lease
+
+    # The sweep's first tick after the lease ended (tasks run inline in the test settings).
+    time_machine.move_to(lease_end + timedelta(seconds=1))
+    assert drain_due_outboxes() == 1
+
+    assert not OutboxEntry.objects.exclude(state=OutboxState.SENT).exists()
+    assert OutboxEntry.objects.filter(pk__in=held_ids, attempts=2).count() == len(held_ids)
+    ids = _activity_ids(crm, "li_messages")
+    assert len(ids) == 1000
     assert set(ids) == {str(entry.activity_id) for entry in entries}

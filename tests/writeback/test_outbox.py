@@ -19,6 +19,7 @@ from writeback.outbox import (
     RETRY_ONLY_FAILED,
     SentActivity,
     outbox_claim_due,
+    outbox_leases_renew,
     outbox_mark_error,
     outbox_mark_removed,
     outbox_mark_sent,
@@ -29,7 +30,7 @@ from writeback.outbox import (
 
 pytestmark = pytest.mark.django_db
 
-LEASE = timedelta(seconds=settings.Q_TIMEOUT)
+LEASE = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 @pytest.fixture
@@ -84,6 +85,49 @@ def test_a_claimed_entry_is_not_claimed_again_until_its_lease_ends(queued, contr
     assert not outbox_mark_sent(
         entry=first, crm_entity_set="li_messages", crm_url="", written_open=True
     )
+
+
+def test_the_lease_is_a_minute_by_default():
+    # With the minute sweep, a dead worker's items are delivered again within two minutes.
+    assert settings.OUTBOX_LEASE_SECONDS == 60
+
+
+def test_a_renewal_extends_the_leases_its_claim_still_holds(queued, contract, member):
+    other = message_send(seat=queued.thread.seat, member=member, body="Two", copy_to_crm=True)
+    now = timezone.now()
+    first, second = outbox_claim_due(contract=contract, now=now)
+    assert outbox_mark_sent(
+        entry=first, crm_entity_set="li_messages", crm_url="", written_open=True
+    )
+    later = now + LEASE / 2
+
+    assert outbox_leases_renew(entries=[second], now=later) == 1
+
+    assert _entry(other if second.message_id == other.pk else queued).next_attempt_at == (
+        later + LEASE
+    )
+    assert outbox_claim_due(contract=contract, now=now + LEASE) == []
+    assert [e.pk for e in outbox_claim_due(contract=contract, now=later + LEASE)] == [second.pk]
+
+
+def test_a_dead_workers_token_renews_nothing_once_another_took_over(queued, contract):
+    now = timezone.now()
+    dead = _claim_one(contract, now=now)
+    alive = _claim_one(contract, now=now + LEASE)
+    assert outbox_leases_renew(entries=[dead], now=now + LEASE) == 0
+    assert _entry(queued).next_attempt_at == alive.next_attempt_at
+
+
+def test_an_entry_unticked_while_sending_is_renewed_until_the_send_ends(queued, contract):
+    now = timezone.now()
+    in_flight = _claim_one(contract, now=now)
+    message_set_copy(message=queued, copy_to_crm=False)
+    # The worker is still sending, long after its first lease: its heartbeat keeps the removal
+    # behind the send, until the renewals stop.
+    renewed = now + LEASE * 2
+    assert outbox_leases_renew(entries=[in_flight], now=renewed) == 1
+    assert outbox_claim_due(contract=contract, now=renewed + LEASE - timedelta(seconds=1)) == []
+    assert _claim_one(contract, now=renewed + LEASE).state == OutboxState.REMOVING
 
 
 def test_two_claims_racing_never_share_an_entry(writeback_on, seat_holder, member, monkeypatch):

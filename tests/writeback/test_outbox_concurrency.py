@@ -11,7 +11,7 @@ from django.db import connection
 
 from inbox.services import message_send
 from writeback.models import OutboxEntry
-from writeback.outbox import outbox_claim_due
+from writeback.outbox import outbox_claim_due, outbox_drain_request, outbox_drain_started
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)"
@@ -51,3 +51,32 @@ def test_concurrent_workers_split_the_due_entries_without_sharing_any(
     everything = [pk for mine in taken for pk in mine]
     assert len(everything) == len(set(everything)) == ENTRIES
     assert not OutboxEntry.objects.exclude(state="sending").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first_request", [True, False], ids=["no-row-yet", "idle-row"])
+def test_concurrent_saves_ask_for_one_drain(contract, first_request):
+    """However many saves of a contract commit at the same moment, one of them enqueues."""
+    if not first_request:
+        assert outbox_drain_request(contract_id=contract.pk)
+        outbox_drain_started(contract_id=contract.pk)
+    start = threading.Barrier(WORKERS)
+    answers: list[bool] = []
+    failures: list[BaseException] = []
+
+    def save():
+        try:
+            start.wait()
+            answers.append(outbox_drain_request(contract_id=contract.pk))
+        except BaseException as error:  # report it to the test, whatever it is
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted(answers) == [False] * (WORKERS - 1) + [True]

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('writeback', '0003_items_moved_to_inbox'),
+        ('writeback', '0004_outbox_drain'),
     ]
 
     operations = [

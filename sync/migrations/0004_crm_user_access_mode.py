@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0002_import_engine'),
+        ('sync', '0003_syncrun_match_snapshot'),
     ]
 
     operations = [
