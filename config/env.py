@@ -83,6 +83,27 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     return value
 
 
+def env_url_map(name: str, *, schemes: tuple[str, ...] = ("http", "https")) -> dict[str, str]:
+    """Comma-separated ``from=to`` pairs of URLs (``https://a:8443=http://a:8444``), as a dict
+    keyed by the first URL without its trailing slash, lower-cased."""
+    mapping = {}
+    for item in env_list(name):
+        source, equals, target = item.partition("=")
+        urls = [source.strip().rstrip("/"), target.strip().rstrip("/")]
+        valid = equals and all(
+            "://" in url and url.split("://", 1)[0].lower() in schemes and url.split("://")[1]
+            for url in urls
+        )
+        if not valid:
+            allowed = " or ".join(f"{s}://" for s in schemes)
+            raise ImproperlyConfigured(
+                f"{name} takes comma-separated pairs FROM=TO of URLs starting with {allowed} "
+                f"(got {item!r})."
+            )
+        mapping[urls[0].lower()] = urls[1]
+    return mapping
+
+
 def env_fernet_keys(name: str) -> list[bytes]:
     """A comma-separated list of Fernet keys, newest first; empty when unset.
 

@@ -25,6 +25,7 @@ from config.env import (
     env_list,
     env_str,
     env_url,
+    env_url_map,
 )
 from config.logs import logging_config
 
@@ -105,6 +106,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "django_q",
     # Our apps, lowest layer first (see DESIGN.md §3).
+    "common",
     "seats",
     "crm_settings",
     "network",
@@ -131,6 +133,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "seats.middleware.TenancyMiddleware",
+    "seats.timezones.TimeZoneMiddleware",
     "portal.middleware.LogContextMiddleware",
 ]
 
@@ -149,6 +152,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "seats.context_processors.tenancy",
             ],
+            # Every template writes times one way, in the viewer's zone: |moment and |duration.
+            "builtins": ["common.templatetags.when"],
         },
     },
 ]
@@ -209,6 +214,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = None
+# An invitation is a set-password link: choosing the password signs the person in and takes them
+# where their role works (LOGIN_REDIRECT_URL: a seat holder's Accounts), not to a "done" page.
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_ADAPTER = "seats.adapters.InviteOnlyAccountAdapter"
 SOCIALACCOUNT_ADAPTER = "seats.adapters.InviteOnlySocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
@@ -392,6 +400,10 @@ DYNAMICS_DEFAULT_TENANT = env_str("DYNAMICS_DEFAULT_TENANT", "organizations")
 # URLs (e.g. the emulator's 127.0.0.1:8443); see dynamics/environment.py.
 DYNAMICS_EXTRA_ALLOWED_HOSTS = env_list("DYNAMICS_EXTRA_ALLOWED_HOSTS")
 # A CA bundle to trust for Dynamics and its sign-in (the emulator's self-signed certificate).
+# Where a browser opens an environment's records, when not at the environment URL itself: only
+# the emulator (demo, dev, browser tests), whose HTTPS port has a self-signed certificate and
+# which serves its record pages on a plain-http port too. A real org's links are never mapped.
+DYNAMICS_BROWSER_URLS = env_url_map("DYNAMICS_BROWSER_URLS")
 DYNAMICS_CA_BUNDLE = env_str("DYNAMICS_CA_BUNDLE")
 if DYNAMICS_CA_BUNDLE and not Path(DYNAMICS_CA_BUNDLE).is_file():
     raise ImproperlyConfigured(f"DYNAMICS_CA_BUNDLE={DYNAMICS_CA_BUNDLE!r} is not a file.")

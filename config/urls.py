@@ -19,6 +19,7 @@ urlpatterns = [
     # Email addresses are set by the contract admin, never self-service (seats.views.account_email);
     # this comes before allauth's own page at the same address.
     path("accounts/email/", seat_views.account_email, name="account_email"),
+    path("accounts/time-zone/", seat_views.time_zone, name="time_zone"),
     path("accounts/", include("allauth.urls")),
     path("crm-sync/", include("overview.urls")),
     path("admin-settings/crm/", include("crm_settings.urls")),

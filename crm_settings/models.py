@@ -233,8 +233,10 @@ class CrmConnection(models.Model):
         return None
 
     def record_url(self, logical_name: str, record_id) -> str:
-        """A link that opens the record in Dynamics."""
+        """A link that opens the record in Dynamics, in a browser: at the environment, or where
+        ``DYNAMICS_BROWSER_URLS`` says a browser reaches it (the emulator's plain-http port)."""
         base = self.environment_url.rstrip("/")
+        base = settings.DYNAMICS_BROWSER_URLS.get(base.lower(), base)
         return f"{base}/main.aspx?pagetype=entityrecord&etn={logical_name}&id={record_id}"
 
 

@@ -104,6 +104,9 @@ def connect(request):
     return redirect(pending.flow["auth_uri"])
 
 
+CONNECTED = "Connected to Microsoft Dynamics. The first sync has started: its progress shows below."
+
+
 @admin_required
 @require_GET
 def callback(request):
@@ -125,7 +128,9 @@ def callback(request):
         log("CRM connect failed for contract %s: %s", request.contract.pk, problem.__cause__)
         crm_problem_show(request, problem)
         return redirect("crm_settings:index")
-    messages.success(request, "Successfully connected, sync in progress")
+    # Not "Successfully connected, sync in progress": that is the status panel's own notice,
+    # which refreshes itself and goes when the first sync ends; a message would stay behind.
+    messages.success(request, CONNECTED)
     return redirect("crm_settings:index")
 
 

@@ -53,6 +53,9 @@ class DemoUser:
     seat: bool
     title: str
     disabled: bool = False
+    # systemuser.accessmode: 0 Read-Write (a person), 4 Non-interactive (an integration account
+    # that uses the API only, as Microsoft advises for integration users).
+    access_mode: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class DemoApp:
 
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser(f"integration@{EMAIL_DOMAIN}", "Integration User", "integration", False,
-             "Integration account"),
+             "Integration account", access_mode=4),
     DemoUser(f"admin@{EMAIL_DOMAIN}", "Dana Admin", "admin", True, "Sales Operations Lead"),
     DemoUser(f"alex.morgan@{EMAIL_DOMAIN}", "Alex Morgan", "sales", True, "Account Executive"),
     DemoUser(f"priya.shah@{EMAIL_DOMAIN}", "Priya Shah", "sales", True, "Account Executive"),
@@ -211,6 +214,7 @@ class Org:
     def _make_users(self) -> tuple[list[dict], dict[str, str]]:
         rng = self._rng("users")
         people: list[tuple[str, str, str, str, bool, str]] = []  # first, last, email, title...
+        access_modes = {demo.email: demo.access_mode for demo in DEMO_USERS}
         for demo in DEMO_USERS:
             first, _, last = demo.fullname.partition(" ")
             people.append((first, last, demo.email, demo.title, demo.disabled, demo.role))
@@ -241,7 +245,7 @@ class Org:
                 "azureactivedirectoryobjectid": self._id("aad-object", index),
                 "isdisabled": disabled,
                 "applicationid": None,
-                "accessmode": 0,
+                "accessmode": access_modes.get(email, 0),
                 "title": title,
                 "_businessunitid_value": self.business_unit_id,
                 "createdon": stamp(created),

@@ -127,14 +127,16 @@ class Emulator:
         return "other"
 
     def handle(self, request: Request, listener: str = "main") -> Response:
-        """Answer one request. `listener` is "browser" for the plain-http sign-in listener."""
+        """Answer one request. `listener` is "browser" for the plain-http listener that serves
+        only what a browser opens: the sign-in pages and the record pages (`/main.aspx`)."""
         kind = self.classify(request.path)
         if request.path == "/favicon.ico":
             # Browsers ask every origin for one; answering 404 shows up as a console error.
             return Response(204, b"", [])
-        if listener == "browser" and kind != "authorize":
+        if listener == "browser" and kind != "authorize" and request.path != "/main.aspx":
             response = json_response(404, {"error": "This listener only serves the sign-in "
-                                           "pages; use the main URL for everything else."})
+                                           "and record pages; use the main URL for everything "
+                                           "else."})
         else:
             try:
                 response = self._handle(request, kind)

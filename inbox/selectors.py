@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Substr
 
+from common.expressions import latest_of
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from inbox.models import CopyPreference, Message, Note, Thread
 from network.models import Company, Member
@@ -89,3 +90,21 @@ def note_list(
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:
     """The user's tokens that still work, newest first."""
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
+
+
+def saves_with_last_activity(*, saves: QuerySet, seat: Seat, kind: str) -> QuerySet:
+    """The seat's saved Accounts (``kind="account"``) or Leads (``"lead"``) annotated with
+    ``last_activity_at``: when the seat holder last wrote or received a message, or wrote a note,
+    about the lead (its member) or the account (the company, or a member at it). None if never.
+
+    Subqueries of the same query, so a page of the list costs the same queries at any size.
+    """
+    if kind == "account":
+        threads = Thread.objects.filter(seat=seat, member__company=OuterRef("company_id"))
+        notes = Note.objects.filter(seat=seat, company=OuterRef("company_id"))
+    else:
+        threads = Thread.objects.filter(seat=seat, member=OuterRef("member_id"))
+        notes = Note.objects.filter(seat=seat, member=OuterRef("member_id"))
+    last_message = threads.order_by("-last_message_at").values("last_message_at")[:1]
+    last_note = notes.order_by("-created_at").values("created_at")[:1]
+    return saves.annotate(last_activity_at=latest_of(Subquery(last_message), Subquery(last_note)))

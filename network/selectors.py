@@ -8,17 +8,34 @@ from network.models import Company, Member, SavedAccount, SavedLead
 from seats.models import Contract, Seat
 
 
-def saved_account_list(*, seat: Seat, from_crm: bool | None = None) -> QuerySet[SavedAccount]:
+def saved_account_list(
+    *, seat: Seat, from_crm: bool | None = None, search: str = ""
+) -> QuerySet[SavedAccount]:
+    """The seat's saved Accounts, by company name; ``search`` looks in the name and website."""
     saves = SavedAccount.objects.filter(seat=seat).select_related("company")
     if from_crm is not None:
         saves = saves.filter(from_crm=from_crm)
+    for word in search.split()[:5]:
+        saves = saves.filter(Q(company__name__icontains=word) | Q(company__domain__icontains=word))
     return saves.order_by("company__name", "pk")
 
 
-def saved_lead_list(*, seat: Seat, from_crm: bool | None = None) -> QuerySet[SavedLead]:
+def saved_lead_list(
+    *, seat: Seat, from_crm: bool | None = None, search: str = ""
+) -> QuerySet[SavedLead]:
+    """The seat's saved Leads, by name; every word of ``search`` must appear in the member's
+    name, headline or company."""
     saves = SavedLead.objects.filter(seat=seat).select_related("member", "member__company")
     if from_crm is not None:
         saves = saves.filter(from_crm=from_crm)
+    for word in search.split()[:5]:
+        saves = saves.filter(
+            Q(member__first_name__icontains=word)
+            | Q(member__last_name__icontains=word)
+            | Q(member__headline__icontains=word)
+            | Q(member__company_name__icontains=word)
+            | Q(member__company__name__icontains=word)
+        )
     return saves.order_by("member__last_name", "member__first_name", "pk")
 
 

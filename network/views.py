@@ -1,16 +1,24 @@
 """The seat holder's Accounts and Leads, and a page per company (account) and member (lead).
 
 The lists show what came from the CRM with the *In CRM* badge and a link to the record in
-Dynamics, filter by "from CRM", and page through with a fixed number of queries. The account and
-lead pages say, for the CRM records that match them, whether they were imported for this seat
-and if not which rule kept them out (read from the import through ``sync.selectors``, DESIGN §3).
+Dynamics, the stage, value and owner of the open opportunity it is on, and the last message or
+note about it; they search, filter by "from CRM", sort by any of those columns and page through
+with a fixed number of queries. The account and lead pages say, for the CRM records that match
+them, whether they were imported for this seat and if not which rule kept them out.
+
+The opportunity's facts are the import's and the last activity the inbox's, two apps above this
+one: the views read them through those apps' selectors (``sync.selectors``,
+``inbox.selectors``), the two exceptions to the layers named in pyproject.toml (DESIGN §3).
 """
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from common.lists import query_without_page
 from crm_settings.selectors import crm_connection_get
+from inbox.selectors import saves_with_last_activity
+from network.forms import AccountListForm, LeadListForm
 from network.models import Company, Member
 from network.selectors import (
     saved_account_get,
@@ -19,27 +27,32 @@ from network.selectors import (
     saved_lead_list,
 )
 from seats.access import seat_holder_required
-from sync.selectors import company_crm_records, member_crm_records, seat_import_status
+from sync.selectors import (
+    company_crm_records,
+    member_crm_records,
+    saves_with_opportunity,
+    seat_import_status,
+)
 
 PAGE_SIZE = 50
-_SOURCE_FILTERS = {"crm": True, "manual": False}
 
 
-def _source(request):
-    """The list's "from CRM" filter: ``?source=crm`` or ``?source=manual``, else everything."""
-    return _SOURCE_FILTERS.get(request.GET.get("source", ""))
-
-
-def _list_page(request, saves, template: str, nav: str):
-    page = Paginator(saves, PAGE_SIZE).get_page(request.GET.get("page"))
+def _list_page(request, *, kind: str, form, saves, template: str):
+    """One page of the Accounts or Leads list: the saves with their CRM opportunity (sync) and
+    last activity (inbox) columns, searched, filtered and sorted in the database."""
     connection = crm_connection_get(contract=request.contract)
+    saves = saves_with_opportunity(saves=saves, seat=request.seat, connection=connection, kind=kind)
+    saves = saves_with_last_activity(saves=saves, seat=request.seat, kind=kind)
+    page = Paginator(saves.order_by(*form.ordering()), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         template,
         {
             "page": page,
-            "source": request.GET.get("source", ""),
-            "nav": nav,
+            "filters": form,
+            "headers": form.headers(),
+            "query": query_without_page(request),
+            "nav": f"{kind}s",
             "connection": connection,
             "crm_status": seat_import_status(seat=request.seat) if connection else None,
         },
@@ -47,15 +60,21 @@ def _list_page(request, saves, template: str, nav: str):
 
 
 @seat_holder_required
+@require_GET
 def accounts(request):
-    saves = saved_account_list(seat=request.seat, from_crm=_source(request))
-    return _list_page(request, saves, "network/accounts.html", "accounts")
+    form = AccountListForm(request.GET)
+    saves = saved_account_list(seat=request.seat, from_crm=form.from_crm, search=form.search)
+    return _list_page(
+        request, kind="account", form=form, saves=saves, template="network/accounts.html"
+    )
 
 
 @seat_holder_required
+@require_GET
 def leads(request):
-    saves = saved_lead_list(seat=request.seat, from_crm=_source(request))
-    return _list_page(request, saves, "network/leads.html", "leads")
+    form = LeadListForm(request.GET)
+    saves = saved_lead_list(seat=request.seat, from_crm=form.from_crm, search=form.search)
+    return _list_page(request, kind="lead", form=form, saves=saves, template="network/leads.html")
 
 
 @seat_holder_required

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -32,6 +33,14 @@ def home(request):
     if seat.is_admin:
         return redirect("overview:index")
     return redirect("network:accounts")
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """``/favicon.ico``, which browsers ask every site for (the Django admin's pages and JSON
+    answers name no icon): the portal's SVG icon."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def _check(name: str, probe, failure: str) -> dict:

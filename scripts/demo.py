@@ -116,6 +116,10 @@ def _run(args, env: dict, var: Path, processes: list[subprocess.Popen]) -> None:
             DYNAMICS_DEFAULT_TENANT=emulator["tenant"],
             DYNAMICS_CLIENT_ID=emulator["client_id"],
             DYNAMICS_CLIENT_SECRET=emulator["client_secret"],
+            # Links to a record (*In CRM*, *Open in Dynamics*, *View the activity in your CRM*)
+            # open on the emulator's plain-http port: its https one has a self-signed
+            # certificate that a browser refuses.
+            DYNAMICS_BROWSER_URLS=f"{emulator['base_url']}={emulator['browser_url']}",
         )
 
     manage = [PYTHON, "manage.py"]

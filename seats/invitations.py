@@ -2,8 +2,9 @@
 
 Seats are created for people who have no password yet (their user gets an unusable one), so the
 invitation carries the one-time link of allauth's *forgot password* flow: following it, they choose
-a password on allauth's page and can sign in. The link stops working once used, when the password
-changes, or after ``PASSWORD_RESET_TIMEOUT``; an admin can send a new invitation.
+a password on allauth's page and are signed in on their Accounts (ACCOUNT_LOGIN_ON_PASSWORD_RESET).
+The link stops working once used, when the password changes, or after ``PASSWORD_RESET_TIMEOUT``;
+an admin can send a new invitation.
 """
 
 from collections.abc import Iterable

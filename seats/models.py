@@ -41,6 +41,13 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     username = None
     email = models.EmailField("email address", unique=True)
+    # The zone pages show times in; "" follows the browser's (seats.timezones).
+    time_zone = models.CharField(
+        "Time zone",
+        max_length=64,
+        blank=True,
+        help_text="Times are shown in this zone. Empty: the browser's own.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from seats.models import ADMIN_ROLES, SEAT_ROLES, AuditEntry, Contract, Role, Seat, User
 from seats.tasks import SEAT_INVITATIONS_SEND
+from seats.timezones import zone_valid
 
 
 def audit_record(
@@ -50,9 +51,26 @@ def contract_create(*, name: str, purchased_seats: int, by: User | None = None) 
     return contract
 
 
+def user_time_zone_set(*, user: User, time_zone: str) -> None:
+    """The zone ``user`` sees times in ("" follows their browser's)."""
+    if time_zone and not zone_valid(time_zone):
+        raise ValidationError(f"{time_zone} is not a time zone.")
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
+
+
 def seats_in_use(*, contract: Contract) -> int:
     """Purchased seats taken: Admin and Seat holder roles (Admin only seats are free)."""
     return contract.seats.filter(role__in=SEAT_ROLES).count()
+
+
+def seats_in_use_and_admin_only(*, contract: Contract) -> tuple[int, int]:
+    """Purchased seats taken, and the Admin only seats beside them (which take none): one query."""
+    counts = contract.seats.aggregate(
+        in_use=Count("pk", filter=Q(role__in=SEAT_ROLES)),
+        admin_only=Count("pk", filter=Q(role=Role.ADMIN_ONLY)),
+    )
+    return counts["in_use"], counts["admin_only"]
 
 
 def seats_free(*, contract: Contract) -> int:

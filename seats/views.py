@@ -1,8 +1,13 @@
 """The signed-in person's own account pages that the portal serves instead of allauth's."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+
+from seats.forms import TimeZoneForm
+from seats.services import user_time_zone_set
+from seats.timezones import COOKIE, zone_valid
 
 
 @login_required
@@ -22,4 +27,29 @@ def account_email(request):
         "seats/account_email.html",
         {"changing": changing, "admin_managed": request.seat is not None},
         status=403 if changing else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def time_zone(request):
+    """*Time zone*: the zone the portal shows times in, the browser's unless chosen here."""
+    browser = request.COOKIES.get(COOKIE, "")
+    browser = browser if zone_valid(browser) else ""
+    form = TimeZoneForm(
+        request.POST or None,
+        initial={"time_zone": request.user.time_zone},
+        browser_zone=browser,
+    )
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["time_zone"]
+        user_time_zone_set(user=request.user, time_zone=chosen)
+        shown = chosen or browser or "your browser's time zone"
+        messages.success(request, f"Times are now shown in {shown}.")
+        return redirect("time_zone")
+    return render(
+        request,
+        "seats/time_zone.html",
+        {"form": form, "browser_zone": browser},
+        status=400 if form.errors else 200,
     )

@@ -20,15 +20,31 @@ from sync.services import sync_request
 
 
 class _MirrorAdmin(admin.ModelAdmin):
+    """A mirrored CRM table: staff read and search it, nobody adds, edits or deletes rows here.
+
+    The import alone writes the mirror, as a copy of what Dynamics holds; a row changed here
+    would be overwritten, or (deleted) come back only on the next full read.
+    """
+
     list_filter = ["contract"]
     list_select_related = ["contract"]
-    readonly_fields = ["contract", "crm_id", "modified_on", "seen_in_run"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CrmUser)
 class CrmUserAdmin(_MirrorAdmin):
-    list_display = ["full_name", "email", "contract", "is_disabled", "is_application_user"]
-    list_filter = ["contract", "is_disabled", "is_application_user"]
+    list_display = [
+        "full_name", "email", "contract", "is_disabled", "is_application_user", "access_mode",
+    ]  # fmt: skip
+    list_filter = ["contract", "is_disabled", "is_application_user", "access_mode"]
     search_fields = ["full_name", "email", "domain_name", "crm_id"]
 
 
@@ -43,7 +59,6 @@ class CrmAccountAdmin(_MirrorAdmin):
     list_display = ["name", "website", "contract", "company", "match_method"]
     list_filter = ["contract", "match_method"]
     search_fields = ["name", "website", "crm_id"]
-    raw_id_fields = ["company"]
 
 
 @admin.register(CrmContact)
@@ -51,7 +66,6 @@ class CrmContactAdmin(_MirrorAdmin):
     list_display = ["full_name", "email", "contract", "member", "match_method"]
     list_filter = ["contract", "match_method"]
     search_fields = ["full_name", "email", "crm_id"]
-    raw_id_fields = ["member"]
 
 
 @admin.register(CrmOpportunity)

@@ -201,6 +201,7 @@ def user_from_row(row: dict, context: ReadContext) -> Converted:
         reader.guid("azureactivedirectoryobjectid"),
         bool(row.get("isdisabled")),
         bool(row.get("applicationid")),
+        reader.whole_number("accessmode"),
         reader.moment("modifiedon"),
     )
     return Converted(crm_id, values, reader.problems)
@@ -368,11 +369,12 @@ USERS = MirrorTable(
     model=CrmUser,
     columns=(
         "systemuserid", "fullname", "internalemailaddress", "domainname",
-        "azureactivedirectoryobjectid", "isdisabled", "applicationid", "modifiedon",
+        "azureactivedirectoryobjectid", "isdisabled", "applicationid", "accessmode",
+        "modifiedon",
     ),
     fields=(
         "full_name", "email", "domain_name", "azure_object_id", "is_disabled",
-        "is_application_user", "modified_on",
+        "is_application_user", "access_mode", "modified_on",
     ),
     convert=user_from_row,
 )  # fmt: skip

@@ -59,12 +59,28 @@ class _Mirror(models.Model):
 class CrmUser(_Mirror):
     """A Dynamics system user; seats map to them by email."""
 
+    class AccessMode(models.IntegerChoices):
+        """Dataverse's ``systemuser.accessmode``: how the user may reach the org."""
+
+        READ_WRITE = 0, "Read-Write"
+        ADMINISTRATIVE = 1, "Administrative"
+        READ = 2, "Read"
+        SUPPORT_USER = 3, "Support User"
+        NON_INTERACTIVE = 4, "Non-interactive"
+        DELEGATED_ADMIN = 5, "Delegated Admin"
+
+    # Accounts that are not one of the org's people at work: integrations signing in with no
+    # user interface (the usual integration user) and Microsoft's or a partner's own support
+    # accounts. *Assign seats from CRM* leaves them out unless asked to show them.
+    NOT_PEOPLE = (AccessMode.SUPPORT_USER, AccessMode.NON_INTERACTIVE, AccessMode.DELEGATED_ADMIN)
+
     full_name = models.CharField(max_length=200, blank=True)
     email = models.CharField(max_length=254, blank=True, db_index=True)
     domain_name = models.CharField(max_length=254, blank=True, db_index=True)
     azure_object_id = models.UUIDField(null=True, blank=True)
     is_disabled = models.BooleanField(default=False)
     is_application_user = models.BooleanField(default=False)
+    access_mode = models.SmallIntegerField(choices=AccessMode.choices, null=True, blank=True)
 
     class Meta:
         ordering = ["full_name"]
@@ -75,6 +91,15 @@ class CrmUser(_Mirror):
 
     def __str__(self):
         return self.full_name or self.email or str(self.crm_id)
+
+    @property
+    def kind_label(self) -> str:
+        """ "Application user", an access mode that is not a person's, or "" for a person."""
+        if self.is_application_user:
+            return "Application user"
+        if self.access_mode in self.NOT_PEOPLE:
+            return self.get_access_mode_display()
+        return ""
 
 
 class CrmCurrency(_Mirror):

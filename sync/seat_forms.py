@@ -3,25 +3,20 @@
 from django import forms
 from django.http import QueryDict
 
+from common.lists import ListForm
 from seats.models import Role
 from sync.seat_selectors import SEAT_SORTS
 
 _YES_NO = {"yes": True, "no": False}
 
 
-class SeatFilterForm(forms.Form):
-    """Search, filters and sort of the seat list, read from the query string.
+class SeatFilterForm(ListForm):
+    """Search, filters and sort of the seat list, read from the query string (``ListForm``)."""
 
-    Bound to the query string and validated when created. A value that is not one of the choices
-    is ignored rather than refused: the list then shows everything that filter would have narrowed.
-    """
+    sorts = SEAT_SORTS
+    FILTERS = ("q", "role", "crm", "mapping", "sync")
+    search_placeholder = "Name or email"
 
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
-    )
     role = forms.ChoiceField(
         label="Role", required=False, choices=[("", "All roles"), *Role.choices]
     )
@@ -40,38 +35,17 @@ class SeatFilterForm(forms.Form):
         required=False,
         choices=[("", "All seats"), ("yes", "On"), ("no", "Off")],
     )
-    sort = forms.ChoiceField(
-        required=False,
-        widget=forms.HiddenInput,
-        choices=[(f"{way}{key}", key) for key in SEAT_SORTS for way in ("", "-")],
-    )
-
-    FILTERS = ("q", "role", "crm", "mapping", "sync")
-
-    def __init__(self, data: QueryDict, **kwargs):
-        super().__init__(data, **kwargs)
-        self.is_valid()
-
-    def _value(self, name: str) -> str:
-        return self.cleaned_data.get(name) or ""
-
-    @property
-    def sort_key(self) -> str:
-        return self._value("sort") or "name"
 
     def selector_kwargs(self) -> dict:
         """The keyword arguments of ``seat_list`` for these filters."""
         return {
-            "search": self._value("q").strip(),
-            "role": self._value("role"),
-            "in_crm": _YES_NO.get(self._value("crm")),
-            "matched": _YES_NO.get(self._value("mapping")),
-            "sync_on": _YES_NO.get(self._value("sync")),
+            "search": self.search,
+            "role": self.value("role"),
+            "in_crm": _YES_NO.get(self.value("crm")),
+            "matched": _YES_NO.get(self.value("mapping")),
+            "sync_on": _YES_NO.get(self.value("sync")),
             "sort": self.sort_key,
         }
-
-    def filtering(self) -> bool:
-        return any(self._value(name) for name in self.FILTERS)
 
 
 class SeatEditForm(forms.Form):
@@ -93,6 +67,10 @@ class CrmUserSearchForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
     )
+    everyone = forms.BooleanField(
+        label="Also show application, non-interactive and support users",
+        required=False,
+    )
 
     def __init__(self, data: QueryDict, **kwargs):
         super().__init__(data, **kwargs)
@@ -101,3 +79,11 @@ class CrmUserSearchForm(forms.Form):
     @property
     def search(self) -> str:
         return (self.cleaned_data.get("q") or "").strip()
+
+    @property
+    def shows_everyone(self) -> bool:
+        return bool(self.cleaned_data.get("everyone"))
+
+    def selector_kwargs(self) -> dict:
+        """The keyword arguments of ``crm_users_assignable`` for this search."""
+        return {"search": self.search, "everyone": self.shows_everyone}

@@ -8,13 +8,12 @@ the contract's size (DESIGN §3: pages read facts owned higher up through select
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import (
     BooleanField,
     Case,
     Count,
-    DateTimeField,
     Exists,
     F,
     Max,
@@ -25,8 +24,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest, Lower, NullIf
+from django.db.models.functions import Coalesce, Concat, Lower
 
+from common.expressions import latest_of
+from common.lists import Sorts
 from crm_settings.models import CrmConnection, CrmSettings
 from network.models import SavedAccount, SavedLead
 from seats.models import SEAT_ROLES, Contract, Seat, crm_sync_on_q
@@ -86,28 +87,17 @@ def _last_import(model) -> Subquery:
     )
 
 
-# Sort keys of the seat list and the columns each sorts by, ascending; "-key" reverses them.
-SEAT_SORTS = {
-    "name": [Lower("sort_name"), Lower("user__email")],
-    "email": [Lower("user__email")],
-    "role": ["role", Lower("user__email")],
-    "last_import": ["last_import", Lower("user__email")],
-}
-
-
-def _ordering(sort: str) -> list:
-    key = sort.removeprefix("-")
-    descending = sort.startswith("-")
-    ordering = []
-    for column in SEAT_SORTS.get(key, SEAT_SORTS["name"]):
-        expression = F(column) if isinstance(column, str) else column
-        # Seats the import never saved for come last whichever way the list is sorted.
-        ordering.append(
-            expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
-        )
-    # A unique tie-breaker, so pages neither repeat nor skip seats.
-    ordering.append(F("pk").desc() if descending else F("pk").asc())
-    return ordering
+# The seat list's sortable columns (ascending; "-key" reverses them). Seats the import never saved
+# for come last whichever way the list is sorted by last import.
+SEAT_SORTS = Sorts(
+    {
+        "name": [Lower("sort_name"), Lower("user__email")],
+        "email": [Lower("user__email")],
+        "role": ["role", Lower("user__email")],
+        "last_import": ["last_import", Lower("user__email")],
+    },
+    default="name",
+)
 
 
 def seat_list(
@@ -151,19 +141,11 @@ def seat_list(
     if sync_on is not None:
         seats = seats.filter(sync_on=sync_on)
     if sort.removeprefix("-") == "last_import":
-        # Greatest() of a NULL is NULL on SQLite but not on PostgreSQL: a side never imported
-        # counts as the epoch, and an epoch result is NULL again. Each subquery runs once a row.
-        never = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
+        # Each subquery runs once a row, and only when the list is sorted by it.
         seats = seats.annotate(
-            last_import=NullIf(
-                Greatest(
-                    Coalesce(_last_import(SavedAccount), never),
-                    Coalesce(_last_import(SavedLead), never),
-                ),
-                never,
-            )
+            last_import=latest_of(_last_import(SavedAccount), _last_import(SavedLead))
         )
-    return seats.order_by(*_ordering(sort))
+    return seats.order_by(*SEAT_SORTS.ordering(sort))
 
 
 def _imported_count(model) -> Coalesce:
@@ -262,20 +244,27 @@ def seat_import_stats(*, seats: list[Seat]) -> dict[int, ImportStats]:
     return stats
 
 
-def crm_users_assignable(*, contract: Contract, search: str = "") -> QuerySet[CrmUser]:
+def crm_users_assignable(
+    *, contract: Contract, search: str = "", everyone: bool = False
+) -> QuerySet[CrmUser]:
     """The CRM users *Assign seats from CRM* offers: enabled people with an email, no seat yet.
 
-    Application users (integrations) and disabled users are left out, and so is anyone whose
-    email or sign-in name already holds a seat on any contract (a person holds one seat only).
+    Disabled users are left out, and so is anyone whose email or sign-in name already holds a
+    seat on any contract (a person holds one seat only). Application users (integrations) and
+    users whose access mode is not a person's (``CrmUser.NOT_PEOPLE``: non-interactive, support,
+    delegated admin) are left out too unless ``everyone``: a select-all must not tick the
+    integration user.
     """
     holders = Seat.objects.filter(
         Q(user__email=OuterRef("email")) | Q(user__email=OuterRef("domain_name"))
     )
     users = (
-        CrmUser.objects.filter(contract=contract, is_disabled=False, is_application_user=False)
+        CrmUser.objects.filter(contract=contract, is_disabled=False)
         .exclude(email="")
         .exclude(Exists(holders))
     )
+    if not everyone:
+        users = users.filter(is_application_user=False).exclude(access_mode__in=CrmUser.NOT_PEOPLE)
     if search:
         users = users.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
     return users.order_by(Lower("full_name"), "email", "pk")

@@ -17,18 +17,18 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.lists import query_without_page
 from crm_settings.messages import CrmProblem, crm_problem_show
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from exports import csv_download, csv_filename, queryset_rows
 from network.imported import seats_imported_saves_count
 from seats.access import admin_required, get_for_contract
 from seats.models import SEAT_ROLES, Role, Seat
-from seats.services import seat_invitations_enqueue, seats_free, seats_in_use
+from seats.services import seat_invitations_enqueue, seats_free, seats_in_use_and_admin_only
 from sync import seat_services
 from sync.models import CrmUser
 from sync.seat_forms import CrmUserSearchForm, SeatEditForm, SeatFilterForm
 from sync.seat_selectors import (
-    SEAT_SORTS,
     crm_users_assignable,
     seat_import_stats,
     seat_list,
@@ -36,12 +36,6 @@ from sync.seat_selectors import (
 )
 
 PAGE_SIZE = 50
-
-
-def _query_without_page(request) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 def _next_url(request, default: str = "seats:list") -> str:
@@ -61,19 +55,6 @@ def _base_url(request) -> str:
     return request.build_absolute_uri("/")
 
 
-def _sort_columns(current: str) -> dict:
-    """For each sortable column: the sort its header links to, and its aria-sort state."""
-    columns = {}
-    for key in SEAT_SORTS:
-        if current == key:
-            columns[key] = {"link": f"-{key}", "aria": "ascending"}
-        elif current == f"-{key}":
-            columns[key] = {"link": key, "aria": "descending"}
-        else:
-            columns[key] = {"link": key, "aria": ""}
-    return columns
-
-
 @admin_required
 @require_GET
 def seat_management(request):
@@ -82,6 +63,7 @@ def seat_management(request):
     seats = seat_list(contract=contract, **filters.selector_kwargs())
     page = Paginator(seats, PAGE_SIZE).get_page(request.GET.get("page"))
     stats = seat_import_stats(seats=page.object_list)
+    in_use, admin_only = seats_in_use_and_admin_only(contract=contract)
     return render(
         request,
         "sync/seats/seat_list.html",
@@ -90,12 +72,13 @@ def seat_management(request):
             "page": page,
             "rows": [(seat, stats[seat.pk]) for seat in page.object_list],
             "filters": filters,
-            "filter_values": [(name, filters.data.get(name, "")) for name in filters.FILTERS],
-            "sort_columns": _sort_columns(filters.sort_key),
-            "query": _query_without_page(request),
+            "filter_values": filters.filter_values(),
+            "sort_columns": filters.headers(),
+            "query": query_without_page(request),
             "auto_sync": crm_settings_get(contract=contract).auto_sync,
             "connection": crm_connection_get(contract=contract),
-            "in_use": seats_in_use(contract=contract),
+            "in_use": in_use,
+            "admin_only": admin_only,
         },
     )
 
@@ -291,7 +274,7 @@ def seat_edit(request, seat_id: int):
 def assign(request):
     contract = request.contract
     search = CrmUserSearchForm(request.GET)
-    users = crm_users_assignable(contract=contract, search=search.search)
+    users = crm_users_assignable(contract=contract, **search.selector_kwargs())
     page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -300,7 +283,7 @@ def assign(request):
             "nav": "admin",
             "page": page,
             "search": search,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "free": seats_free(contract=contract),
             "connection": crm_connection_get(contract=contract),
             "synced_users": CrmUser.objects.filter(contract=contract).exists(),
@@ -312,7 +295,7 @@ def _selected_crm_users(request) -> QuerySet[CrmUser]:
     """The CRM users ticked on *Assign seats from CRM* (404 for another contract's), or all."""
     if request.POST.get("scope") == "all":
         search = CrmUserSearchForm(request.POST)
-        return crm_users_assignable(contract=request.contract, search=search.search)
+        return crm_users_assignable(contract=request.contract, **search.selector_kwargs())
     ids = _selected_ids(request.POST, "crm_user")
     users = CrmUser.objects.filter(contract=request.contract, pk__in=ids)
     if users.count() != len(ids):

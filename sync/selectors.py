@@ -1,7 +1,8 @@
 """Reads of the import for pages, tasks and other apps (a fixed number of queries each).
 
 Other apps read the import's facts through here: the seat holder's Accounts and Leads pages ask
-``company_crm_records`` / ``member_crm_records`` and ``seat_import_status``; Seat Management can
+``company_crm_records`` / ``member_crm_records``, ``seat_import_status`` and, for their lists'
+stage, value and owner columns, ``saves_with_opportunity``; Seat Management can
 ask ``seat_import_status`` (or ``record_page`` with ``kind="seats"``) for a seat's *In CRM* state.
 """
 
@@ -10,27 +11,43 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
+    Case,
+    CharField,
     Count,
+    DecimalField,
+    DurationField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
+    When,
     Window,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
+from common.lists import Sorts
 from crm_settings.messages import AdminMessage, admin_message
 from crm_settings.models import AutoPause, CrmConnection, CrmSettings
 from seats.models import Contract, Seat
 from sync.explain import Explanation, accounts_explain, contacts_explain, seats_explain
-from sync.models import CrmAccount, CrmContact, SyncProblem, SyncRun
+from sync.models import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmUser,
+    SeatCrmUser,
+    SyncProblem,
+    SyncRun,
+)
 from sync.runs import stale_before
 
 _DEFAULT_INTERVAL = CrmSettings._meta.get_field("sync_interval_minutes").default
@@ -187,9 +204,57 @@ def mirror_match_totals(*, contract: Contract) -> dict[str, int]:
     return totals
 
 
-def sync_run_history(*, contract: Contract) -> QuerySet[SyncRun]:
-    runs = SyncRun.objects.filter(contract=contract).annotate(problem_count=Count("problems"))
-    return runs.order_by("-created_at", "-id")
+# Sync history's sortable columns; the newest run first unless asked otherwise.
+HISTORY_SORTS = Sorts(
+    {
+        "started": ["started"],
+        "trigger": ["trigger", "-started"],
+        "state": ["state", "-started"],
+        "took": ["took"],
+        "requests": ["requests", "-started"],
+        "problems": ["problem_count", "-started"],
+    },
+    default="-started",
+)
+
+
+def sync_run_history(
+    *,
+    contract: Contract,
+    search: str = "",
+    state: str = "",
+    trigger: str = "",
+    sort: str = "-started",
+) -> QuerySet[SyncRun]:
+    """The contract's runs for Sync history, with ``problem_count``, ``started`` (when it
+    started, or was queued) and ``took``, searched, filtered and sorted (``HISTORY_SORTS``).
+
+    ``search`` looks in the run's error and in its problems' reasons and CRM ids (which runs
+    could not use this record?).
+    """
+    runs = SyncRun.objects.filter(contract=contract)
+    if state:
+        runs = runs.filter(state=state)
+    if trigger:
+        runs = runs.filter(trigger=trigger)
+    if search:
+        problems = SyncProblem.objects.filter(run=OuterRef("pk")).filter(
+            Q(reason__icontains=search) | Q(crm_id__icontains=search)
+        )
+        runs = runs.filter(Q(error_detail__icontains=search) | Exists(problems))
+    problem_count = (
+        SyncProblem.objects.filter(run=OuterRef("pk"))
+        .order_by()
+        .values("run")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    runs = runs.annotate(
+        problem_count=Coalesce(Subquery(problem_count), Value(0)),
+        started=Coalesce("started_at", "created_at"),
+        took=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField()),
+    )
+    return runs.order_by(*HISTORY_SORTS.ordering(sort))
 
 
 def sync_run_problems(*, run: SyncRun) -> QuerySet[SyncProblem]:
@@ -275,6 +340,74 @@ def member_crm_records(*, seat: Seat, member_id: int) -> list[RecordRow]:
 def seat_import_status(*, seat: Seat) -> Explanation:
     """Whether the seat's CRM records are imported, and if not which rule keeps them out."""
     return seats_explain(contract=seat.contract, seats=[seat])[seat.pk]
+
+
+def saves_with_opportunity(
+    *, saves: QuerySet, seat: Seat, connection: CrmConnection | None, kind: str
+) -> QuerySet:
+    """The seat's saved Accounts (``kind="account"``) or Leads (``"lead"``) annotated with the
+    open opportunity their CRM record is on, for the columns of the Accounts and Leads lists.
+
+    The opportunity: an open one regarding the save's CRM record (the account; the contact as
+    ``parentcontactid`` or customer), the seat's own CRM user's first, then the largest estimated
+    value. Annotations, None where there is none (a save made by hand only, no connection):
+
+    - ``opportunity_stage``: its sales stage label, as the CRM names it;
+    - ``opportunity_stage_rank``: the stage's place in the CRM's pipeline order (to sort by);
+    - ``opportunity_value``: its estimated value; ``opportunity_owner``: its owner's name.
+
+    Subqueries of the same query, so a page of the list costs the same queries at any size.
+    """
+    if connection is None:
+        return saves.annotate(
+            opportunity_stage=Value(None, output_field=CharField()),
+            opportunity_stage_rank=Value(None, output_field=IntegerField()),
+            opportunity_value=Value(None, output_field=DecimalField()),
+            opportunity_owner=Value(None, output_field=CharField()),
+        )
+    record = OuterRef("crm_record_id")
+    on_record = (
+        Q(account_id=record) if kind == "account" else Q(contact_id=record) | Q(customer_id=record)
+    )
+    own_user = SeatCrmUser.objects.filter(seat=seat).values("crm_user__crm_id")[:1]
+    opportunities = (
+        CrmOpportunity.objects.filter(on_record, contract_id=seat.contract_id)
+        .filter(state=CrmOpportunity.State.OPEN)
+        .annotate(
+            own=Case(When(owner_id=Subquery(own_user), then=Value(0)), default=Value(1)),
+            owner_name=Subquery(
+                CrmUser.objects.filter(
+                    contract_id=seat.contract_id, crm_id=OuterRef("owner_id")
+                ).values("full_name")[:1]
+            ),
+        )
+        .order_by("own", F("estimated_value").desc(nulls_last=True), "-modified_on", "pk")
+    )
+    options = [option for option in connection.stage_options if "value" in option]
+    stage = Subquery(opportunities.values("sales_stage")[:1])
+    return saves.annotate(
+        opportunity_sales_stage=stage,
+        opportunity_stage=Case(
+            *(
+                When(opportunity_sales_stage=option["value"], then=Value(option.get("label", "")))
+                for option in options
+            ),
+            default=Cast("opportunity_sales_stage", CharField()),
+            output_field=CharField(),
+        ),
+        # A stage the org no longer lists sorts after the known ones; no opportunity, last.
+        opportunity_stage_rank=Case(
+            When(opportunity_sales_stage__isnull=True, then=Value(None)),
+            *(
+                When(opportunity_sales_stage=option["value"], then=Value(rank))
+                for rank, option in enumerate(options)
+            ),
+            default=Value(len(options)),
+            output_field=IntegerField(),
+        ),
+        opportunity_value=Subquery(opportunities.values("estimated_value")[:1]),
+        opportunity_owner=Subquery(opportunities.values("owner_name")[:1]),
+    )
 
 
 # --- The overview's charts (a fixed number of queries whatever the number of runs) -------------

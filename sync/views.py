@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from common.lists import query_without_page
 from crm_settings.budget import budget_wait
 from crm_settings.messages import paused_notice
 from crm_settings.models import AutoPause
@@ -18,6 +19,7 @@ from crm_settings.pausing import pause_get
 from crm_settings.selectors import crm_connection_get
 from exports import csv_download, csv_filename, queryset_rows
 from seats.access import admin_required, get_for_contract
+from sync.forms import HistoryFilterForm
 from sync.models import SyncRun
 from sync.selectors import (
     RECORD_KINDS,
@@ -83,9 +85,17 @@ def sync_now(request):
 @admin_required
 @require_GET
 def history(request):
-    runs = sync_run_history(contract=request.contract)
+    filters = HistoryFilterForm(request.GET)
+    runs = sync_run_history(contract=request.contract, **filters.selector_kwargs())
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "sync/history.html", {"page": page, "nav": "admin"})
+    context = {
+        "page": page,
+        "filters": filters,
+        "headers": filters.headers(),
+        "query": query_without_page(request),
+        "nav": "admin",
+    }
+    return render(request, "sync/history.html", context)
 
 
 @admin_required

@@ -140,6 +140,11 @@ def point_portal_at(settings, running_emulator):
     settings.DYNAMICS_EXTRA_ALLOWED_HOSTS = [urlsplit(running_emulator.base_url).netloc]
     settings.DYNAMICS_CLIENT_ID = running_emulator.client_id
     settings.DYNAMICS_CLIENT_SECRET = running_emulator.client_secret
+    settings.DYNAMICS_BROWSER_URLS = (
+        {running_emulator.base_url.lower(): running_emulator.browser_url}
+        if running_emulator.browser_url != running_emulator.base_url
+        else {}
+    )
     return running_emulator
 
 

@@ -44,6 +44,9 @@ def portal_env(crm, var_dir: Path, **extra: str) -> dict[str, str]:
         DYNAMICS_EXTRA_ALLOWED_HOSTS=urlsplit(crm.base_url).netloc,
         DYNAMICS_CLIENT_ID=crm.client_id,
         DYNAMICS_CLIENT_SECRET=crm.client_secret,
+        DYNAMICS_BROWSER_URLS=(
+            f"{crm.base_url}={crm.browser_url}" if crm.browser_url != crm.base_url else ""
+        ),
     )
     env.update(extra)
     return env

@@ -12,8 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 PACKAGES = [
-    "config", "portal", "overview", "reports", "seats", "crm_settings", "network", "sync",
-    "writeback", "inbox", "alerts", "exports", "dynamics", "dynamics_emulator", "demodata",
+    "config", "portal", "overview", "reports", "common", "seats", "crm_settings", "network",
+    "sync", "writeback", "inbox", "alerts", "exports", "dynamics", "dynamics_emulator", "demodata",
 ]  # fmt: skip
 
 pytestmark = pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="import-linter not installed")

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_addresses, env_base_url, env_bool, env_int, env_list, env_url
+from config.env import (
+    env_addresses,
+    env_base_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_url,
+    env_url_map,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +42,23 @@ def test_env_int_refuses_words_and_out_of_range(monkeypatch):
     monkeypatch.setenv("X_NUM", "0")
     with pytest.raises(ImproperlyConfigured, match="minimum is 1"):
         env_int("X_NUM", 1, minimum=1)
+
+
+def test_env_url_map_reads_pairs_of_urls(monkeypatch):
+    monkeypatch.setenv("X_MAP", "https://127.0.0.1:8443/=http://127.0.0.1:8444, https://B=http://c")
+    assert env_url_map("X_MAP") == {
+        "https://127.0.0.1:8443": "http://127.0.0.1:8444",
+        "https://b": "http://c",
+    }
+    monkeypatch.delenv("X_MAP")
+    assert env_url_map("X_MAP") == {}
+
+
+@pytest.mark.parametrize("value", ["https://a", "https://a=", "ftp://a=http://b", "a=b"])
+def test_env_url_map_refuses_anything_but_pairs_of_urls(monkeypatch, value):
+    monkeypatch.setenv("X_MAP", value)
+    with pytest.raises(ImproperlyConfigured, match="X_MAP takes comma-separated pairs FROM=TO"):
+        env_url_map("X_MAP")
 
 
 def test_env_list_refuses_empty_items(monkeypatch):

@@ -16,9 +16,13 @@ from writeback.outbox import outbox_retry
 @admin.register(OutboxEntry)
 class OutboxEntryAdmin(ReadOnlyAdmin):
     list_display = [
-        "activity_id", "item_type", "state", "attempts", "next_attempt_at", "last_error_kind",
+        "activity_id", "item_type", "state", "attempts", "next_attempt", "last_error_kind",
         "written_open", "seat", "sent_at",
     ]  # fmt: skip
+    # ``next_attempt_at`` is also a worker's lease, and stays set on sent items: staff see when
+    # the item is next tried, which only waiting items have.
+    exclude = ["next_attempt_at"]
+    readonly_fields = ["next_attempt"]
     list_filter = ["state", "item_type", "last_error_kind", "written_open", "contract"]
     search_fields = ["activity_id", "seat__user__email", "crm_url", "last_error_detail"]
     list_select_related = ["seat__user", "seat__contract"]
@@ -26,6 +30,10 @@ class OutboxEntryAdmin(ReadOnlyAdmin):
     actions = ["retry_writeback"]
     # CRM links are https; saying so also answers Django 5's warning about the default scheme.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="Next attempt", ordering="next_attempt_at")
+    def next_attempt(self, entry):
+        return entry.next_attempt or "—"
 
     def has_retry_permission(self, request):
         return request.user.has_perm("writeback.change_outboxentry")

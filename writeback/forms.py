@@ -1,10 +1,32 @@
-"""Forms of the unresolved-task report: the record picked for an item, or one to create."""
+"""Forms of the unresolved-task report: its search and sort, the record picked for an item, or
+one to create."""
 
 from django import forms
 
+from common.lists import ListForm
+from crm_settings.models import WritebackType
 from network.models import Company, Member
 from writeback.activities import CrmRecord
 from writeback.models import RecordType
+from writeback.selectors import UNRESOLVED_SORTS
+
+
+class UnresolvedListForm(ListForm):
+    """The report's search, item type filter and sort, read from the query string."""
+
+    sorts = UNRESOLVED_SORTS
+    FILTERS = ("q", "type")
+    search_placeholder = "Name, company or text"
+
+    type = forms.ChoiceField(
+        label="Task",
+        required=False,
+        choices=[("", "All tasks"), *WritebackType.choices],
+    )
+
+    def selector_kwargs(self) -> dict:
+        """The keyword arguments of ``unresolved_list`` for these filters."""
+        return {"search": self.search, "item_type": self.value("type"), "sort": self.sort_key}
 
 
 class ResolveForm(forms.Form):

@@ -188,6 +188,12 @@ class OutboxEntry(models.Model):
         return f"Unassigned {kind} Task"
 
     @property
+    def next_attempt(self) -> datetime | None:
+        """When the item is next tried: only while it waits for that (queued, retrying, removal
+        requested). A sent, failed or withdrawn item has none; a claimed one holds a lease."""
+        return self.next_attempt_at if self.state in _WAITING else None
+
+    @property
     def in_flight(self) -> bool:
         """Whether the worker still has to act on it (pages keep refreshing its state)."""
         return self.state in _IN_FLIGHT
@@ -219,7 +225,7 @@ class OutboxEntry(models.Model):
             "label": self.get_state_display(),
             "activity_id": str(self.activity_id),
             "attempts": self.attempts,
-            "next_attempt_at": _time(self.next_attempt_at) if self.state in _WAITING else None,
+            "next_attempt_at": _time(self.next_attempt),
             "error": error,
             "crm_url": self.crm_url or None,
             "written_open": self.written_open,
@@ -278,6 +284,7 @@ class RecordMatch(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "record matches"
         constraints = [
             models.CheckConstraint(
                 condition=(

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from crm_settings.crm import open_client
 from crm_settings.messages import AdminMessage, admin_message_for
@@ -281,11 +282,76 @@ def _write(
         raise _refusal(admin_message_for(error))
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What resolving an item did: the record it now regards, and the other open items about the
+    same member or company that were closed on it too (``others_closed``) or could not be now
+    (``others_left``: they stay in the report)."""
+
+    record: CrmRecord
+    others_closed: int = 0
+    others_left: int = 0
+
+
+def unresolved_others(*, entry: OutboxEntry, seat: Seat):
+    """The other open items about the entry's member or company that ``seat`` may resolve: its
+    own, or (admins) every one of the contract's. Resolving the entry closes them too."""
+    about = entry.about
+    if isinstance(about, Member):
+        same = Q(message__thread__member=about) | Q(note__member=about)
+    else:
+        same = Q(note__company=about)
+    others = OutboxEntry.objects.filter(
+        same, contract_id=entry.contract_id, state=OutboxState.SENT, written_open=True
+    ).exclude(pk=entry.pk)
+    if not seat.is_admin:
+        others = others.filter(seat=seat)
+    return others
+
+
+def _close_others(
+    *, connection: CrmConnection, entry: OutboxEntry, record: CrmRecord, by: Seat
+) -> tuple[int, int]:
+    """Close the other open items about the entry's member or company on ``record`` (one
+    ``$batch`` per seat holder, each item its own change set, as that seat holder where the
+    connection may act for them). Returns (closed, left open)."""
+    others = list(unresolved_others(entry=entry, seat=by).select_related("message__thread"))
+    if not others:
+        return 0, 0
+    writers = seat_writers_get(connection=connection, seat_ids=[o.seat_id for o in others])
+    closed = 0
+    with open_client(connection, interactive=True) as client:
+        for seat_id in sorted(writers):
+            group = [other for other in others if other.seat_id == seat_id]
+            writer = writers[seat_id]
+            caller = writer.caller_object_id if isinstance(writer, Writer) else None
+            change_sets = [
+                ChangeSet(
+                    activity_repoint_and_close(
+                        table=activity_table_get(entry=other),
+                        activity_id=other.activity_id,
+                        record=record,
+                    )
+                )
+                for other in group
+            ]
+            try:
+                results = client.batch(change_sets, caller_object_id=caller)
+            except DynamicsError:
+                # The item asked for is resolved; these stay in the report, one by one.
+                continue
+            for number, other in enumerate(group):
+                if first_error(results[2 * number : 2 * number + 2]) is None:
+                    closed += outbox_mark_closed(entry=other, regarding=record)
+    return closed, len(others) - closed
+
+
 def _resolve(
     *, entry: OutboxEntry, record: CrmRecord, by: Seat, create: Operation | None = None
-) -> OutboxEntry:
+) -> Resolution:
     """Re-point the item's activity to ``record`` and close it (after creating the record, when
-    ``create`` is given), in one change set; then record the match.
+    ``create`` is given), in one change set; then record the match, and close the other open
+    items about the same member or company on it too.
 
     1. Refuse an item that left the report meanwhile.
     2. Send the change set, as the seat holder where the connection may act for them. A record
@@ -294,6 +360,9 @@ def _resolve(
        earlier try whose answer was lost), read it back: closed on ``record`` counts as done;
        closed on something else takes the item out of the report, and says so.
     4. Mark the entry closed on ``record`` and remember the choice for the member or company.
+    5. Close the member's (or company's) other open items that ``by`` may resolve on the same
+       record: they are about the same person, who is now in the CRM. One that fails stays in
+       the report, and the result says how many.
     """
     entry = unresolved_refresh(entry=entry)
     connection = _connection(entry)
@@ -307,7 +376,8 @@ def _resolve(
     except DynamicsError as error:
         raise _refusal(admin_message_for(error)) from error
     outbox_resolve(entry=entry, record=record, by=by)
-    return entry
+    closed, left = _close_others(connection=connection, entry=entry, record=record, by=by)
+    return Resolution(record=record, others_closed=closed, others_left=left)
 
 
 def unresolved_refresh(*, entry: OutboxEntry) -> OutboxEntry:
@@ -324,7 +394,7 @@ def unresolved_refresh(*, entry: OutboxEntry) -> OutboxEntry:
     return current
 
 
-def unresolved_resolve(*, entry: OutboxEntry, record: CrmRecord, by: Seat) -> OutboxEntry:
+def unresolved_resolve(*, entry: OutboxEntry, record: CrmRecord, by: Seat) -> Resolution:
     """Resolve an item with a record picked from the suggestions or the search."""
     return _resolve(entry=entry, record=record, by=by)
 
@@ -354,7 +424,7 @@ def _record_body(record_type: str, values: dict, owner_id: uuid.UUID | None) -> 
 
 def unresolved_create_record(
     *, entry: OutboxEntry, record_type: str, values: dict, by: Seat
-) -> CrmRecord:
+) -> Resolution:
     """*Create record in CRM*: a contact, lead or account from ``values``, owned by the item's
     seat holder, and the item resolved with it, all or nothing.
 
@@ -373,5 +443,4 @@ def unresolved_create_record(
     create = Operation.create(
         record.entity_set, _record_body(record_type, values, owner_id), row_id=str(record_id)
     )
-    _resolve(entry=entry, record=record, by=by, create=create)
-    return record
+    return _resolve(entry=entry, record=record, by=by, create=create)

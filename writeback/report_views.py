@@ -11,13 +11,14 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.lists import query_without_page
 from exports import csv_download, csv_filename, queryset_rows
 from inbox.forms import add_service_error
 from network.models import Company
 from seats.access import admin_required, seat_required
 from writeback import report
 from writeback.access import get_unresolved
-from writeback.forms import CrmRecordForm, ResolveForm
+from writeback.forms import CrmRecordForm, ResolveForm, UnresolvedListForm
 from writeback.selectors import deliveries_failed, unresolved_list
 
 PAGE_SIZE = 50
@@ -27,10 +28,40 @@ RESOLVED_IN_CRM = "That item was resolved in your CRM already, so it has left th
 @seat_required
 @require_GET
 def unresolved(request):
-    """Open activities that regard nobody in the CRM, newest first."""
-    entries = unresolved_list(seat=request.seat)
+    """Open activities that regard nobody in the CRM, newest first, searched and sorted."""
+    filters = UnresolvedListForm(request.GET)
+    entries = unresolved_list(seat=request.seat, **filters.selector_kwargs())
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "writeback/unresolved.html", {"page": page, "nav": "unresolved"})
+    context = {
+        "page": page,
+        "filters": filters,
+        "headers": filters.headers(),
+        "query": query_without_page(request),
+        "nav": "unresolved",
+    }
+    return render(request, "writeback/unresolved.html", context)
+
+
+def _items_phrase(count: int) -> str:
+    return "1 other open item" if count == 1 else f"{count} other open items"
+
+
+def _resolved_messages(request, resolution: report.Resolution, *, about: str, done: str) -> None:
+    """The confirmation: what was resolved, and the other items about the same member or company
+    that were closed with it (or are still in the report)."""
+    text = f"Resolved: {done}."
+    if resolution.others_closed:
+        closed = _items_phrase(resolution.others_closed)
+        text += f" {closed} about {about} {'was' if resolution.others_closed == 1 else 'were'}"
+        text += " closed on it too."
+    messages.success(request, text)
+    if resolution.others_left:
+        left = _items_phrase(resolution.others_left)
+        messages.warning(
+            request,
+            f"{left} about {about} could not be closed now: "
+            f"{'it stays' if resolution.others_left == 1 else 'they stay'} in the report.",
+        )
 
 
 @admin_required
@@ -80,6 +111,7 @@ def unresolved_item(request, pk: int):
         return redirect("writeback:unresolved")
     context = {
         "entry": entry,
+        "others": report.unresolved_others(entry=entry, seat=request.seat).count(),
         "answer": answer,
         "searching": searching,
         "query": query,
@@ -101,12 +133,18 @@ def unresolved_resolve(request, pk: int):
         messages.error(request, "Choose a record from the list.")
         return redirect("writeback:unresolved_item", pk)
     record = form.record()
+    about = str(entry.about)
     try:
-        report.unresolved_resolve(entry=entry, record=record, by=request.seat)
+        resolution = report.unresolved_resolve(entry=entry, record=record, by=request.seat)
     except ValidationError as error:
         messages.error(request, error.messages[0])
         return redirect("writeback:unresolved_item", pk)
-    messages.success(request, f"Resolved: the activity is closed on {record.name or 'the record'}.")
+    _resolved_messages(
+        request,
+        resolution,
+        about=about,
+        done=f"the activity is closed on {record.name or 'the record'}",
+    )
     return redirect("writeback:unresolved")
 
 
@@ -124,7 +162,7 @@ def unresolved_create(request, pk: int):
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if k != "record_type"}
         try:
-            record = report.unresolved_create_record(
+            resolution = report.unresolved_create_record(
                 entry=entry,
                 record_type=form.cleaned_data["record_type"],
                 values=values,
@@ -133,10 +171,19 @@ def unresolved_create(request, pk: int):
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(
-                request, f"{record.name} was created in your CRM and the activity closed on it."
+            _resolved_messages(
+                request,
+                resolution,
+                about=str(about),
+                done=f"{resolution.record.name} was created in your CRM and the activity "
+                "closed on it",
             )
             return redirect("writeback:unresolved")
-    context = {"entry": entry, "form": form, "nav": "unresolved"}
+    context = {
+        "entry": entry,
+        "form": form,
+        "others": report.unresolved_others(entry=entry, seat=request.seat).count(),
+        "nav": "unresolved",
+    }
     status = 400 if form.errors else 200
     return render(request, "writeback/unresolved_create.html", context, status=status)

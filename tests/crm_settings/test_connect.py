@@ -2,10 +2,13 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm_settings.models import CrmConnection
+from crm_settings.views import CONNECTED
 from seats.models import AuditEntry
 from tests.conftest import PORTAL_HOST
+from tests.factories import SyncRunFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
 
@@ -28,7 +31,7 @@ def test_an_admin_connects_through_the_sign_in_page(
     with django_capture_on_commit_callbacks() as callbacks:
         response = connect_crm(admin)
     assert response.status_code == 302
-    assert _messages(response) == ["Successfully connected, sync in progress"]
+    assert _messages(response) == [CONNECTED]
     connection = CrmConnection.objects.get(contract=contract)
     assert connection.crm_user_name == "Integration User"
     assert connection.crm_user_email == "integration@contoso-demo.com"
@@ -184,3 +187,15 @@ def test_every_change_needs_the_csrf_token(admin, contract, dynamics):
                  "crm_settings:save_writeback_settings", "crm_settings:refresh_choices",
                  "crm_settings:disconnect"):  # fmt: skip
         assert client.post(reverse(name), {}).status_code == 403
+
+
+def test_once_the_first_sync_succeeded_nothing_says_it_is_in_progress(connect_crm, admin, client):
+    """The connect step's notice used to repeat the status panel's "sync in progress", and stayed
+    on the page after the panel had moved on to *Succeeded*."""
+    connect_crm(admin)
+    SyncRunFactory(contract=admin.contract, state="succeeded", finished_at=timezone.now())
+    page = client.get(reverse("crm_settings:index")).content.decode()
+    panel = client.get(reverse("sync:status")).content.decode()  # loaded into the page by htmx
+    assert "The first sync has started" in page  # the connect step's notice, shown once
+    assert "Succeeded" in panel
+    assert "Successfully connected, sync in progress" not in page + panel

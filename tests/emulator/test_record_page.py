@@ -10,13 +10,15 @@ pytestmark = pytest.mark.emulator
 
 
 def _open(emulator, **query):
-    return emulator.session().get(f"{emulator.base_url}/main.aspx",
-                                  params={"pagetype": "entityrecord", **query}, timeout=30)
+    return emulator.session().get(
+        f"{emulator.base_url}/main.aspx", params={"pagetype": "entityrecord", **query}, timeout=30
+    )
 
 
 def test_a_contact_shows_its_columns_with_names_for_lookups_and_labels_for_choices(emulator, api):
     contact = api.get("contacts?$top=1&$select=fullname,emailaddress1,_ownerid_value").json()[
-        "value"][0]
+        "value"
+    ][0]
     owner = api.get(f"systemusers({contact['_ownerid_value']})?$select=fullname").json()
 
     page = _open(emulator, etn="contact", id=contact["contactid"])
@@ -43,3 +45,19 @@ def test_unknown_records_are_a_plain_404_page(emulator, query, says):
     page = _open(emulator, **query)
     assert page.status_code == 404
     assert says in page.text
+
+
+def test_the_browser_listener_serves_record_pages_over_plain_http(emulator_factory):
+    """The portal's links to a record open in a browser without the self-signed certificate's
+    warning: the plain-http listener serves the record pages, and still no Web API."""
+    org = emulator_factory(size="demo", browser_port=0)
+    contact = org.rows("contacts", top=1)[0]
+    page = org.session().get(
+        f"{org.browser_url}/main.aspx",
+        params={"pagetype": "entityrecord", "etn": "contact", "id": contact["contactid"]},
+        timeout=30,
+    )
+    assert org.browser_url.startswith("http://")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert contact["emailaddress1"] in page.text
+    assert org.session().get(f"{org.browser_url}/api/data/v9.2/contacts").status_code == 404

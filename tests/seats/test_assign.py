@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from dynamics import ConnectError
 from seats.models import AuditEntry, Seat, User
-from sync.models import SeatCrmUser
+from sync.models import CrmUser, SeatCrmUser
 from sync.tasks import SYNC_RUN
 from tests.factories import ContractFactory, CrmConnectionFactory, CrmUserFactory, SeatFactory
 
@@ -42,6 +42,12 @@ def crm(contract):
         contract=contract, email="app@contoso.test", is_application_user=True
     )
     people["no_email"] = CrmUserFactory(contract=contract, email="", domain_name="x@contoso.test")
+    people["integration"] = CrmUserFactory(
+        contract=contract,
+        full_name="Integration User",
+        email="integration@contoso.test",
+        access_mode=CrmUser.AccessMode.NON_INTERACTIVE,
+    )
     return people
 
 
@@ -58,6 +64,38 @@ def test_it_offers_active_people_with_an_email_and_no_seat(login, admin, seat_ho
     assert page.count("<h1>") == 1
     assert "23 free seats" in page  # 25 purchased: the admin and the seat holder hold two
     assert 'data-select-all="crm_user"' in page
+
+
+def test_integration_and_application_users_are_left_out_unless_asked_for(
+    login, admin, seat_holder, crm
+):
+    """*Assign seats from CRM*'s select-all used to tick the Integration User (non-interactive)
+    and the application users along with the people."""
+    client = login(admin)
+    assert "integration@contoso.test" not in _offered(client.get(PAGE))
+    assert "app@contoso.test" not in _offered(client.get(PAGE))
+
+    everyone = client.get(PAGE, {"everyone": "on"})
+    assert set(_offered(everyone)) == {
+        "app@contoso.test", "integration@contoso.test", "jordan.kim@contoso.test",
+        "lee.chen@contoso.test", "sam.lee@contoso.test",
+    }  # fmt: skip
+    page = everyone.content.decode()
+    assert 'Integration User <span class="badge badge-muted">Non-interactive</span>' in page
+    assert ">Application user</span>" in page
+    assert '<input type="hidden" name="everyone" value="on">' in page
+
+
+def test_all_matching_assigns_only_the_people_listed(login, admin, contract, crm):
+    _assign(login(admin), scope="all")
+    assert not Seat.objects.filter(user__email="integration@contoso.test").exists()
+    assert Seat.objects.filter(user__email="jordan.kim@contoso.test").exists()
+
+
+def test_a_non_interactive_user_shown_and_ticked_gets_a_seat(login, admin, contract, crm):
+    response = _assign(login(admin), crm["integration"], everyone="on")
+    assert "Assigned 1 seat." in response.content.decode()
+    assert Seat.objects.filter(user__email="integration@contoso.test").exists()
 
 
 def test_a_seat_on_another_contract_counts_as_holding_one(login, admin, outsider, crm):
@@ -219,3 +257,49 @@ def test_the_page_costs_the_same_queries_for_10_and_600_crm_users(
     SeatFactory.create_batch(100, contract=contract)
     with django_assert_num_queries(8):
         assert len(client.get(PAGE, {"page": 3}).context["page"].object_list) == 50
+
+
+def test_setting_the_password_signs_them_in_on_their_accounts(
+    client, login, admin, crm, django_capture_on_commit_callbacks
+):
+    """An invited seat holder used to end on allauth's "Change Password" done page, signed out
+    and with nowhere to go."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _assign(login(admin), crm["jordan"])
+    client.logout()
+    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[0].body)
+    form_page = client.get(link.group(1), follow=True)
+    page = form_page.content.decode()
+    assert "<h1>Choose your password</h1>" in page and "jordan.kim@contoso.test" in page
+    assert "portal.css" in page  # the portal's own layout
+
+    landed = client.post(
+        form_page.redirect_chain[-1][0],
+        {"password1": "a-new-pass-2026!", "password2": "a-new-pass-2026!"},
+        follow=True,
+    )
+
+    assert landed.redirect_chain[-1][0] == reverse("network:accounts")
+    assert landed.wsgi_request.user.email == "jordan.kim@contoso.test"
+    assert "<h1>Accounts</h1>" in landed.content.decode()
+
+
+def test_a_used_invitation_link_says_what_to_do(
+    client, login, admin, crm, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _assign(login(admin), crm["jordan"])
+    client.logout()
+    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[0].body)
+    form_url = client.get(link.group(1), follow=True).redirect_chain[-1][0]
+    client.post(form_url, {"password1": "a-new-pass-2026!", "password2": "a-new-pass-2026!"})
+    client.logout()
+    again = client.get(link.group(1), follow=True).content.decode()
+    assert "This link no longer works" in again and "send the invitation again" in again
+
+
+def test_the_select_all_box_counts_one_person_in_the_singular(login, admin, seat_holder, crm):
+    page = login(admin).get(PAGE, {"q": "chen"}).content.decode()
+    assert "The 1 person matching the search, not only the ticked ones" in page
+    assert "All 1 people" not in page
+    assert "All 3 people, not only the ticked ones" in login(admin).get(PAGE).content.decode()

@@ -2,8 +2,8 @@
 
 The emulator's org has the demo's named users (``demodata.DEMO_USERS``): six hold portal seats
 here, as in the demo; Jordan Kim and Lee Chen have none; Chris Former is disabled in Dynamics;
-the Portal Integration App is an application user. ``crm_contract`` (tests/conftest.py) is the
-contract connected to that org through CRM Settings.
+the Integration User is non-interactive and the Portal Integration App an application user.
+``crm_contract`` (tests/conftest.py) is the contract connected to that org through CRM Settings.
 """
 
 import pytest
@@ -62,8 +62,11 @@ def test_assign_from_crm_within_the_seat_limit(
 
     page = client.post(REFRESH, {"next": PAGE}, follow=True).content.decode()
     assert "users from your CRM." in page
-    # The people of the CRM without a seat: active, with an email, not an application user.
-    assert _offered(client) == sorted(["integration@contoso-demo.com", JORDAN, LEE, RILEY])
+    # The people of the CRM without a seat: active, with an email, neither an application user
+    # nor the non-interactive Integration User.
+    assert _offered(client) == sorted([JORDAN, LEE, RILEY])
+    integration = CrmUser.objects.get(email="integration@contoso-demo.com")
+    assert integration.access_mode == CrmUser.AccessMode.NON_INTERACTIVE
     assert "2 free seats" in client.get(PAGE).content.decode()
     # Refreshing also matched the demo's seat holders to their CRM users: auto sync is Yes.
     demo = Seat.objects.filter(contract=demo_seats, user__email__endswith="@contoso-demo.com")

@@ -177,3 +177,15 @@ def test_a_page_costs_the_same_queries_at_10_and_2000_seats(
     with django_assert_num_queries(QUERIES_PER_PAGE):
         response = client.get(URL, params)
     assert len(response.context["rows"]) == 50
+
+
+def test_the_select_all_box_counts_one_seat_in_the_singular(login, admin):
+    page = login(admin).get(URL).content.decode()
+    assert "The 1 seat, not only the ticked ones" in page
+
+
+def test_the_seat_count_says_admin_only_seats_do_not_count(login, admin, admin_only, seat_holder):
+    """ "2 of 25 purchased seats in use" beside three listed seats read like a miscount."""
+    page = login(admin).get(URL).content.decode()
+    assert "2 of 25 purchased seats in use (Admin and Seat holder roles)." in page
+    assert "The 1 Admin only seat listed does not count" in page

@@ -1,7 +1,11 @@
 """Staff's *Retry writeback* on failed outbox entries, and the read-only item pages."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import MessageFactory, OutboxEntryFactory, UserFactory
 from writeback.models import OutboxState
@@ -43,3 +47,28 @@ def test_items_cannot_be_added_or_changed_by_staff(staff_client):
     assert staff_client.get(reverse("admin:inbox_message_add")).status_code == 403
     url = reverse("admin:inbox_message_change", args=[message.pk])
     assert 'name="_save"' not in staff_client.get(url).content.decode()
+
+
+def test_a_sent_item_shows_no_next_attempt(staff_client, seat_holder):
+    """A sent item kept its worker's 15-minute lease in ``next_attempt_at``, shown as its next
+    attempt."""
+    lease_end = timezone.now() + timedelta(minutes=15)
+    sent = OutboxEntryFactory(
+        message__thread__seat=seat_holder, sent=True, next_attempt_at=lease_end
+    )
+    retrying = OutboxEntryFactory(
+        message__thread__seat=seat_holder,
+        state=OutboxState.RETRYING,
+        next_attempt_at=timezone.now() + timedelta(minutes=2),
+    )
+    assert sent.next_attempt is None and retrying.next_attempt == retrying.next_attempt_at
+    changelist = staff_client.get(reverse("admin:writeback_outboxentry_changelist"))
+    rows = {
+        entry.pk: changelist.context["cl"].model_admin.next_attempt(entry)
+        for entry in changelist.context["cl"].result_list
+    }
+    assert rows == {sent.pk: "—", retrying.pk: retrying.next_attempt_at}
+    detail = staff_client.get(reverse("admin:writeback_outboxentry_change", args=[sent.pk]))
+    page = " ".join(detail.content.decode().split())
+    assert re.search(r"<label>Next attempt:</label> <div class=\"readonly\">—</div>", page)
+    assert "Next attempt at:" not in page

@@ -1,6 +1,8 @@
 """The LinkedIn unresolved task report: who sees which items, and resolving them against the
 emulator by a suggestion, by a search, and by *Create record in CRM*."""
 
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -11,6 +13,7 @@ from tests.factories import (
     OutboxEntryFactory,
     SeatFactory,
 )
+from tests.writeback.conftest import map_seats
 from writeback.models import OutboxEntry, OutboxState, RecordMatch
 from writeback.report import record_id_derive
 from writeback.tasks import drain_outbox
@@ -238,3 +241,64 @@ def test_an_item_closed_in_the_crm_meanwhile_leaves_the_report(unresolved, clien
     assert "resolved in your CRM already" in response.content.decode()
     entry.refresh_from_db()
     assert not entry.written_open
+
+
+@pytest.mark.emulator
+def test_resolving_one_item_resolves_the_members_other_open_items(
+    unresolved, rep, client, dynamics, crm_person, copying
+):
+    """GIVEN three open items about one member: two of the seat holder's, one of a colleague's
+    WHEN the seat holder resolves one of theirs
+    THEN both of theirs are closed on the record and leave the report, the confirmation says so,
+    and the colleague's (which the seat holder cannot see) stays for the colleague."""
+    contact = crm_person("contacts")
+    member = MemberFactory(email="")
+    first, second = unresolved(member=member), unresolved(member=member)
+    colleague = SeatFactory(contract=copying, user__email="priya.shah@contoso-demo.com")
+    map_seats(copying)
+    note_create(seat=colleague, member=member, body="Met at the fair", copy_to_crm=True)
+    drain_outbox(copying.pk)
+    theirs = OutboxEntry.objects.get(seat=colleague)
+    assert theirs.written_open
+
+    page = client.get(reverse("writeback:unresolved_item", args=[first.pk])).content.decode()
+    assert f"resolves all open items about {member.full_name}: this one and 1 other" in page
+
+    response = client.post(
+        reverse("writeback:unresolved_resolve", args=[first.pk]),
+        {"record_type": "contact", "record_id": contact["contactid"], "record_name": "Robin"},
+        follow=True,
+    )
+
+    assert (
+        f"Resolved: the activity is closed on Robin. 1 other open item about {member.full_name} "
+        "was closed on it too." in response.content.decode()
+    )
+    for entry in (first, second):
+        row = _activity(dynamics, entry)
+        assert (row["statecode"], row["_regardingobjectid_value"]) == (1, contact["contactid"])
+        entry.refresh_from_db()
+        assert (entry.written_open, entry.regarding_id) == (False, uuid.UUID(contact["contactid"]))
+    assert reverse("writeback:unresolved_item", args=[second.pk]) not in response.content.decode()
+    theirs.refresh_from_db()
+    assert theirs.written_open
+    assert _activity(dynamics, theirs)["statecode"] == 0
+
+
+@pytest.mark.emulator
+def test_an_admin_resolving_an_item_closes_every_seat_holders_items_about_the_member(
+    unresolved, rep, client, dynamics, crm_person, copying, admin
+):
+    contact = crm_person("contacts")
+    member = MemberFactory(email="")
+    first, second = unresolved(member=member), unresolved(member=member)
+    client.force_login(admin.user)
+    response = client.post(
+        reverse("writeback:unresolved_resolve", args=[second.pk]),
+        {"record_type": "contact", "record_id": contact["contactid"], "record_name": "Robin"},
+        follow=True,
+    )
+    assert "1 other open item about" in response.content.decode()
+    first.refresh_from_db()
+    assert first.written_open is False
+    assert _activity(dynamics, first)["_regardingobjectid_value"] == contact["contactid"]
