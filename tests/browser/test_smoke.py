@@ -31,6 +31,12 @@ def test_pages_render_and_are_accessible(page, live_server, contract):
         "/reports/won-revenue/",
         "/reports/matches/",
         "/reports/audit/",
+        "/crm-copies/failed/",
+        "/admin-settings/alerts/",
+        "/admin-settings/crm/sync/history/",
+        "/unresolved/",
+        "/accounts/email/",
+        "/accounts/time-zone/",
     ):
         page.goto(live_server.url + path)
         assert page.locator("h1").count() == 1
