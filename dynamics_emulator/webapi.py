@@ -18,6 +18,7 @@ import urllib.parse
 
 from . import odata
 from .batch import run_batch
+from .bulk import BulkMessages, bulk_message
 from .metadata import Catalog, MetadataApi
 from .odata import Prefer, QueryError
 from .projection import Shaper
@@ -77,6 +78,7 @@ class WebApi:
         self.protection = protection or ServiceProtection({"enabled": False})
         self.metadata = MetadataApi(catalog)
         self.writer = Writer(store=store, catalog=catalog, security=security, api=self)
+        self.bulk = BulkMessages(self.writer)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -214,6 +216,9 @@ class WebApi:
             if rest == "$count":
                 self._only(method, "GET")
                 return self.count(request, caller, table)
+            message = bulk_message(rest)
+            if message is not None:
+                return self.bulk.handle(request, caller, table, message)
             if rest is not None:
                 raise DataverseError(404, QUERY_ERROR,
                                      f"Resource not found for the segment '{rest}'.")

@@ -143,3 +143,4 @@ EXECUTION_TIME_LIMIT_EXCEEDED = "0x80072321"  # service protection: execution ti
 CONCURRENCY_LIMIT_EXCEEDED = "0x80072326"  # service protection: concurrent requests (-2147015898)
 EXPIRED_VERSION_STAMP = "0x80044352"  # change tracking token expired
 UNEXPECTED = "0x80040216"           # "An unexpected error occurred."
+UNSUPPORTED_MESSAGE = "0x80040800"  # "The 'X' method does not support entities of type 'y'."
