@@ -7,6 +7,7 @@ the project that speaks HTTP to Dynamics.
 from .auth import MsalAuth, StaticTokenAuth
 from .batch import ChangeSet, Operation, OperationResult, RolledBack
 from .budget import Budget, BudgetReading
+from .bulk import BulkResult, BulkWriteFailed
 from .client import DynamicsClient
 from .environment import DYNAMICS_HOST_SUFFIXES, environment_origin
 from .errors import (
@@ -35,6 +36,8 @@ __all__ = [
     "AuthError",
     "Budget",
     "BudgetReading",
+    "BulkResult",
+    "BulkWriteFailed",
     "ChangeSet",
     "ChangeTrackingError",
     "ChangeTrackingUnsupported",

@@ -26,6 +26,7 @@ from .batch import (
     split_items,
 )
 from .budget import Budget
+from .bulk import DEFAULT_CHUNK_SIZE, BulkResult, BulkWriter
 from .environment import environment_origin
 from .errors import DuplicateRecord, MalformedResponse, NotFound
 from .http import (
@@ -99,6 +100,7 @@ class DynamicsClient(MetadataQueries):
             sleep=sleep,
             clock=clock,
         )
+        self._bulk = BulkWriter(self)
 
     def close(self) -> None:
         self.session.close()
@@ -366,6 +368,68 @@ class DynamicsClient(MetadataQueries):
         # Raise the operation that failed, not the one rolled back because of it.
         errors = [result.error for result in (created, closed) if result.error]
         raise next((e for e in errors if not isinstance(e, RolledBack)), errors[0])
+
+    # -- many rows of one table ------------------------------------------------------------
+
+    def create_many(
+        self,
+        entity_set: str,
+        rows: Sequence[JsonObject],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        caller_object_id: str | None = None,
+    ) -> BulkResult:
+        """Create rows of one table with CreateMultiple (chunks of `chunk_size`), or `$batch`
+        change sets where the table lacks it. Rows without a primary key get one here; the
+        result's `ids` are in input order. A failing chunk writes nothing and raises
+        BulkWriteFailed (`dynamics.bulk` has the rules and their sources)."""
+        return self._bulk.write(
+            "CreateMultiple",
+            entity_set,
+            rows,
+            chunk_size=chunk_size,
+            caller_object_id=caller_object_id,
+        )
+
+    def update_many(
+        self,
+        entity_set: str,
+        rows: Sequence[JsonObject],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        caller_object_id: str | None = None,
+    ) -> BulkResult:
+        """Update existing rows (each carries its primary key) with UpdateMultiple, or `$batch`
+        where the table lacks it. A missing row fails its chunk (NotFound as the cause)."""
+        return self._bulk.write(
+            "UpdateMultiple",
+            entity_set,
+            rows,
+            chunk_size=chunk_size,
+            caller_object_id=caller_object_id,
+        )
+
+    def upsert_many(
+        self,
+        entity_set: str,
+        rows: Sequence[JsonObject],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        caller_object_id: str | None = None,
+    ) -> BulkResult:
+        """Create or update rows by primary key with UpsertMultiple, or `$batch` where the
+        table lacks it."""
+        return self._bulk.write(
+            "UpsertMultiple",
+            entity_set,
+            rows,
+            chunk_size=chunk_size,
+            caller_object_id=caller_object_id,
+        )
+
+    def bulk_supported(self, entity_set: str, message: str = "CreateMultiple") -> bool | None:
+        """False once the org answered that `entity_set` lacks `message`; None until then."""
+        return self._bulk.supports(entity_set, message)
 
     # -- batch ----------------------------------------------------------------------------
 
