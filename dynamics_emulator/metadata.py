@@ -178,6 +178,8 @@ def entity_json(table: Table, tracks_changes: bool) -> dict:
         "IsActivity": table.is_activity,
         "IsCustomEntity": table.custom,
         "IsManaged": True,
+        # Microsoft's SDK lists tables with `$filter=IsPrivate eq false` (tables.list()).
+        "IsPrivate": False,
         "IsValidForAdvancedFind": True,
         "ChangeTrackingEnabled": tracks_changes,
         "TableType": "Standard",
