@@ -18,6 +18,7 @@ from crm_settings.connect import (
     crm_choices_refresh,
 )
 from crm_settings.crypto import TokenDecryptionError
+from crm_settings.doctor import connection_check
 from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
 from crm_settings.messages import THROTTLED, CrmProblem, admin_message, crm_problem_show
 from crm_settings.pause_views import auto_pause_context
@@ -39,7 +40,15 @@ logger = logging.getLogger(__name__)
 PENDING_KEY = "crm_settings.pending_sign_in"
 
 
-def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, status=200):
+def _page(
+    request,
+    *,
+    connect_form=None,
+    sync_form=None,
+    writeback_form=None,
+    check_report=None,
+    status=200,
+):
     """CRM Settings from the database alone: what it offers from the CRM is stored, never read
     here (``crm_choices_get``; *Refresh from CRM* reads it again)."""
     contract = request.contract
@@ -71,6 +80,7 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
         kind = problem.kind if problem else connection.last_error_kind
         context["reconnect"] = kind == TokenDecryptionError.kind
         context.update(auto_pause_context(contract=contract))
+        context["check_report"] = check_report
     return render(request, "crm_settings/index.html", context, status=status)
 
 
@@ -153,6 +163,18 @@ def refresh_choices(request):
         return redirect("crm_settings:index")
     messages.success(request, "Read your CRM's sales stages, money fields and apps again.")
     return redirect("crm_settings:index")
+
+
+@admin_required
+@require_POST
+def check_connection(request):
+    """*Check connection*: every read-only check the import and writeback need, shown on the
+    page (``crm_settings.doctor``; nothing is written to Dynamics or stored)."""
+    connection = crm_connection_get(contract=request.contract)
+    if connection is None:
+        messages.error(request, "Connect to CRM before checking the connection.")
+        return redirect("crm_settings:index")
+    return _page(request, check_report=connection_check(connection=connection))
 
 
 @admin_required

@@ -43,6 +43,7 @@ from .http import (
 from .metadata import MetadataQueries
 from .odata import build_query, guid, row_path, with_query
 from .pages import Page, parse_page, same_service
+from .privileges import PrivilegeQueries
 
 MAX_PAGE_SIZE = 5000
 FORMATTED_ANNOTATIONS = (
@@ -54,7 +55,7 @@ _ENTITY_ID = re.compile(
 )
 
 
-class DynamicsClient(MetadataQueries):
+class DynamicsClient(MetadataQueries, PrivilegeQueries):
     """A client for one Dataverse environment.
 
     `environment_url` is the org URL (`https://contoso.crm4.dynamics.com`; the Web API endpoint

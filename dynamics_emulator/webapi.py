@@ -16,7 +16,7 @@ import re
 import time
 import urllib.parse
 
-from . import odata
+from . import odata, privileges
 from .batch import run_batch
 from .bulk import BulkMessages, bulk_message
 from .metadata import Catalog, MetadataApi
@@ -232,6 +232,9 @@ class WebApi:
             raise DataverseError(400, QUERY_ERROR, f"The key '{key}' is not a valid Guid. "
                                  "Alternate keys are not supported by the emulator.")
         if rest is not None:
+            if table.logical_name == "systemuser" and privileges.is_call(rest):
+                self._only(method, "GET")
+                return privileges.retrieve_user_privileges(request, self, caller, row_id)
             return self.writer.property(request, caller, table, row_id, rest)
         if method == "GET":
             return self.read_row(request, caller, table, row_id)
