@@ -112,8 +112,9 @@ def parse_page(reply: Reply, *, api_url: str) -> Page:
         raise malformed(f"has @odata.count of type {type(count).__name__}, not a number")
     exceeded = data.get(COUNT_LIMIT_EXCEEDED)
     if exceeded is not None and not isinstance(exceeded, bool):
-        raise malformed(f"has {COUNT_LIMIT_EXCEEDED} of type {type(exceeded).__name__}, not true "
-                        "or false")
+        raise malformed(
+            f"has {COUNT_LIMIT_EXCEEDED} of type {type(exceeded).__name__}, not true or false"
+        )
     if links["@odata.nextLink"] == url:
         raise malformed("has an @odata.nextLink pointing at the same page")
     return Page(
