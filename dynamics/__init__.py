@@ -29,7 +29,7 @@ from .errors import (
 )
 from .http import RetryPolicy, Stats, make_session
 from .metadata import Column, Option
-from .pages import Page
+from .pages import Page, RowCount
 
 __all__ = [
     "ApiError",
@@ -57,6 +57,7 @@ __all__ = [
     "OperationResult",
     "Option",
     "Page",
+    "RowCount",
     "PrivilegeError",
     "RetryPolicy",
     "RolledBack",

@@ -42,10 +42,14 @@ from .http import (
 )
 from .metadata import MetadataQueries
 from .odata import build_query, guid, row_path, with_query
-from .pages import Page, parse_page, same_service
+from .pages import COUNT_LIMIT, Page, RowCount, parse_page, same_service
 from .privileges import PrivilegeQueries
 
 MAX_PAGE_SIZE = 5000
+COUNT_ANNOTATIONS = (
+    'odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcount,'
+    'Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"'
+)
 FORMATTED_ANNOTATIONS = (
     'odata.include-annotations="OData.Community.Display.V1.FormattedValue,'
     'Microsoft.Dynamics.CRM.lookuplogicalname"'
@@ -161,13 +165,17 @@ class DynamicsClient(MetadataQueries, PrivilegeQueries):
             path, table=entity_set, prefer=FORMATTED_ANNOTATIONS if formatted else None
         )
 
-    def count(self, entity_set: str, filter: str | None = None) -> int:
-        """Rows matching `filter`, from `$count=true`. Dataverse caps this count at 5,000."""
+    def count(self, entity_set: str, filter: str | None = None) -> RowCount:
+        """Rows matching `filter`, from `$count=true`.
+
+        Dataverse counts at most 5,000 rows; the result is an int whose `capped` is True when
+        more rows match (Dataverse's `totalrecordcountlimitexceeded` annotation, asked for here).
+        """
         url = self._url(with_query(entity_set, build_query(filter=filter, count=True)))
         page = self._transport.send(
             "GET",
             url,
-            headers={"Prefer": "odata.maxpagesize=1"},
+            headers={"Prefer": f"odata.maxpagesize=1,{COUNT_ANNOTATIONS}"},
             table=entity_set,
             parse=self._parse_page,
         )
@@ -175,7 +183,12 @@ class DynamicsClient(MetadataQueries, PrivilegeQueries):
             raise MalformedResponse(
                 "$count=true answered without @odata.count", url=url, table=entity_set
             )
-        return page.count
+        # Without the annotation (a server that ignores the preference) a count at the limit
+        # may be capped: say so rather than claim an exact number.
+        capped = page.count_limit_exceeded
+        if capped is None:
+            capped = page.count >= COUNT_LIMIT
+        return RowCount(page.count, capped=capped)
 
     # -- change tracking ------------------------------------------------------------------
 

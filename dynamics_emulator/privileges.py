@@ -22,7 +22,7 @@ import uuid
 
 from .metadata import Catalog
 from .security import ACTIONS, Caller, Security, privilege_name
-from .wire import NOT_FOUND, QUERY_ERROR, DataverseError, Request, Response, json_response
+from .wire import NOT_FOUND, DataverseError, Request, Response, json_response, segment_not_found
 
 FUNCTION = "Microsoft.Dynamics.CRM.RetrieveUserPrivileges"
 ACT_ON_BEHALF = "prvActOnBehalfOfAnotherUser"
@@ -59,7 +59,7 @@ def retrieve_user_privileges(request: Request, api, caller: Caller, user_id: str
     """Answer the function for the user `user_id` (any user: the caller needs prvReadUser)."""
     users = api.catalog.by_name("systemuser")
     if users is None:
-        raise DataverseError(404, QUERY_ERROR, "Resource not found for the segment 'systemusers'.")
+        raise segment_not_found("systemusers")
     api.require_read(caller, users)
     target = api.store.get_row("systemuser", user_id)
     if target is None:

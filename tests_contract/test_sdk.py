@@ -115,12 +115,8 @@ def test_batch_change_set_with_a_content_id_reference(client, control):
     assert account["telephone1"] == "555-0111"
 
 
-# The emulator answers a failed change set with the failing part's status (404 here); the SDK
-# accepts only 200/202/207/400 for a $batch and raises. Dataverse's own answer is being made the
-# emulator's by the "fidelity" part of issue 17; until that is merged this test is expected to
-# fail. Drop the marker once it passes.
-@pytest.mark.xfail(reason="$batch status of a failed change set (issue 17, fidelity)",
-                   raises=HttpError, strict=False)
+# A failed change set stops the batch: Dataverse answers 400 for the batch (the failing part keeps
+# its own status inside), which the SDK accepts (it refuses anything but 200/202/207/400).
 def test_a_failing_change_set_rolls_back(client, control):
     marker = _marker()
     batch = client.batch.new()
