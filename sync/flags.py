@@ -31,8 +31,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from network.models import SavedLead
 from network.normalize import normalize_company, normalize_domain
-from seats.models import User
+from seats.models import Seat, User
 from sync.models import ContactFlag, CrmAccount, CrmContact, FlagReason, SyncRun
 
 CHUNK = 2000
@@ -97,16 +98,16 @@ def contact_flags(contact: dict, account: dict | None) -> list[Flag]:
                 )
             )
     email_domain = normalize_domain(contact["email"])
-    if email_domain and account is not None and account["domain"]:
-        if not _domains_agree(email_domain, account["domain"]):
-            flags.append(
-                Flag(
-                    FlagReason.EMAIL_DOMAIN,
-                    f"{name}’s email address is at {email_domain}, but the website of "
-                    f"{account['name'] or 'the account'} is {account['domain']}.",
-                    f"email at {email_domain}; website {account['domain']}",
-                )
+    website = account["domain"] if account is not None else ""
+    if email_domain and website and not _domains_agree(email_domain, website):
+        flags.append(
+            Flag(
+                FlagReason.EMAIL_DOMAIN,
+                f"{name}’s email address is at {email_domain}, but the website of "
+                f"{account['name'] or 'the account'} is {website}.",
+                f"email at {email_domain}; website {website}",
             )
+        )
     return flags
 
 
@@ -228,4 +229,28 @@ def flag_restore(*, flag: ContactFlag) -> None:
     """Undo a *Dismiss*: the flag shows again."""
     ContactFlag.objects.filter(pk=flag.pk).update(
         dismissed_inputs="", dismissed_at=None, dismissed_by=None
+    )
+
+
+# --- Whose flags: the seat holders whose Lead the contact is --------------------------------------
+
+
+def flags_of_seat(seat: Seat) -> Q:
+    """The flags of contacts whose member ``seat`` holds as a Lead (saved by hand or imported):
+    the seat holder's own data, and the seats a follow-up task can be for."""
+    leads = SavedLead.objects.filter(seat=seat, member_id=OuterRef("contact__member_id"))
+    return Q(Exists(leads))
+
+
+def contact_owner_seats(*, contact: CrmContact) -> list[Seat]:
+    """The contract's seats holding the contact's member as a Lead, by email."""
+    if contact.member_id is None:
+        return []
+    return list(
+        Seat.objects.filter(
+            contract_id=contact.contract_id,
+            pk__in=SavedLead.objects.filter(member_id=contact.member_id).values("seat_id"),
+        )
+        .select_related("user")
+        .order_by("user__email")
     )

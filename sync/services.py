@@ -29,8 +29,8 @@ from crm_settings.pausing import pause_failure_record, pause_success_record
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError, Throttled
 from seats.models import Contract
-from sync.flags import flags_refresh
 from sync.evaluate import saves_evaluate, saves_inputs, won_saves_record
+from sync.flags import flags_refresh
 from sync.mirror import (
     ACCOUNTS,
     CONTACTS,

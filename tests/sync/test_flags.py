@@ -105,7 +105,9 @@ def test_a_member_without_a_current_position_is_flagged(team, connected, run_syn
     run_sync(connected)
     flags = _flags(team["contacts"]["Yan"])
     assert set(flags) == {FlagReason.NO_POSITION}
-    assert flags[FlagReason.NO_POSITION].detail == "Yan Yu lists no current position in the network."
+    assert flags[FlagReason.NO_POSITION].detail == (
+        "Yan Yu lists no current position in the network."
+    )
 
 
 def test_the_import_updates_only_the_flags_of_what_changed(team, crm, connected, run_sync):
