@@ -5,14 +5,15 @@ import pytest
 
 from sync.models import ContactFlag
 from tests.factories import CompanyFactory, MemberFactory
-from tests.sync.conftest import (  # noqa: F401 (fixtures)
-    connected,
-    crm,
-    crm_server,
-    demo_contract,
-    emulator_factory,
-    run_sync,
-)
+from tests.sync import conftest as sync_fixtures
+
+# The import's fixtures: its demo org, the contract connected to it, one run.
+emulator_factory = sync_fixtures.emulator_factory
+crm_server = sync_fixtures.crm_server
+crm = sync_fixtures.crm
+demo_contract = sync_fixtures.demo_contract
+connected = sync_fixtures.connected
+run_sync = sync_fixtures.run_sync
 
 ALEX = "alex.morgan@contoso-demo.com"
 
