@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
+from django.utils import timezone
 
 from network.models import Company, Member
 from network.normalize import normalize_company, normalize_domain
@@ -193,9 +194,11 @@ def _load_companies(rows, report: LoadReport) -> None:
                 report.unchanged += 1
             else:
                 company.pk, company.created_at = old.pk, old.created_at
+                company.updated_at = timezone.now()
                 updated.append(company)
         Company.objects.bulk_create(created)
-        Company.objects.bulk_update(updated, _COMPANY_UPDATE)
+        # bulk_update sets what it is given: updated_at is stamped above.
+        Company.objects.bulk_update(updated, [*_COMPANY_UPDATE, "updated_at"])
         report.companies_created += len(created)
         report.companies_updated += len(updated)
 
@@ -229,7 +232,8 @@ def _load_members(rows, report: LoadReport) -> None:
             changed,
             update_conflicts=True,
             unique_fields=["profile_url"],
-            update_fields=list(_MEMBER_UPDATE),
+            # updated_at (auto_now) is stamped by the insert and so set by the update too.
+            update_fields=[*_MEMBER_UPDATE, "updated_at"],
         )
         report.members_updated += sum(1 for m in changed if m.profile_url in existing)
         report.members_created += sum(1 for m in changed if m.profile_url not in existing)

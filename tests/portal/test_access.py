@@ -52,6 +52,9 @@ MATRIX = {
     "writeback:unresolved":     (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
     "writeback:failed":         (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "writeback:unresolved_export": (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
+    # Admins see every flagged contact of the contract, seat holders their own Leads' (both 200).
+    "validation:flags":         (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
+    "validation:flags_csv":     (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
     "reports:won_revenue":      (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "reports:won_revenue_csv":  (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "reports:matches":          (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
