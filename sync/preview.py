@@ -110,13 +110,16 @@ def saves_preview(
     auto_sync: bool | None = None,
     seat_sync: Mapping[int, bool] | None = None,
     new_seats_for: Collection[int] = (),
+    of_seats: Collection[int] | None = None,
 ) -> SavesPreview:
     """What the import would add and remove with these what-ifs, from the mirror; writes nothing.
 
     ``stage``: a pipeline stage (None for *Not Sure*) and the stage options in pipeline order, as
     CRM Settings would save them; ``auto_sync``: the *Auto sync all seat holders with CRM?*
     answer; ``seat_sync``: seat pk -> CRM sync on or off; ``new_seats_for``: CRM users given a new
-    Seat holder seat. Anything not given stays as saved.
+    Seat holder seat. Anything not given stays as saved. ``of_seats`` limits the figures to
+    those seats (stand-ins for new ones, ``new_seat_id``): a seat's own change is not mixed with
+    what the next import would do anyway for the others (a CRM change read since).
 
     One rolled-back transaction: per kind, the import's desired set into its temporary table,
     then three SELECTs (per-seat counts of additions, of removals, and the sample).
@@ -129,7 +132,9 @@ def saves_preview(
     overrides = SeatOverrides(sync=dict(seat_sync or {}), new_seats_for=tuple(new_seats_for))
     with transaction.atomic():
         try:
-            found = _compute(contract=contract, crm_settings=crm_settings, overrides=overrides)
+            found = _compute(
+                contract=contract, crm_settings=crm_settings, overrides=overrides, only=of_seats
+            )
         finally:
             # Whatever happened, nothing of it stays: not even the temporary table.
             transaction.set_rollback(True)
@@ -137,7 +142,11 @@ def saves_preview(
 
 
 def _compute(
-    *, contract: Contract, crm_settings: CrmSettings, overrides: SeatOverrides
+    *,
+    contract: Contract,
+    crm_settings: CrmSettings,
+    overrides: SeatOverrides,
+    only: Collection[int] | None,
 ) -> SavesPreview:
     per_seat: dict[int, dict[str, int]] = defaultdict(dict)
     found_samples: list[tuple[str, str, int, str]] = []
@@ -146,9 +155,10 @@ def _compute(
             desired_saves_create(
                 cursor, kind, contract=contract, crm_settings=crm_settings, overrides=overrides
             )
-            for seat_id, move, count in _moves(cursor, kind, contract=contract):
+            for seat_id, move, count in _moves(cursor, kind, contract=contract, only=only):
                 per_seat[seat_id][f"{name}_{move}"] = count
-            found_samples += [(name, *row) for row in _sample(cursor, kind, contract=contract)]
+            samples = _sample(cursor, kind, contract=contract, only=only)
+            found_samples += [(name, *row) for row in samples]
             cursor.execute(f"DROP TABLE {DESIRED}")
     seats = _seat_rows(contract=contract, seat_ids=set(per_seat))
     for seat_id, counts in per_seat.items():
@@ -165,25 +175,38 @@ def _compute(
     return SavesPreview(seats=changed, totals=totals, samples=samples)
 
 
-def _moves(cursor, kind, *, contract: Contract) -> list[tuple[int, str, int]]:
+def _of_seats(only: Collection[int] | None, column: str) -> tuple[str, list[int]]:
+    """``AND column IN (...)`` and its parameters, or nothing when every seat counts."""
+    if only is None:
+        return "", []
+    ids = sorted(set(only)) or [0]
+    return f"AND {column} IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def _moves(
+    cursor, kind, *, contract: Contract, only: Collection[int] | None
+) -> list[tuple[int, str, int]]:
     """(seat, move, count) for the contract's seats: desired saves missing (``added``), and
     imported saves no longer desired, imported only (``removed``) or also by hand (``kept``).
     Read from ``DESIRED`` exactly as the import's INSERT and ``imported_saves_remove`` read it."""
     saved, target = kind.saved._meta.db_table, kind.target
+    desired_only, desired_ids = _of_seats(only, "d.seat_id")
+    saves_only, saves_ids = _of_seats(only, "s.seat_id")
     cursor.execute(
         f"""SELECT d.seat_id, COUNT(*) FROM {DESIRED} d
         LEFT JOIN {saved} x ON x.seat_id = d.seat_id AND x.{target} = d.target_id
-        WHERE x.id IS NULL GROUP BY d.seat_id"""
+        WHERE x.id IS NULL {desired_only} GROUP BY d.seat_id""",
+        desired_ids,
     )
     rows = [(seat_id, "added", count) for seat_id, count in cursor.fetchall()]
     cursor.execute(
         f"""SELECT s.seat_id, s.saved_by_hand, COUNT(*) FROM {saved} s
         JOIN {Seat._meta.db_table} st ON st.id = s.seat_id
-        WHERE st.contract_id = %s AND s.from_crm = %s
+        WHERE st.contract_id = %s AND s.from_crm = %s {saves_only}
           AND NOT EXISTS (SELECT 1 FROM {DESIRED} d
                           WHERE d.seat_id = s.seat_id AND d.target_id = s.{target})
         GROUP BY s.seat_id, s.saved_by_hand""",
-        [contract.pk, True],
+        [contract.pk, True, *saves_ids],
     )
     rows += [
         (seat_id, "kept" if by_hand else "removed", count)
@@ -192,9 +215,13 @@ def _moves(cursor, kind, *, contract: Contract) -> list[tuple[int, str, int]]:
     return rows
 
 
-def _sample(cursor, kind, *, contract: Contract) -> list[tuple[str, int, str]]:
+def _sample(
+    cursor, kind, *, contract: Contract, only: Collection[int] | None
+) -> list[tuple[str, int, str]]:
     """Up to ``SAMPLE_SIZE`` records added and as many removed: (move, seat, name), by name."""
     saved, target = kind.saved._meta.db_table, kind.target
+    desired_only, desired_ids = _of_seats(only, "d.seat_id")
+    saves_only, saves_ids = _of_seats(only, "s.seat_id")
     if kind.saved is SavedAccount:
         table, name = Company._meta.db_table, "t.name"
     else:
@@ -203,19 +230,19 @@ def _sample(cursor, kind, *, contract: Contract) -> list[tuple[str, int, str]]:
         f"""SELECT d.seat_id, {name} FROM {DESIRED} d
         JOIN {table} t ON t.id = d.target_id
         LEFT JOIN {saved} x ON x.seat_id = d.seat_id AND x.{target} = d.target_id
-        WHERE x.id IS NULL ORDER BY 2, 1 LIMIT %s""",
-        [SAMPLE_SIZE],
+        WHERE x.id IS NULL {desired_only} ORDER BY 2, 1 LIMIT %s""",
+        [*desired_ids, SAMPLE_SIZE],
     )
     rows = [("added", seat_id, record) for seat_id, record in cursor.fetchall()]
     cursor.execute(
         f"""SELECT s.seat_id, {name} FROM {saved} s
         JOIN {Seat._meta.db_table} st ON st.id = s.seat_id
         JOIN {table} t ON t.id = s.{target}
-        WHERE st.contract_id = %s AND s.from_crm = %s AND s.saved_by_hand = %s
+        WHERE st.contract_id = %s AND s.from_crm = %s AND s.saved_by_hand = %s {saves_only}
           AND NOT EXISTS (SELECT 1 FROM {DESIRED} d
                           WHERE d.seat_id = s.seat_id AND d.target_id = s.{target})
         ORDER BY 2, 1 LIMIT %s""",
-        [contract.pk, True, False, SAMPLE_SIZE],
+        [contract.pk, True, False, *saves_ids, SAMPLE_SIZE],
     )
     rows += [("removed", seat_id, record) for seat_id, record in cursor.fetchall()]
     return rows
