@@ -72,6 +72,10 @@ class SeatOverrides:
     # CRM users (pks) who would get a new seat that follows the contract's auto-sync answer
     # (*Assign seats from CRM*); each stands as the seat ``-pk``, which no real seat has.
     new_seats_for: Collection[int] = ()
+    # Only these seats' desired saves (real pks, or ``new_seat_id`` stand-ins), or every seat's:
+    # a seat's desired saves depend on no other seat, so a preview of one seat's change need not
+    # compute the whole contract's.
+    only: Collection[int] | None = None
 
 
 def new_seat_id(crm_user_pk: int) -> int:
@@ -101,14 +105,16 @@ def _seat_owners(
         .order_by()
         .values_list("pk", "crm_link__crm_user__crm_id")
     )
+    new_seats = list(overrides.new_seats_for)
+    if overrides.only is not None:
+        seats = seats.filter(pk__in=[pk for pk in overrides.only if pk > 0] or [0])
+        new_seats = [pk for pk in new_seats if new_seat_id(pk) in set(overrides.only)]
     sql, params = seats.query.sql_with_params()
     # A new seat follows the contract's answer (``CrmSync.DEFAULT``): the same rule, asked of a
     # seat holder that does not exist yet.
-    if overrides.new_seats_for and CrmSync.DEFAULT in crm_sync_modes(
-        auto_sync=crm_settings.auto_sync
-    ):
+    if new_seats and CrmSync.DEFAULT in crm_sync_modes(auto_sync=crm_settings.auto_sync):
         new = (
-            CrmUser.objects.filter(contract=contract, pk__in=overrides.new_seats_for)
+            CrmUser.objects.filter(contract=contract, pk__in=new_seats)
             .order_by()
             .annotate(seat_id=F("pk") * -1)
             .values_list("seat_id", "crm_id")

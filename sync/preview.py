@@ -92,7 +92,7 @@ class SavesPreview:
         return (
             f"{_plural(self.totals['accounts_added'], 'Account')} and "
             f"{_plural(self.totals['leads_added'], 'Lead')} would be added, "
-            f"{self.removed} removed, for {holders}."
+            f"{self.removed:,} removed, for {holders}."
         )
 
     def sample(self, kind: str, move: str) -> list[SampleRecord]:
@@ -129,7 +129,11 @@ def saves_preview(
         crm_settings.pipeline_stage, crm_settings.pipeline_stage_options = stage
     if auto_sync is not None:
         crm_settings.auto_sync = auto_sync
-    overrides = SeatOverrides(sync=dict(seat_sync or {}), new_seats_for=tuple(new_seats_for))
+    overrides = SeatOverrides(
+        sync=dict(seat_sync or {}),
+        new_seats_for=tuple(new_seats_for),
+        only=None if of_seats is None else tuple(of_seats),
+    )
     with transaction.atomic():
         try:
             found = _compute(
