@@ -39,8 +39,9 @@ MATRIX = {
     "seats:assign":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     # Without a selection the confirmation sends the admin back to the list.
     "seats:sync_disable":       (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
-    "seats:sync_enable":        (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:sync_enable":        (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
     "seats:invite":             (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:assign_preview":     (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "seats:assign_create":      (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "seats:crm_users_refresh":  (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "network:accounts":         (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
