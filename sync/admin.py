@@ -6,6 +6,7 @@ from django.contrib import admin
 from seats.models import Contract
 from sync import seat_admin  # noqa: F401  (registers the CRM-aware contract and seat pages)
 from sync.models import (
+    ContactFlag,
     CrmAccount,
     CrmContact,
     CrmCurrency,
@@ -130,3 +131,14 @@ class SyncCursorAdmin(admin.ModelAdmin):
     readonly_fields = ["next_link", "delta_link", "columns"]
     list_filter = ["mode", "table"]
     search_fields = ["contract__name", "table"]
+
+
+@admin.register(ContactFlag)
+class ContactFlagAdmin(_MirrorAdmin):
+    """The import's data validation flags (``sync.flags``): read-only, like the mirror they
+    describe; admins dismiss them on the *Data validation* page."""
+
+    list_display = ["contact", "reason", "detail", "contract", "updated_at", "dismissed_at"]
+    list_filter = ["contract", "reason"]
+    list_select_related = ["contract", "contact"]
+    search_fields = ["contact__full_name", "contact__email", "detail"]

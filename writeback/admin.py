@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 
 from inbox.admin import ReadOnlyAdmin
-from writeback.models import OutboxDrain, OutboxEntry, OutboxState, RecordMatch
+from writeback.models import FollowUp, OutboxDrain, OutboxEntry, OutboxState, RecordMatch
 from writeback.outbox import outbox_retry
 
 
@@ -69,3 +69,14 @@ class RecordMatchAdmin(ReadOnlyAdmin):
         "record_name", "record_id", "member__first_name", "member__last_name", "company__name",
     ]  # fmt: skip
     list_select_related = ["member", "company", "chosen_by__user", "contract"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    """Follow-up tasks asked for on *Data validation*; delivered through the outbox like any
+    item, so read-only here."""
+
+    list_display = ["subject", "contact_name", "seat", "contract", "asked_by", "created_at"]
+    list_filter = ["contract"]
+    list_select_related = ["seat__user", "contract", "asked_by"]
+    search_fields = ["subject", "contact_name", "contact_crm_id"]
