@@ -77,6 +77,8 @@ from sync.models import (  # noqa: E402
     CrmCurrency,
     CrmOpportunity,
     CrmUser,
+    SavesDecided,
+    SavesPending,
     SeatCrmUser,
     SyncCursor,
     SyncProblem,
@@ -247,7 +249,7 @@ def _forget_import(contract) -> None:
     """
     models = (
         CrmAccount, CrmContact, CrmCurrency, CrmOpportunity, CrmUser, SeatCrmUser, SyncCursor,
-        SyncProblem, SyncRun, SavedAccount, SavedLead, *_decision_models(),
+        SyncProblem, SyncRun, SavedAccount, SavedLead, SavesDecided, SavesPending,
     )  # fmt: skip
     tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
     with connection.cursor() as cursor:
@@ -258,17 +260,6 @@ def _forget_import(contract) -> None:
             for model in models:
                 model.objects.all().delete()
     assert not SyncCursor.objects.filter(contract=contract).exists()
-
-
-def _decision_models() -> tuple:
-    """The saves decision's own state, where the code has it."""
-    import sync.models
-
-    return tuple(
-        model
-        for name in ("SavesDecided", "SavesPending")
-        if (model := getattr(sync.models, name, None)) is not None
-    )
 
 
 def _mb(value: float) -> str:
