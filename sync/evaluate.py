@@ -24,6 +24,14 @@ change:
    clear the mark on the hand-made ones, "saves the seat holder made by hand are never touched"
    beyond the import's own mark.
 
+**Incremental.** A decision re-decides only what may have changed since the last one of its kind:
+the seats whose inputs differ from what it saw (``SavesDecided``) and the network rows the mirror's
+writes noted (``sync.pending``), every save when the gate or the auto-sync answer changed, a
+full read wrote a table, or no decision was made yet. The same desired-set query runs, restricted
+to those seats and network rows, and the four statements touch only their saves, so the result
+is the full decision's (``tests/sync/test_incremental.py`` checks it after random changes). With
+nothing noted and no seat changed, it runs no statement on the saves at all.
+
 It is plain SQL that PostgreSQL and SQLite (3.33+) both run: CTEs, temporary tables,
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` and ``UPDATE ... FROM``. The ORM cannot express
 it: mirror rows refer to each other by CRM id, not by foreign key.
@@ -41,7 +49,15 @@ from crm_settings.models import CrmSettings
 from network.imported import imported_saves_remove
 from network.models import SavedAccount, SavedLead
 from seats.models import SEAT_ROLES, Contract, CrmSync, Seat, crm_sync_modes, crm_sync_on_q
-from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser
+from sync.models import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmUser,
+    SavesDecided,
+    SavesPending,
+    SeatCrmUser,
+)
 
 
 def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
@@ -126,6 +142,21 @@ def _seat_owners(
 
 # The desired saves of the kind being applied; a temporary table lives in this connection only.
 DESIRED = "sync_desired_saves"
+# The notes (``SavesPending``) a decision takes: deleted when it commits, and only those.
+TAKEN = "sync_saves_taken"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The saves a decision re-decides, when not all: those of ``seat_ids`` and those of the
+    network rows noted in the ``TAKEN`` table."""
+
+    seat_ids: tuple[int, ...] = ()
+    targets: bool = False  # whether any network row is noted
+
+    @property
+    def empty(self) -> bool:
+        return not self.seat_ids and not self.targets
 
 
 def _table(model) -> str:
@@ -152,12 +183,30 @@ ACCOUNTS = _Kind(SavedAccount, "company_id", CrmAccount, "company_id", ("account
 LEADS = _Kind(SavedLead, "member_id", CrmContact, "member_id", ("contact_id", "customer_id"))
 
 
+def _noted_targets() -> str:
+    return f"SELECT target_id FROM {TAKEN} WHERE target_id IS NOT NULL"
+
+
+def _scope_sql(scope: Scope | None, *, seat: str, target: str) -> tuple[str, list]:
+    """``AND (...)``: the row's seat or network row is in the scope; nothing without one."""
+    if scope is None:
+        return "", []
+    parts, params = [], []
+    if scope.seat_ids:
+        parts.append(f"{seat} IN ({_placeholders(scope.seat_ids)})")
+        params += scope.seat_ids
+    if scope.targets:
+        parts.append(f"{target} IN ({_noted_targets()})")
+    return f"AND ({' OR '.join(parts)})", params
+
+
 def _desired_select(
     kind: _Kind,
     *,
     contract: Contract,
     crm_settings: CrmSettings,
     overrides: SeatOverrides | None = None,
+    scope: Scope | None = None,
 ):
     """``SELECT seat_id, target_id, crm_record_id`` of the saves the rules want, and parameters.
 
@@ -168,6 +217,9 @@ def _desired_select(
        opportunities; only a customer that is not the account can be a contact.
     3. ``grouped``: one row per (seat, network company or member) through the mirror rows'
        matches; several CRM rows can match one network row, and the save links to one of them.
+
+    With a ``scope``, only the rows of its seats and network rows (each a whole group, so
+    exactly what the full query gives for them).
     """
     owners_sql, owners_params = _seat_owners(
         contract=contract, crm_settings=crm_settings, overrides=overrides
@@ -184,6 +236,7 @@ def _desired_select(
               AND o.{link} IS NOT NULL {not_the_account if link == "customer_id" else ""}""")
         link_params += [contract.pk, CrmOpportunity.State.OPEN, *(gate or [])]
     target, mirror = kind.mirror_target, _table(kind.mirror)
+    scoped, scope_params = _scope_sql(scope, seat="so.seat_id", target=f"m.{target}")
     sql = f"""
         WITH seat_owners (seat_id, owner_id) AS ({owners_sql}),
         gated AS ({" UNION ALL ".join(links)}),
@@ -192,12 +245,12 @@ def _desired_select(
             FROM gated g
             JOIN seat_owners so ON so.owner_id = g.owner_id
             JOIN {mirror} m ON m.contract_id = %s AND m.crm_id = g.record_id
-            WHERE m.{target} IS NOT NULL
+            WHERE m.{target} IS NOT NULL {scoped}
             GROUP BY so.seat_id, m.{target}
         )
         SELECT gr.seat_id, gr.target_id, m.crm_id AS crm_record_id
         FROM grouped gr JOIN {mirror} m ON m.id = gr.mirror_pk"""
-    return sql, [*owners_params, *link_params, contract.pk]
+    return sql, [*owners_params, *link_params, contract.pk, *scope_params]
 
 
 def desired_saves_create(
@@ -207,6 +260,7 @@ def desired_saves_create(
     contract: Contract,
     crm_settings: CrmSettings,
     overrides: SeatOverrides | None = None,
+    scope: Scope | None = None,
 ) -> None:
     """Fill the temporary table ``DESIRED`` with the saves of ``kind`` the rules want
     (``_desired_select``): ``seat_id, target_id, crm_record_id``, one row per seat and target.
@@ -216,7 +270,7 @@ def desired_saves_create(
     ``overrides`` saying what if. Nothing else is written.
     """
     select, params = _desired_select(
-        kind, contract=contract, crm_settings=crm_settings, overrides=overrides
+        kind, contract=contract, crm_settings=crm_settings, overrides=overrides, scope=scope
     )
     cursor.execute(f"DROP TABLE IF EXISTS {DESIRED}")
     cursor.execute(f"CREATE TEMPORARY TABLE {DESIRED} AS {select}", params)
@@ -233,14 +287,25 @@ class SaveCounts:
     removed: int = 0  # imported-only saves deleted
 
 
-def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -> SaveCounts:
-    """Compute the desired saves into a temporary table, then bring the saves in line with it."""
+def _apply(
+    kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now, scope: Scope | None
+) -> SaveCounts:
+    """Compute the desired saves (of the scope) into a temporary table, then bring the saves (of
+    the scope) in line with it."""
     saved, target = _table(kind.saved), kind.target
     # The contract's saves without a desired row. ``seat__in`` keeps the statements on the saved
     # table alone (no join), which the correlated reference to it below needs.
     undesired = kind.saved.objects.filter(
         seat__in=Seat.objects.filter(contract=contract).values("pk")
-    ).filter(
+    )
+    if scope is not None:
+        in_scope = Q(pk__in=[])
+        if scope.seat_ids:
+            in_scope |= Q(seat_id__in=scope.seat_ids)
+        if scope.targets:
+            in_scope |= Q(**{f"{target}__in": RawSQL(_noted_targets(), [])})
+        undesired = undesired.filter(in_scope)
+    undesired = undesired.filter(
         RawSQL(
             f"""NOT EXISTS (SELECT 1 FROM {DESIRED} d
                 WHERE d.seat_id = {saved}.seat_id AND d.target_id = {saved}.{target})""",
@@ -250,7 +315,9 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
     )
     counts = SaveCounts()
     with connection.cursor() as cursor:
-        desired_saves_create(cursor, kind, contract=contract, crm_settings=crm_settings)
+        desired_saves_create(
+            cursor, kind, contract=contract, crm_settings=crm_settings, scope=scope
+        )
         cursor.execute(
             f"""INSERT INTO {saved} (seat_id, {target}, saved_by_hand, from_crm, crm_record_id,
                                      saved_at, imported_at)
@@ -284,35 +351,103 @@ KINDS = {"accounts": ACCOUNTS, "leads": LEADS}
 
 
 def saves_evaluate(
-    *, contract: Contract, crm_settings: CrmSettings, kinds=tuple(KINDS)
+    *, contract: Contract, crm_settings: CrmSettings, kinds=tuple(KINDS), full: bool = False
 ) -> dict[str, int]:
     """Bring every seat's imported saves of ``kinds`` in line with the mirror; returns counts.
 
-    Each kind is one transaction, so a seat holder never sees half of a change to their Accounts
-    or to their Leads. The import decides the Accounts as soon as the accounts and opportunities
-    are read, while the contacts are still coming (``sync.services``). Running it twice changes
-    nothing the second time.
+    Only what may have changed since the last decision is decided again (the module docstring,
+    "Incremental"); ``full`` decides everything. Each kind is one transaction, which also records
+    what the decision saw and deletes the notes it took, so a seat holder never sees half of a
+    change to their Accounts or to their Leads, and a decision that fails leaves the notes for
+    the next. The import decides the Accounts as soon as the accounts and opportunities are read,
+    while the contacts are still coming (``sync.services``). Running it twice changes nothing
+    the second time.
     """
     # Raw SQL gets the value the ORM would store (SQLite keeps naive UTC text).
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     counts = {}
+    # Read before the mirror and the seats are: a change that commits after this is decided
+    # again next time.
+    inputs = saves_inputs(contract=contract, crm_settings=crm_settings)
     for name in kinds:
-        with transaction.atomic():
-            result = _apply(KINDS[name], contract=contract, crm_settings=crm_settings, now=now)
+        with transaction.atomic(), connection.cursor() as cursor:
+            scope = _take_notes(cursor, contract=contract, kind=name, inputs=inputs, full=full)
+            result = SaveCounts()
+            if scope is None or not scope.empty:
+                result = _apply(
+                    KINDS[name], contract=contract, crm_settings=crm_settings, now=now,
+                    scope=scope,
+                )  # fmt: skip
+            _record(cursor, contract=contract, kind=name, inputs=inputs)
         counts |= {f"{name}_{what}": value for what, value in result.__dict__.items()}
     return counts
 
 
-def saves_inputs(*, contract: Contract, crm_settings: CrmSettings) -> tuple:
-    """What decides the saves besides the mirror: the gate, the auto-sync answer, and each seat's
-    role, sync choice and CRM user. When these are equal at two moments, so are the desired saves
-    of an unchanged mirror. One query."""
-    seats = Seat.objects.filter(contract=contract).order_by("pk")
-    return (
-        stage_gate(crm_settings),
-        crm_settings.auto_sync,
-        tuple(seats.values_list("pk", "role", "crm_sync", "crm_link__crm_user_id")),
+def _take_notes(cursor, *, contract: Contract, kind: str, inputs: dict, full: bool) -> Scope | None:
+    """Take the kind's notes into ``TAKEN`` and say what they and the seats' inputs leave to
+    decide: a scope, or None for everything (3 statements; 1 for a full decision).
+
+    The temporary table is created and dropped in the decision's transaction, so a decision that
+    fails leaves none behind.
+    """
+    pending = _table(SavesPending)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {TAKEN} AS SELECT id, target_id, seat_id FROM {pending} "
+        "WHERE contract_id = %s AND kind = %s",
+        [contract.pk, kind],
     )
+    if full:
+        return None
+    cursor.execute(
+        f"SELECT DISTINCT target_id IS NULL AND seat_id IS NULL, seat_id, target_id IS NOT NULL "
+        f"FROM {TAKEN}"
+    )
+    notes = cursor.fetchall()
+    decided = SavesDecided.objects.filter(contract=contract, kind=kind).first()
+    if decided is None or any(everything for everything, _, _ in notes):
+        return None
+    before = decided.inputs
+    if before["gate"] != inputs["gate"] or before["auto_sync"] != inputs["auto_sync"]:
+        return None
+    seats = {int(pk) for pk in before["seats"].keys() ^ inputs["seats"].keys()}
+    seats |= {
+        int(pk)
+        for pk in before["seats"].keys() & inputs["seats"].keys()
+        if before["seats"][pk] != inputs["seats"][pk]
+    }
+    seats |= {seat_id for _, seat_id, _ in notes if seat_id is not None}
+    return Scope(seat_ids=tuple(sorted(seats)), targets=any(t for _, _, t in notes))
+
+
+def _record(cursor, *, contract: Contract, kind: str, inputs: dict) -> None:
+    """Remember what the decision saw, and delete the notes it took."""
+    pending = _table(SavesPending)
+    cursor.execute(f"DELETE FROM {pending} WHERE id IN (SELECT id FROM {TAKEN})")
+    cursor.execute(f"DROP TABLE {TAKEN}")
+    SavesDecided.objects.update_or_create(contract=contract, kind=kind, defaults={"inputs": inputs})
+
+
+def saves_forget(*, contract: Contract) -> None:
+    """Forget what the last decisions saw: the next ones decide every save (after a clean-up)."""
+    SavesDecided.objects.filter(contract=contract).delete()
+    SavesPending.objects.filter(contract_id=contract.pk).delete()
+
+
+def saves_inputs(*, contract: Contract, crm_settings: CrmSettings) -> dict:
+    """What decides the saves besides the mirror: the gate, the auto-sync answer, and each seat's
+    role, sync choice and CRM user (by seat id, as JSON stores it). When these are equal at two
+    moments, so are the desired saves of an unchanged mirror. One query."""
+    seats = Seat.objects.filter(contract=contract).order_by("pk")
+    return {
+        "gate": stage_gate(crm_settings),
+        "auto_sync": crm_settings.auto_sync,
+        "seats": {
+            str(pk): [role, crm_sync, crm_user_id]
+            for pk, role, crm_sync, crm_user_id in seats.values_list(
+                "pk", "role", "crm_sync", "crm_link__crm_user_id"
+            )
+        },
+    }
 
 
 def won_saves_record(*, contract: Contract) -> dict[str, int]:

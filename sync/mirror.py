@@ -49,6 +49,7 @@ from sync.models import (
     CrmUser,
     SyncProblem,
 )
+from sync.pending import pending_note_all, pending_note_deleted, pending_note_stage
 from sync.staging import Stage, copy_text
 
 _OPPORTUNITY_STATES = {state.value: state.label for state in CrmOpportunity.State}
@@ -505,35 +506,54 @@ def page_convert(
 
 
 def mirror_page_write(
-    *, table: MirrorTable, page: ConvertedPage, context: ReadContext, run_id: int
+    *,
+    table: MirrorTable,
+    page: ConvertedPage,
+    context: ReadContext,
+    run_id: int,
+    full_read: bool = False,
 ) -> PageCounts:
     """Write one converted page to the mirror, with a fixed number of queries.
 
     1. Stage the page (2 queries and a COPY, or 3 queries).
     2. Match it to the network: one statement per key (accounts: domain, name; contacts: email,
        name and company, and the profile URL when the contract has that column).
-    3. Upsert the stage into the mirror, which also says how many rows were new and how many
+    3. Note the saves the page may change for the next decision (``sync.pending``): on a page of
+       a full read, all of them, else those of the rows whose match or deciding columns changed
+       (1).
+    4. Upsert the stage into the mirror, which also says how many rows were new and how many
        matched (1; 3 where the database cannot say so in the same statement).
-    4. Delete the rows Dynamics reported deleted (1 when there are any).
-    5. Insert the page's problems (1 when there are any).
+    5. Delete the rows Dynamics reported deleted, noting their saves first (2 when there are any).
+    6. Insert the page's problems (1 when there are any).
     """
     counts = PageCounts(read=page.read, failed=page.failed, problems=len(page.problems))
     contract_id = context.contract_id
-    if page.rows:
+    name = table.logical_name
+    if page.rows or full_read:
         with connection.cursor() as cursor:
-            stage = table.stage()
-            stage.reset(cursor)
-            stage.fill(cursor, page.rows, page.copy_payload)
-            if table.match_steps is not None:
-                _match(table, stage, cursor, context)
-            counts.created, matched = stage.upsert(cursor, contract_id)
-            counts.updated = len(page.rows) - counts.created
-            if table.match_steps is not None:
-                counts.unmatched = len(page.rows) - matched
+            if full_read:
+                pending_note_all(cursor=cursor, contract_id=contract_id, table=name)
+            if page.rows:
+                stage = table.stage()
+                stage.reset(cursor)
+                stage.fill(cursor, page.rows, page.copy_payload)
+                if table.match_steps is not None:
+                    _match(table, stage, cursor, context)
+                if not full_read:
+                    pending_note_stage(
+                        cursor=cursor, contract_id=contract_id, table=name, stage=stage.name
+                    )
+                counts.created, matched = stage.upsert(cursor, contract_id)
+                counts.updated = len(page.rows) - counts.created
+                if table.match_steps is not None:
+                    counts.unmatched = len(page.rows) - matched
     if page.deleted_ids:
-        gone = table.model.objects.filter(
-            contract_id=contract_id, crm_id__in=_valid_guids(page.deleted_ids)
-        )
+        crm_ids = _valid_guids(page.deleted_ids)
+        with connection.cursor() as cursor:
+            pending_note_deleted(
+                cursor=cursor, contract_id=contract_id, table=name, crm_ids=crm_ids
+            )
+        gone = table.model.objects.filter(contract_id=contract_id, crm_id__in=crm_ids)
         _, deleted = gone.delete()
         counts.removed = deleted.get(table.model._meta.label, 0)
     if page.problems:
@@ -576,6 +596,12 @@ def mirror_rematch(
                 _match(table, stage, cursor, context)
                 found = stage.count_matched(cursor)
                 if found:
+                    pending_note_stage(
+                        cursor=cursor,
+                        contract_id=contract_id,
+                        table=table.logical_name,
+                        stage=stage.name,
+                    )
                     stage.write_matches(cursor, contract_id, table.match_target)
                 matched += found
     return matched

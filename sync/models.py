@@ -471,3 +471,44 @@ class ContactFlag(models.Model):
     def dismissed(self) -> bool:
         """Dismissed, and the flagged data is still what it was then."""
         return bool(self.dismissed_inputs) and self.dismissed_inputs == self.inputs
+
+
+class SavesDecided(models.Model):
+    """What the last decision of a kind of saves (accounts, leads) was made with, besides the
+    mirror: the gate, the auto-sync answer and each seat's role, sync choice and CRM user
+    (``sync.evaluate.saves_inputs``). The next decision re-decides only the seats whose inputs
+    differ, and every seat when the gate or the answer changed or no row is here."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10)
+    inputs = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "kind"], name="saves_decided_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.contract_id} {self.kind}"
+
+
+class SavesPending(models.Model):
+    """What changed since the last decision of a kind of saves, for the next one to re-decide.
+
+    Written in the same transaction as the change (a page of the mirror, *Disable CRM Sync*), so
+    a change and its note stand or fall together; the decision deletes the notes it took in its
+    own transaction. ``target_id`` is a network company (accounts) or member (leads) whose saves
+    may change, ``seat_id`` a seat whose saves may; neither means every save of the kind (a full
+    read wrote the table).
+    """
+
+    contract_id = models.BigIntegerField()
+    kind = models.CharField(max_length=10)
+    target_id = models.BigIntegerField(null=True)
+    seat_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["contract_id", "kind"], name="saves_pending_contract")]
+
+    def __str__(self):
+        return f"{self.contract_id} {self.kind} {self.target_id or self.seat_id or 'all'}"

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from network.imported import seats_imported_saves_count, seats_imported_saves_remove
 from seats.models import Contract, Seat
+from sync.evaluate import saves_forget
 from sync.models import (
     CrmAccount,
     CrmContact,
@@ -53,4 +54,5 @@ def imported_data_purge(*, contract: Contract) -> dict[str, int]:
     SeatCrmUser.objects.filter(seat__contract=contract).delete()
     for model in (CrmOpportunity, CrmContact, CrmAccount, CrmCurrency, CrmUser, SyncCursor):
         model.objects.filter(contract=contract).delete()
+    saves_forget(contract=contract)
     return counts

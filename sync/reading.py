@@ -219,7 +219,11 @@ def _read(table, cursor, plan, select, *, run, client, context, recorder) -> Non
                 with connection.cursor() as db:
                     db.execute("SET LOCAL synchronous_commit TO OFF")
             counts = mirror_page_write(
-                table=table, page=converted, context=context, run_id=run.pk
+                table=table,
+                page=converted,
+                context=context,
+                run_id=run.pk,
+                full_read=plan.kind == ReadKind.FULL,
             ).as_dict()
             cursor.columns = signature
             if last:

@@ -29,6 +29,7 @@ from seats.services import (
     seats_create,
 )
 from sync.models import CrmUser, SeatCrmUser
+from sync.pending import pending_note_seats
 from sync.services import sync_enqueue
 from sync.users import crm_users_refresh, seat_mappings_refresh
 
@@ -103,6 +104,10 @@ def seats_sync_disable(*, contract: Contract, seats: QuerySet[Seat], by: User | 
     targets = _targets(contract, seats)
     changed, before = _set_crm_sync(targets=targets, value=CrmSync.OFF)
     removed = seats_imported_saves_remove(seats=targets)
+    if any(removed.values()):
+        # Enabled again before the next import, these seats have the inputs the last decision
+        # saw but not its saves: the note has them decided again.
+        pending_note_seats(contract_id=contract.pk, seat_ids=targets.values_list("pk", flat=True))
     if changed or any(removed.values()):
         _audit_sync(contract=contract, by=by, value=CrmSync.OFF, before=before, removed=removed)
     return SyncChange(

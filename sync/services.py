@@ -29,7 +29,7 @@ from crm_settings.pausing import pause_failure_record, pause_success_record
 from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError, Throttled
 from seats.models import Contract
-from sync.evaluate import saves_evaluate, saves_inputs, won_saves_record
+from sync.evaluate import saves_evaluate, won_saves_record
 from sync.flags import flags_refresh
 from sync.mirror import (
     ACCOUNTS,
@@ -120,13 +120,14 @@ def _previous_success(run: SyncRun) -> SyncRun | None:
 
 class _Saves:
     """Deciding the run's saves: the Accounts as soon as accounts and opportunities are read,
-    the Leads when the contacts are, and the Accounts again if what decides them changed.
+    the Leads when the contacts are, and the Accounts again for what changed meanwhile.
 
     Before deciding, a table's unmatched rows are matched again when the network grew since the
     last successful run (``mirror_rematch``). Settings and seats are read when deciding, so a
-    change merged into this run is honoured: at the end the Accounts are decided again when the
-    gate, the sync modes or the seats are no longer what they were (``saves_inputs``). A change
-    merged once the run is deciding its last saves asks for a follow-up run (``sync.runs``).
+    change merged into this run is honoured: each decision re-decides what changed since the
+    last one (``sync.evaluate``), so deciding the Accounts again at the end costs nothing when
+    the gate, the sync modes and the seats are what they were. A change merged once the run is
+    deciding its last saves asks for a follow-up run (``sync.runs``).
     """
 
     def __init__(self, *, run: SyncRun, context: ReadContext, recorder: RunRecorder):
@@ -137,15 +138,14 @@ class _Saves:
         self.previous = previous = _previous_success(run)
         # Asked once: both tables are matched again, or neither.
         self.rematch = previous is not None and network_grew_since(previous.started_at)
-        self.accounts_inputs = None
 
     def accounts(self) -> None:
         """Decide the Accounts: accounts and opportunities are read."""
         self._rematch(ACCOUNTS)
-        self.accounts_inputs = self._decide(("accounts",))
+        self._decide(("accounts",))
 
     def leads(self) -> None:
-        """Decide the Leads, and the Accounts again if their inputs changed: all is read."""
+        """Decide the Leads, and the Accounts again for what changed since: all is read."""
         self.recorder.checkpoint(phase=SAVES_PHASE)
         self._rematch(CONTACTS)
         self._decide(("accounts", "leads"), progress_done=PROGRESS_STEPS)
@@ -160,17 +160,12 @@ class _Saves:
         )
         self.recorder.checkpoint(table="network", add={"rematched": rematched})
 
-    def _decide(self, kinds: tuple[str, ...], **checkpoint) -> tuple:
-        """Decide ``kinds`` (the Accounts only if not yet decided with the same inputs)."""
+    def _decide(self, kinds: tuple[str, ...], **checkpoint) -> None:
         if not CrmConnection.objects.filter(contract=self.contract).exists():
             raise _Disconnected()
         crm_settings = crm_settings_get(contract=self.contract)
-        inputs = saves_inputs(contract=self.contract, crm_settings=crm_settings)
-        if inputs == self.accounts_inputs:
-            kinds = tuple(kind for kind in kinds if kind != "accounts")
         counts = saves_evaluate(contract=self.contract, crm_settings=crm_settings, kinds=kinds)
         self.recorder.checkpoint(table="saves", add=counts, **checkpoint)
-        return inputs
 
 
 def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> None:

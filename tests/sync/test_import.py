@@ -255,7 +255,7 @@ def test_a_stage_change_merged_after_the_accounts_were_decided_is_honoured(
     assert run.counts["saves"]["accounts_removed"] > 0
 
 
-def test_the_accounts_are_decided_once_when_nothing_changed_meanwhile(
+def test_the_accounts_decided_again_at_the_end_cost_nothing_when_nothing_changed_meanwhile(
     connected, run_sync, monkeypatch
 ):
     import sync.evaluate
@@ -263,14 +263,21 @@ def test_the_accounts_are_decided_once_when_nothing_changed_meanwhile(
 
     decided = []
     evaluate = sync.evaluate.saves_evaluate
+    apply = sync.evaluate._apply
 
     def recording(*, kinds, **kwargs):
         decided.append(kinds)
         return evaluate(kinds=kinds, **kwargs)
 
+    def applying(kind, **kwargs):
+        decided.append(kind.saved.__name__)
+        return apply(kind, **kwargs)
+
     monkeypatch.setattr(sync.services, "saves_evaluate", recording)
+    monkeypatch.setattr(sync.evaluate, "_apply", applying)
     run_sync(connected)
-    assert decided == [("accounts",), ("leads",)]
+    # The second decision of the Accounts finds nothing noted and no seat changed: no statement.
+    assert decided == [("accounts",), "SavedAccount", ("accounts", "leads"), "SavedLead"]
 
 
 def test_a_contact_unmatched_until_the_network_grows_matches_in_the_next_run(connected, run_sync):
