@@ -349,6 +349,7 @@ class SlotWaiter(models.Model):
 
     class Meta:
         verbose_name = "task waiting for a worker slot"
+        verbose_name_plural = "tasks waiting for a worker slot"
         constraints = [
             models.UniqueConstraint(fields=["contract", "func"], name="one_slot_waiter_per_task"),
         ]
