@@ -39,6 +39,7 @@ from seats.models import Role
 from sync.models import SyncRun
 from sync.tasks import SYNC_RUN
 from sync.users import crm_users_refresh
+from tests.conftest import point_portal_at
 from tests.factories import ContractFactory, MemberFactory, SeatFactory, copied_messages_bulk_create
 from tests.processes import manage, portal_env
 from writeback.models import OutboxEntry, OutboxState
@@ -138,10 +139,10 @@ def _contracts(crm) -> list:
 # process of its own, queuing on the shared broker. The slow contract comes first.
 _TRIGGER = textwrap.dedent(
     """
+    from seats.models import Contract
     from sync.services import sync_request
     from writeback.outbox import outbox_drain_enqueue
     for contract_id in {ids!r}:
-        from seats.models import Contract
         contract = Contract.objects.get(pk=contract_id)
         for _ in range(2):
             sync_request(contract=contract, trigger="manual")
@@ -188,17 +189,8 @@ def _done(contract) -> bool:
 def test_two_clusters_share_the_work_of_20_contracts_fairly_and_exactly_once(
     redis_url, fleet_crm, settings, monkeypatch, tmp_path
 ):
-    crm = fleet_crm
+    crm = point_portal_at(settings, fleet_crm)
     crm.reset()
-    for name, value in {
-        "DYNAMICS_AUTHORITY_HOST": crm.base_url,
-        "DYNAMICS_DEFAULT_TENANT": crm.tenant,
-        "DYNAMICS_CA_BUNDLE": crm.ca_cert,
-        "DYNAMICS_CLIENT_ID": crm.client_id,
-        "DYNAMICS_CLIENT_SECRET": crm.client_secret,
-        "DYNAMICS_EXTRA_ALLOWED_HOSTS": [crm.base_url.split("://", 1)[1]],
-    }.items():
-        setattr(settings, name, value)
     # Connecting starts the first import (inline here): the triggers below are what is counted.
     monkeypatch.setattr("crm_settings.connect.import_enqueue", lambda **kwargs: None)
     contracts = _contracts(crm)
