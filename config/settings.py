@@ -353,6 +353,14 @@ else:
     # Keep the ORM broker on 'default' (a separate alias breaks the scheduler, django-q2 #293).
     Q_CLUSTER["orm"] = "default"
 
+# Fair scheduling (crm_settings.slots): how many workers one contract's import and writeback may
+# hold at once, across every qcluster process on the shared broker. A task that finds its
+# contract's slots taken steps aside (it is started again when one frees) instead of waiting on
+# a worker, so one contract's long import never holds up the others. A slot whose worker died
+# frees itself WORKER_SLOT_LEASE_SECONDS after its last renewal.
+Q_MAX_WORKERS_PER_CONTRACT = env_int("Q_MAX_WORKERS_PER_CONTRACT", 1, minimum=1, maximum=64)
+WORKER_SLOT_LEASE_SECONDS = env_int("WORKER_SLOT_LEASE_SECONDS", 60, minimum=3, maximum=3600)
+
 # /readyz reports "not ready" when no worker ran the minute's heartbeat schedule for this long.
 READYZ_WORKER_STALE_SECONDS = env_int("READYZ_WORKER_STALE_SECONDS", 300, minimum=60)
 

@@ -11,7 +11,14 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from crm_settings.models import ApiUsage, AutoPause, CrmConnection, CrmSettings
+from crm_settings.models import (
+    ApiUsage,
+    AutoPause,
+    CrmConnection,
+    CrmSettings,
+    SlotWaiter,
+    WorkerSlot,
+)
 from crm_settings.pausing import pause_settings_update
 from crm_settings.selectors import CrmChoices, crm_choices_get, crm_connection_get
 from crm_settings.services import (
@@ -207,6 +214,36 @@ class ApiUsageAdmin(admin.ModelAdmin):
     search_fields = ["contract__name"]
     list_select_related = ["contract"]
     date_hierarchy = "hour"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkerSlot)
+class WorkerSlotAdmin(admin.ModelAdmin):
+    """Read-only: which task holds each contract's worker slots now (``crm_settings.slots``)."""
+
+    list_display = ["contract", "number", "task", "lease_until"]
+    search_fields = ["contract__name", "task"]
+    list_select_related = ["contract"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SlotWaiter)
+class SlotWaiterAdmin(admin.ModelAdmin):
+    """Read-only: tasks that stepped aside for their contract's busy worker slots."""
+
+    list_display = ["contract", "func", "waiting_since"]
+    search_fields = ["contract__name", "func"]
+    list_select_related = ["contract"]
 
     def has_add_permission(self, request):
         return False

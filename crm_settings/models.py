@@ -305,3 +305,54 @@ class ApiUsage(models.Model):
 
     def __str__(self):
         return f"{self.contract} {self.hour:%Y-%m-%d %H:00}: {self.requests_sent} requests"
+
+
+class WorkerSlot(models.Model):
+    """One of the task workers a contract may hold at once (``Q_MAX_WORKERS_PER_CONTRACT``).
+
+    ``crm_settings.slots`` takes and frees them: a slot is held while ``holder`` is set and
+    ``lease_until`` is ahead; its worker renews the lease while it works, so a slot whose worker
+    died (kill -9, a lost machine) is free again a lease after the last renewal.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveSmallIntegerField()
+    # The holding task's random token; "" while free.
+    holder = models.CharField(max_length=32, blank=True)
+    # The task that holds it, by name (for the staff admin and the logs).
+    task = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "worker slot"
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="one_worker_slot_number"),
+        ]
+
+    def __str__(self):
+        return f"Slot {self.number} of {self.contract}: {self.task or 'free'}"
+
+
+class SlotWaiter(models.Model):
+    """A task that found its contract's worker slots taken, waiting to be started again.
+
+    One row per contract and task: a second task of the same kind that steps aside joins the
+    first (the import's run, and the writeback drain, already merge what each asked for). The
+    task freeing a slot starts the waiters (``crm_settings.slots``), and the minute sweep those
+    a dead worker left.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    func = models.CharField(max_length=100, help_text="The task, by its dotted name.")
+    args = models.JSONField(default=list, help_text="Its arguments (plain JSON values).")
+    waiting_since = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "task waiting for a worker slot"
+        verbose_name_plural = "tasks waiting for a worker slot"
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "func"], name="one_slot_waiter_per_task"),
+        ]
+
+    def __str__(self):
+        return f"{self.func} of {self.contract}, waiting since {self.waiting_since:%H:%M:%S}"

@@ -1,7 +1,8 @@
 """django-q2 tasks of crm_settings. Thin: they take ids, re-fetch, and call the services.
 
-Both are safe to run twice or at the same time: a refresh writes what it read from the CRM, so
-the last one to finish wins with values as fresh as any.
+Each is safe to run twice or at the same time: a refresh writes what it read from the CRM, so
+the last one to finish wins with values as fresh as any; the sweep only starts waiting tasks, each
+once (``crm_settings.slots``).
 """
 
 from django_q.tasks import async_task
@@ -9,9 +10,11 @@ from django_q.tasks import async_task
 from crm_settings.connect import crm_choices_refresh
 from crm_settings.messages import CrmProblem
 from crm_settings.models import CrmConnection
+from crm_settings.slots import slot_waiters_wake_due
 
 CRM_CHOICES_REFRESH_DUE = "crm_settings.tasks.crm_choices_refresh_due"
 CRM_CHOICES_REFRESH = "crm_settings.tasks.crm_choices_refresh_contract"
+SLOT_WAITERS_WAKE = "crm_settings.tasks.slot_waiters_wake"
 
 
 def crm_choices_refresh_due() -> list[int]:
@@ -43,3 +46,9 @@ def crm_choices_refresh_contract(contract_id: int) -> str:
     except CrmProblem as problem:
         return f"failed: {problem.admin_message.text}"
     return f"read {len(choices.stage_options)} stages and {len(choices.money_columns)} money fields"
+
+
+def slot_waiters_wake() -> int:
+    """The minute sweep of fair scheduling (``crm_settings.slots``): start the tasks that wait for
+    a worker slot of a contract whose slot is free again (its worker died); returns how many."""
+    return slot_waiters_wake_due()

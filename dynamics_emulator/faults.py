@@ -22,6 +22,7 @@ DEFAULTS: dict = {
     "drop_rate": 0.0,             # close the connection without answering
     "drop_after_write_rate": 0.0,  # apply a write, then close without answering
     "latency_ms": 0,              # added before every faultable request
+    "user_latency_ms": {},        # {user email: ms} added to that user's Web API requests
     "malformed_rate": 0.0,        # 200 with a broken body (reads and token answers)
     "malformed_kinds": ["html", "truncated", "no_value"],
     "missing_tables": [],         # logical names that vanish from the API and metadata
@@ -67,6 +68,12 @@ def validate(changes: dict) -> dict:
                     for v in value.values()):
                 raise ValueError("deny must map user emails to lists of table names")
             value = {email.lower(): tables for email, tables in value.items()}
+        elif key == "user_latency_ms":
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                    for v in value.values()):
+                raise ValueError("user_latency_ms must map user emails to non-negative numbers")
+            value = {email.lower(): ms for email, ms in value.items()}
         elif key == "scope":
             if value not in ("all", "api", "token"):
                 raise ValueError("scope must be 'all', 'api' or 'token'")
@@ -127,6 +134,14 @@ class Faults:
             return False
         with self._lock:
             return logical_name in self._settings["deny"].get(email.lower(), [])
+
+    def user_latency(self, email: str | None) -> float:
+        """Seconds to add to a Web API request made with this user's token (one slow org among
+        many sharing the emulator: each contract connects as its own user)."""
+        if not email:
+            return 0.0
+        with self._lock:
+            return self._settings["user_latency_ms"].get(email.lower(), 0) / 1000
 
     def _applies(self, kind: str) -> bool:
         scope = self._settings["scope"]

@@ -90,6 +90,8 @@ class WebApi:
         """Authenticate, apply service protection and route one HTTP request."""
         try:
             caller = self.authenticate(request)
+            if delay := self.faults.user_latency(caller.user.get("internalemailaddress")):
+                time.sleep(delay)
             ticket = self.protection.admit(caller.user_id)
             try:
                 response = self.route(request, caller)

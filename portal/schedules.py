@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django_q.models import Schedule
 
 from alerts.tasks import ALERTS_CHECK, ALERTS_DIGEST
-from crm_settings.tasks import CRM_CHOICES_REFRESH_DUE
+from crm_settings.tasks import CRM_CHOICES_REFRESH_DUE, SLOT_WAITERS_WAKE
 from portal.tasks import HEARTBEAT, PRUNE_OLD_RECORDS
 from sync.tasks import SYNC_DUE_CONTRACTS
 from writeback.tasks import DRAIN_DUE_OUTBOXES
@@ -29,6 +29,9 @@ SCHEDULES = [
     ScheduleSpec("sync: start due imports", SYNC_DUE_CONTRACTS, minutes=1),
     # Retries whose time has come, and items queued while their contract was not connected.
     ScheduleSpec("writeback: drain due outboxes", DRAIN_DUE_OUTBOXES, minutes=1),
+    # Imports and drains that stepped aside for a contract's busy worker slots, when the worker
+    # holding the slot died (a live one starts them itself as it frees the slot).
+    ScheduleSpec("crm_settings: start tasks waiting for a worker", SLOT_WAITERS_WAKE, minutes=1),
     # Daily, read every org's stages, money fields and LinkedIn app again: CRM Settings shows
     # what is stored and never asks the CRM (*Refresh from CRM* reads them at once).
     ScheduleSpec("crm_settings: refresh CRM choices", CRM_CHOICES_REFRESH_DUE, minutes=24 * 60),

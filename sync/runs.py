@@ -67,6 +67,16 @@ def sync_run_request(
     raise RuntimeError(f"Could not request a sync run for contract {contract.pk}.")
 
 
+def sync_run_held(*, run: SyncRun) -> bool:
+    """Whether a live worker holds the run now (running, heartbeat fresh): a request can only
+    merge into it, and needs no worker of its own."""
+    return (
+        run.state == SyncRun.State.RUNNING
+        and run.heartbeat_at is not None
+        and run.heartbeat_at >= stale_before()
+    )
+
+
 def sync_run_claim(*, run: SyncRun) -> bool:
     """Take the run for this worker: a queued run, or a running one that went stale.
 

@@ -53,20 +53,27 @@ logger = logging.getLogger(__name__)
 PROGRESS_STEPS = len(TABLES) + 1
 
 
-def sync_enqueue(*, contract_id: int, trigger: str, full: bool = False) -> None:
+def sync_enqueue(
+    *, contract_id: int, trigger: str, full: bool = False, run_id: int | None = None
+) -> None:
     """Queue an import of the contract (``sync.tasks.sync_run``) once the current transaction
     commits, at once outside one (the schedule's tick).
 
     The one function that queues the import: *Sync now*, the schedule, the follow-up run,
     Seat Management. crm_settings, below sync, cannot import it and queues the same task by
-    name (``crm_settings.services.import_enqueue``).
+    name (``crm_settings.services.import_enqueue``). With ``run_id`` the task carries on that
+    run only: a request merged into a pending run never starts a second one, even when its task
+    comes after the run ended.
     """
     from django_q.tasks import async_task
 
     from sync.tasks import SYNC_RUN  # here, not at the top: sync.tasks imports this module
 
+    options = {"run_id": run_id} if run_id is not None else {}
     transaction.on_commit(
-        lambda: async_task(SYNC_RUN, contract_id, trigger, full=full, task_name=f"sync-{trigger}")
+        lambda: async_task(
+            SYNC_RUN, contract_id, trigger, full=full, task_name=f"sync-{trigger}", **options
+        )
     )
 
 
@@ -87,12 +94,12 @@ def sync_request(*, contract: Contract, trigger: str, full: bool = False) -> tup
     """Ask for an import now (*Sync now*): a queued run shown at once, or the active one.
 
     The run record exists before a worker picks it up, so CRM Settings shows it queued; a
-    request while a run is active is merged into that run (``sync.runs``). The task is enqueued
-    either way: when the active run's worker died, the task takes the run over. Returns (run,
-    created).
+    request while a run is active is merged into that run (``sync.runs``). The task, for that
+    run, is enqueued either way: when the active run's worker died, the task takes the run over.
+    Returns (run, created).
     """
     run, created = sync_run_request(contract=contract, trigger=trigger, full=full)
-    sync_enqueue(contract_id=contract.pk, trigger=trigger, full=full)
+    sync_enqueue(contract_id=contract.pk, trigger=trigger, full=full, run_id=run.pk)
     return run, created
 
 

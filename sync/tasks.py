@@ -6,16 +6,22 @@ the active run (the database allows one), and ``sync_due_contracts`` only enqueu
 Both leave Dynamics alone while its API budget says so (``crm_settings.budget``): nothing before
 a Retry-After ends, and no scheduled import while less than ``DYNAMICS_BUDGET_RESERVE`` percent
 is left.
+
+An import holds one of its contract's worker slots (``crm_settings.slots``) while it runs: when
+the contract's work already holds ``Q_MAX_WORKERS_PER_CONTRACT`` workers, the task steps aside
+(its run stays queued) and is started again, for that run, when a slot frees.
 """
 
 import logging
+from contextlib import nullcontext
 
 from crm_settings.budget import budget_wait
 from crm_settings.models import AutoPause, CrmConnection
 from crm_settings.pausing import pause_get
+from crm_settings.slots import worker_slot
 from seats.models import Contract
 from sync.models import SyncRun
-from sync.runs import sync_run_claim, sync_run_request
+from sync.runs import sync_run_claim, sync_run_held, sync_run_request
 from sync.selectors import contracts_due_for_sync
 from sync.services import sync_enqueue, sync_enqueue_after, sync_run_execute
 
@@ -26,7 +32,7 @@ SYNC_RUN = "sync.tasks.sync_run"
 SYNC_DUE_CONTRACTS = "sync.tasks.sync_due_contracts"
 
 
-def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
+def sync_run(contract_id: int, trigger: str, full: bool = False, run_id: int | None = None) -> str:
     """Import for one contract: create or join its active run and, if this worker gets it, run it.
 
     Returns quietly when the contract is gone or not connected, and when another worker holds the
@@ -35,7 +41,20 @@ def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
     asked for stays queued until then).
     Nothing runs while the contract's sync is paused after failing too often in a row: *Resume
     sync* on CRM Settings starts the next run.
+    While the contract's worker slots are all taken (``crm_settings.slots``), the run stays
+    queued and the task is started again with ``run_id`` when one frees: then it carries on that
+    run only, so a request is never imported twice.
     """
+    return _sync_run(contract_id, trigger, full, run_id=run_id, fair=True)
+
+
+def sync_run_here(contract_id: int, trigger: str, full: bool = False) -> str:
+    """``sync_run`` in the calling process (``manage.py sync_now``), outside the workers' fair
+    share: a person running it in the foreground waits for nobody's slot."""
+    return _sync_run(contract_id, trigger, full, run_id=None, fair=False)
+
+
+def _sync_run(contract_id: int, trigger: str, full: bool, *, run_id: int | None, fair: bool) -> str:
     contract = Contract.objects.filter(pk=contract_id).first()
     connection = CrmConnection.objects.filter(contract_id=contract_id).first()
     if contract is None or connection is None:
@@ -47,10 +66,24 @@ def sync_run(contract_id: int, trigger: str, full: bool = False) -> str:
     if wait is not None:
         sync_enqueue_after(contract=contract, trigger=trigger, full=full, at=wait)
         return f"waiting for the API budget until {wait.isoformat()}"
-    run, _ = sync_run_request(contract=contract, trigger=trigger, full=full)
-    if not sync_run_claim(run=run):
+    if run_id is None:
+        run, _ = sync_run_request(contract=contract, trigger=trigger, full=full)
+    else:
+        run = SyncRun.objects.filter(
+            pk=run_id, contract=contract, state__in=SyncRun.ACTIVE_STATES
+        ).first()
+        if run is None:
+            return f"run {run_id} already ran"
+    if sync_run_held(run=run):
         return f"merged into run {run.pk}"
-    sync_run_execute(run=run)
+    args = (contract_id, trigger, full, run.pk)
+    slot = worker_slot(contract_id=contract_id, func=SYNC_RUN, args=args) if fair else None
+    with slot or nullcontext(True) as held:
+        if not held:
+            return f"run {run.pk} waits for a worker"
+        if not sync_run_claim(run=run):
+            return f"merged into run {run.pk}"
+        sync_run_execute(run=run)
     return f"run {run.pk} {run.state}"
 
 

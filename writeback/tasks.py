@@ -7,6 +7,11 @@ drain that stops for it is started again when it may go on.
 Each drain also counts towards writeback's auto-pause (``crm_settings.pausing``): one that cannot
 reach the CRM is a failure, one that delivered a success. While writeback is paused, nothing is
 claimed: the items wait in the outbox until an admin selects *Resume writeback*.
+
+A drain holds one of its contract's worker slots (``crm_settings.slots``) while it runs: when the
+contract's work already holds ``Q_MAX_WORKERS_PER_CONTRACT`` workers (its import, another
+drain), the task steps aside and is started again when a slot frees; the contract's drain stays
+requested (``OutboxDrain``) meanwhile, so saving more items enqueues nothing more.
 """
 
 import logging
@@ -22,6 +27,7 @@ from crm_settings.messages import error_kind
 from crm_settings.models import AutoPause, CrmConnection
 from crm_settings.pausing import pause_failure_record, pause_get, pause_success_record
 from crm_settings.selectors import crm_connection_get
+from crm_settings.slots import worker_slot
 from dynamics import DynamicsError
 from seats.models import Contract
 from writeback.delivery import DeliveryRun, deliver
@@ -52,6 +58,17 @@ def _drain_after(contract_id: int, at) -> None:
 
 
 def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
+    """The drain task: ``drain_outbox_here`` in one of the contract's worker slots; 0 (nothing
+    taken) when they are all held, the task then being started again when one frees."""
+    if not Contract.objects.filter(pk=contract_id).exists():
+        return 0
+    with worker_slot(
+        contract_id=contract_id, func=DRAIN_OUTBOX, args=(contract_id, batch_size)
+    ) as held:
+        return drain_outbox_here(contract_id, batch_size=batch_size) if held else 0
+
+
+def drain_outbox_here(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     """Deliver the contract's due outbox entries, ``batch_size`` at a time (one ``$batch`` each,
     per seat when impersonating), until none is due; returns how many were taken.
 
@@ -59,7 +76,8 @@ def drain_outbox(contract_id: int, batch_size: int = CLAIM_BATCH) -> int:
     CRM connection, or while writeback is paused, nothing is claimed, so items stay queued until
     the contract connects or an admin resumes. One client serves the whole run (one sign-in,
     kept-alive connections, lookups remembered), and the claims' leases are renewed while each
-    batch is delivered.
+    batch is delivered. ``manage.py drain_outbox`` calls it directly, in the foreground,
+    waiting for nobody's worker slot.
     """
     # First of all: an item saved from now on may come after this drain's last claim, so it asks
     # for a follow-up drain instead of counting on this one.

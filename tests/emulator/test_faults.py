@@ -78,6 +78,22 @@ def test_latency(api, emulator):
     assert time.monotonic() - started >= 0.3
 
 
+def test_user_latency_slows_only_that_users_requests(emulator_clean, emulator):
+    """One slow org among contracts sharing the emulator (each connected as its own user)."""
+    alex = Api(emulator, emulator.token("alex.morgan@contoso-demo.com"))
+    admin = Api(emulator, emulator.token("admin@contoso-demo.com"))
+    emulator.set_faults(user_latency_ms={"Alex.Morgan@contoso-demo.com": 300})
+    started = time.monotonic()
+    assert alex.get("WhoAmI").status_code == 200
+    assert time.monotonic() - started >= 0.3
+    assert emulator.faults()["user_latency_ms"] == {"alex.morgan@contoso-demo.com": 300}
+    assert admin.get("WhoAmI").status_code == 200
+    response = emulator.http.patch(
+        f"{emulator.control_url}/faults", json={"user_latency_ms": {"a@b.test": -1}}
+    )
+    assert response.status_code == 400 and "user_latency_ms" in response.json()["error"]
+
+
 @pytest.mark.parametrize("kind", ["html", "truncated", "no_value"])
 def test_malformed_bodies(api, emulator, kind):
     emulator.set_faults(malformed_rate=1.0, malformed_kinds=[kind])

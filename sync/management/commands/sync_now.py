@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand
 
 from sync.models import SyncRun
-from sync.tasks import sync_run
+from sync.tasks import sync_run_here
 
 
 class Command(BaseCommand):
     help = (
         "Run an import for a contract now, in this process (no task queue): the same task the "
-        "schedule runs. Merges into a running import, or resumes one whose worker died."
+        "schedule runs, without waiting for a worker slot. Merges into a running import, or "
+        "resumes one whose worker died."
     )
 
     def add_arguments(self, parser):
@@ -18,4 +19,4 @@ class Command(BaseCommand):
         parser.add_argument("--full", action="store_true", help="Read every row again.")
 
     def handle(self, *args, contract: int, trigger: str, full: bool, **options):
-        self.stdout.write(sync_run(contract, trigger, full))
+        self.stdout.write(sync_run_here(contract, trigger, full))
