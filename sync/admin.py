@@ -12,6 +12,8 @@ from sync.models import (
     CrmCurrency,
     CrmOpportunity,
     CrmUser,
+    SavesDecided,
+    SavesPending,
     SeatCrmUser,
     SyncCursor,
     SyncProblem,
@@ -142,3 +144,13 @@ class ContactFlagAdmin(_MirrorAdmin):
     list_filter = ["contract", "reason"]
     list_select_related = ["contract", "contact"]
     search_fields = ["contact__full_name", "contact__email", "detail"]
+
+
+@admin.register(SavesDecided, SavesPending)
+class SavesDecisionAdmin(_MirrorAdmin):
+    """The incremental saves decision's bookkeeping (``sync.evaluate``, ``sync.pending``): what
+    the last decision saw and what waits for the next. Read-only; a full import resets it."""
+
+    list_filter = ["kind"]
+    list_select_related = []
+
