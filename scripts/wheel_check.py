@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LEFT_OUT = {"tests", "bench", "scripts", "docs", "bin", "static", "templates"}
+LEFT_OUT = {"tests", "tests_contract", "bench", "scripts", "docs", "bin", "static", "templates"}
 
 
 def _modules_in_checkout() -> set[str]:
