@@ -20,6 +20,7 @@ network has one company of that name.
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -96,7 +97,16 @@ def _text(row: dict, name: str, max_length: int, *, required: bool = False) -> s
     return value
 
 
+# A plain http(s) URL with a dotted host: accepted without taking it apart (urlsplit would accept
+# it too); anything else is judged by urlsplit.
+_PLAIN_HTTP_URL = re.compile(
+    r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9-]+\.[A-Za-z0-9.-]*(?::[0-9]+)?(?:[/?#]|$)"
+)
+
+
 def _url(value: str, name: str) -> str:
+    if _PLAIN_HTTP_URL.match(value):
+        return value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
         raise ValidationError(f"{name} {value!r} is not an http(s) URL")
