@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "alerts",
     "overview",
     "reports",
+    "validation",
     "portal",
 ]
 

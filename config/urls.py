@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("inbox.urls")),
     path("", include("writeback.urls")),
     path("reports/", include("reports.urls")),
+    path("data-validation/", include("validation.urls")),
     # The mobile API is one namespace served by two apps: the inbox's endpoints and the
     # writeback's *Retry*, which comes first because the inbox's last route is the JSON 404.
     path(

@@ -156,7 +156,7 @@ def connection_preflight(client: DynamicsClient, *, user_id: str) -> Preflight:
     return Preflight(
         tables=tables,
         choices=_crm_choices_read(client),
-        can_impersonate=_can_impersonate(client, user_id=user_id),
+        can_impersonate=impersonation_allowed(client, user_id=user_id),
     )
 
 
@@ -172,7 +172,7 @@ def _crm_choices_read(client: DynamicsClient) -> dict:
     }
 
 
-def _can_impersonate(client: DynamicsClient, *, user_id: str) -> bool:
+def impersonation_allowed(client: DynamicsClient, *, user_id: str) -> bool:
     """True when a WhoAmI sent on behalf of another enabled user answers as that user."""
     others = next(
         client.iter_pages(

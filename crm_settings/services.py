@@ -47,6 +47,19 @@ SYNC_FIELDS = (
 )
 # Answers that change what the import reads or decides: saving one re-runs it now.
 _REIMPORT_FIELDS = {"pipeline_stage", "auto_sync", "won_value_column", "contact_profile_url_column"}
+# Answers that decide which saves the import makes: changing one is previewed first.
+_SAVES_FIELDS = ("pipeline_stage", "auto_sync")
+
+
+def sync_settings_change_saves(*, crm_settings: CrmSettings, values: dict) -> bool:
+    """Whether saving ``values`` (as ``sync_settings_update`` takes them) changes what decides
+    the seat holders' saves: a new pipeline stage or auto-sync answer. CRM Settings then shows
+    what the import would do before saving (``sync.preview``)."""
+    return any(
+        name in values and values[name] != getattr(crm_settings, name) for name in _SAVES_FIELDS
+    )
+
+
 WRITEBACK_FIELDS = (
     "writeback_enabled",
     "writeback_all",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("connect/", views.connect, name="connect"),
     path("callback/", views.callback, name="callback"),
     path("refresh/", views.refresh_choices, name="refresh_choices"),
+    path("check/", views.check_connection, name="check_connection"),
     path("settings/", views.save_sync_settings, name="save_sync_settings"),
     path("writeback/", views.save_writeback_settings, name="save_writeback_settings"),
     path("disconnect/", views.disconnect, name="disconnect"),

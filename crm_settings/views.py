@@ -18,6 +18,7 @@ from crm_settings.connect import (
     crm_choices_refresh,
 )
 from crm_settings.crypto import TokenDecryptionError
+from crm_settings.doctor import connection_check
 from crm_settings.forms import ConnectForm, DisconnectForm, SyncSettingsForm, WritebackForm
 from crm_settings.messages import THROTTLED, CrmProblem, admin_message, crm_problem_show
 from crm_settings.pause_views import auto_pause_context
@@ -28,18 +29,32 @@ from crm_settings.selectors import (
     crm_settings_get,
     crm_settings_read,
 )
-from crm_settings.services import sync_settings_update, writeback_settings_update
+from crm_settings.services import (
+    sync_settings_change_saves,
+    sync_settings_update,
+    writeback_settings_update,
+)
 from seats.access import admin_required
 
 # crm_settings sits below sync; the disconnect page reads and purges the import's rows through
-# these two entry points (DESIGN §3: "calls one service there from its view").
+# these two entry points, and a change of the stage or auto-sync answer is previewed through the
+# third (DESIGN §3: "calls one service there from its view").
+from sync.preview import saves_preview
 from sync.purge import imported_data_counts, imported_data_purge
 
 logger = logging.getLogger(__name__)
 PENDING_KEY = "crm_settings.pending_sign_in"
 
 
-def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, status=200):
+def _page(
+    request,
+    *,
+    connect_form=None,
+    sync_form=None,
+    writeback_form=None,
+    check_report=None,
+    status=200,
+):
     """CRM Settings from the database alone: what it offers from the CRM is stored, never read
     here (``crm_choices_get``; *Refresh from CRM* reads it again)."""
     contract = request.contract
@@ -71,6 +86,7 @@ def _page(request, *, connect_form=None, sync_form=None, writeback_form=None, st
         kind = problem.kind if problem else connection.last_error_kind
         context["reconnect"] = kind == TokenDecryptionError.kind
         context.update(auto_pause_context(contract=contract))
+        context["check_report"] = check_report
     return render(request, "crm_settings/index.html", context, status=status)
 
 
@@ -157,6 +173,18 @@ def refresh_choices(request):
 
 @admin_required
 @require_POST
+def check_connection(request):
+    """*Check connection*: every read-only check the import and writeback need, shown on the
+    page (``crm_settings.doctor``; nothing is written to Dynamics or stored)."""
+    connection = crm_connection_get(contract=request.contract)
+    if connection is None:
+        messages.error(request, "Connect to CRM before checking the connection.")
+        return redirect("crm_settings:index")
+    return _page(request, check_report=connection_check(connection=connection))
+
+
+@admin_required
+@require_POST
 def save_sync_settings(request):
     contract = request.contract
     connection = crm_connection_get(contract=contract)
@@ -170,14 +198,51 @@ def save_sync_settings(request):
     )
     if not form.is_valid():
         return _page(request, sync_form=form, status=400)
+    values = form.values()
+    if request.POST.get("confirm") != "yes" and sync_settings_change_saves(
+        crm_settings=form.crm_settings, values=values
+    ):
+        return _settings_preview(request, form=form, values=values)
     sync_settings_update(
         contract=contract,
-        values=form.values(),
+        values=values,
         stage_options=form.stage_options_json(),
         by=request.user,
     )
     messages.success(request, "CRM settings saved.")
     return redirect("crm_settings:index")
+
+
+def _settings_preview(request, *, form: SyncSettingsForm, values: dict):
+    """The confirm step of a new stage or auto-sync answer: what the import would then do, with
+    *Save* (the same answers again, confirmed) and *Cancel* (nothing saved)."""
+    stage = None
+    if "pipeline_stage" in values:
+        stage = (values["pipeline_stage"], form.stage_options_json())
+    preview = saves_preview(
+        contract=request.contract, stage=stage, auto_sync=values.get("auto_sync")
+    )
+    answers = [
+        (form[name].label, form[name].value(), dict(form.fields[name].choices))
+        for name in ("pipeline_stage", "auto_sync")
+    ]
+    return render(
+        request,
+        "crm_settings/settings_preview.html",
+        {
+            "nav": "admin",
+            "preview": preview,
+            "answers": [
+                (label, choices.get(str(value), value)) for label, value, choices in answers
+            ],
+            "fields": [
+                (name, value)
+                for name, values_ in request.POST.lists()
+                if name not in ("csrfmiddlewaretoken", "confirm")
+                for value in values_
+            ],
+        },
+    )
 
 
 @admin_required

@@ -7,6 +7,7 @@ the project that speaks HTTP to Dynamics.
 from .auth import MsalAuth, StaticTokenAuth
 from .batch import ChangeSet, Operation, OperationResult, RolledBack
 from .budget import Budget, BudgetReading
+from .bulk import BulkResult, BulkWriteFailed
 from .client import DynamicsClient
 from .environment import DYNAMICS_HOST_SUFFIXES, environment_origin
 from .errors import (
@@ -28,13 +29,15 @@ from .errors import (
 )
 from .http import RetryPolicy, Stats, make_session
 from .metadata import Column, Option
-from .pages import Page
+from .pages import Page, RowCount
 
 __all__ = [
     "ApiError",
     "AuthError",
     "Budget",
     "BudgetReading",
+    "BulkResult",
+    "BulkWriteFailed",
     "ChangeSet",
     "ChangeTrackingError",
     "ChangeTrackingUnsupported",
@@ -54,6 +57,7 @@ __all__ = [
     "OperationResult",
     "Option",
     "Page",
+    "RowCount",
     "PrivilegeError",
     "RetryPolicy",
     "RolledBack",

@@ -7,9 +7,10 @@ may refer to rows created earlier in the same change set as `$<Content-ID>`.
 
 The response mirrors the request: one part per top-level item. A change set that succeeded
 answers with a nested multipart (one part per operation, with its Content-ID); a change set that
-failed answers with a single error part (its operations were rolled back). Without
-`Prefer: odata.continue-on-error` Dataverse stops at the first failure and answers only up to it,
-with the batch's HTTP status set to that failure's status.
+failed answers with a single error part (its operations were rolled back), either on its own or
+inside a change set response. Without `Prefer: odata.continue-on-error` Dataverse stops at the
+first failure and answers only up to it; the batch itself then answers 400 ("Handling errors":
+the failing part keeps its own status, 404 or 412 included).
 """
 
 from __future__ import annotations
@@ -384,6 +385,8 @@ def results_for(
         operations = item.operations if isinstance(item, ChangeSet) else [item]
         if entry is None:
             results.extend(_not_executed(operation, url) for operation in operations)
+        elif isinstance(entry, list) and _is_failed_changeset(operations, entry):
+            results.extend(_failed_changeset_results(operations, entry[0], url=url, resent=resent))
         elif isinstance(entry, list):
             results.extend(_changeset_results(operations, entry, url=url, resent=resent))
         elif isinstance(item, ChangeSet):
@@ -391,6 +394,12 @@ def results_for(
         else:
             results.append(_result(item, entry, url=url, resent=resent))
     return results
+
+
+def _is_failed_changeset(operations: list[Operation], parts: list[_ResponsePart]) -> bool:
+    """A failed change set may also come wrapped as a change set response holding only the
+    error part."""
+    return len(parts) == 1 and len(operations) > 1 and not 200 <= parts[0].status < 300
 
 
 def _changeset_results(

@@ -26,6 +26,7 @@ from .batch import (
     split_items,
 )
 from .budget import Budget
+from .bulk import DEFAULT_CHUNK_SIZE, BulkResult, BulkWriter
 from .environment import environment_origin
 from .errors import DuplicateRecord, MalformedResponse, NotFound
 from .http import (
@@ -41,9 +42,14 @@ from .http import (
 )
 from .metadata import MetadataQueries
 from .odata import build_query, guid, row_path, with_query
-from .pages import Page, parse_page, same_service
+from .pages import COUNT_LIMIT, Page, RowCount, parse_page, same_service
+from .privileges import PrivilegeQueries
 
 MAX_PAGE_SIZE = 5000
+COUNT_ANNOTATIONS = (
+    'odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcount,'
+    'Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"'
+)
 FORMATTED_ANNOTATIONS = (
     'odata.include-annotations="OData.Community.Display.V1.FormattedValue,'
     'Microsoft.Dynamics.CRM.lookuplogicalname"'
@@ -53,7 +59,7 @@ _ENTITY_ID = re.compile(
 )
 
 
-class DynamicsClient(MetadataQueries):
+class DynamicsClient(MetadataQueries, PrivilegeQueries):
     """A client for one Dataverse environment.
 
     `environment_url` is the org URL (`https://contoso.crm4.dynamics.com`; the Web API endpoint
@@ -99,6 +105,7 @@ class DynamicsClient(MetadataQueries):
             sleep=sleep,
             clock=clock,
         )
+        self._bulk = BulkWriter(self)
 
     def close(self) -> None:
         self.session.close()
@@ -158,13 +165,17 @@ class DynamicsClient(MetadataQueries):
             path, table=entity_set, prefer=FORMATTED_ANNOTATIONS if formatted else None
         )
 
-    def count(self, entity_set: str, filter: str | None = None) -> int:
-        """Rows matching `filter`, from `$count=true`. Dataverse caps this count at 5,000."""
+    def count(self, entity_set: str, filter: str | None = None) -> RowCount:
+        """Rows matching `filter`, from `$count=true`.
+
+        Dataverse counts at most 5,000 rows; the result is an int whose `capped` is True when
+        more rows match (Dataverse's `totalrecordcountlimitexceeded` annotation, asked for here).
+        """
         url = self._url(with_query(entity_set, build_query(filter=filter, count=True)))
         page = self._transport.send(
             "GET",
             url,
-            headers={"Prefer": "odata.maxpagesize=1"},
+            headers={"Prefer": f"odata.maxpagesize=1,{COUNT_ANNOTATIONS}"},
             table=entity_set,
             parse=self._parse_page,
         )
@@ -172,7 +183,12 @@ class DynamicsClient(MetadataQueries):
             raise MalformedResponse(
                 "$count=true answered without @odata.count", url=url, table=entity_set
             )
-        return page.count
+        # Without the annotation (a server that ignores the preference) a count at the limit
+        # may be capped: say so rather than claim an exact number.
+        capped = page.count_limit_exceeded
+        if capped is None:
+            capped = page.count >= COUNT_LIMIT
+        return RowCount(page.count, capped=capped)
 
     # -- change tracking ------------------------------------------------------------------
 
@@ -366,6 +382,68 @@ class DynamicsClient(MetadataQueries):
         # Raise the operation that failed, not the one rolled back because of it.
         errors = [result.error for result in (created, closed) if result.error]
         raise next((e for e in errors if not isinstance(e, RolledBack)), errors[0])
+
+    # -- many rows of one table ------------------------------------------------------------
+
+    def create_many(
+        self,
+        entity_set: str,
+        rows: Sequence[JsonObject],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        caller_object_id: str | None = None,
+    ) -> BulkResult:
+        """Create rows of one table with CreateMultiple (chunks of `chunk_size`), or `$batch`
+        change sets where the table lacks it. Rows without a primary key get one here; the
+        result's `ids` are in input order. A failing chunk writes nothing and raises
+        BulkWriteFailed (`dynamics.bulk` has the rules and their sources)."""
+        return self._bulk.write(
+            "CreateMultiple",
+            entity_set,
+            rows,
+            chunk_size=chunk_size,
+            caller_object_id=caller_object_id,
+        )
+
+    def update_many(
+        self,
+        entity_set: str,
+        rows: Sequence[JsonObject],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        caller_object_id: str | None = None,
+    ) -> BulkResult:
+        """Update existing rows (each carries its primary key) with UpdateMultiple, or `$batch`
+        where the table lacks it. A missing row fails its chunk (NotFound as the cause)."""
+        return self._bulk.write(
+            "UpdateMultiple",
+            entity_set,
+            rows,
+            chunk_size=chunk_size,
+            caller_object_id=caller_object_id,
+        )
+
+    def upsert_many(
+        self,
+        entity_set: str,
+        rows: Sequence[JsonObject],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        caller_object_id: str | None = None,
+    ) -> BulkResult:
+        """Create or update rows by primary key with UpsertMultiple, or `$batch` where the
+        table lacks it."""
+        return self._bulk.write(
+            "UpsertMultiple",
+            entity_set,
+            rows,
+            chunk_size=chunk_size,
+            caller_object_id=caller_object_id,
+        )
+
+    def bulk_supported(self, entity_set: str, message: str = "CreateMultiple") -> bool | None:
+        """False once the org answered that `entity_set` lacks `message`; None until then."""
+        return self._bulk.supports(entity_set, message)
 
     # -- batch ----------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ class Page:
     page of a change-tracking read, the URL that returns later changes. `deleted_ids`: rows
     removed since the delta link was issued (change tracking only). `url`: the URL this page was
     read from. `count`: `@odata.count` when `$count=true` was asked (Dataverse caps it at 5,000).
+    `count_limit_exceeded`: `@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded` when that
+    annotation was asked for (True: more rows match than the capped count says).
     """
 
     rows: list[JsonObject]
@@ -30,6 +32,29 @@ class Page:
     deleted_ids: list[str] = field(default_factory=list)
     url: str = ""
     count: int | None = None
+    count_limit_exceeded: bool | None = None
+
+
+COUNT_LIMIT = 5000
+COUNT_LIMIT_EXCEEDED = "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
+
+
+class RowCount(int):
+    """A row count from Dataverse, which counts at most 5,000 rows ("Count rows using OData").
+
+    It is the number (compare and add it like an int); `capped` is True when more rows match
+    than it says, so the real number is unknown.
+    """
+
+    capped: bool
+
+    def __new__(cls, value: int, *, capped: bool = False) -> RowCount:
+        count = super().__new__(cls, value)
+        count.capped = capped
+        return count
+
+    def __repr__(self) -> str:
+        return f"RowCount({int(self)}, capped={self.capped})"
 
 
 def same_service(url: str, api_url: str) -> bool:
@@ -85,6 +110,11 @@ def parse_page(reply: Reply, *, api_url: str) -> Page:
     count = data.get("@odata.count")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
         raise malformed(f"has @odata.count of type {type(count).__name__}, not a number")
+    exceeded = data.get(COUNT_LIMIT_EXCEEDED)
+    if exceeded is not None and not isinstance(exceeded, bool):
+        raise malformed(
+            f"has {COUNT_LIMIT_EXCEEDED} of type {type(exceeded).__name__}, not true or false"
+        )
     if links["@odata.nextLink"] == url:
         raise malformed("has an @odata.nextLink pointing at the same page")
     return Page(
@@ -94,4 +124,5 @@ def parse_page(reply: Reply, *, api_url: str) -> Page:
         deleted_ids=deleted,
         url=url,
         count=count,
+        count_limit_exceeded=exceeded,
     )

@@ -145,7 +145,8 @@ class Emulator:
                          f"{request.method} {request.path}:\n{traceback.format_exc()}")
                 response = DataverseError(500, UNEXPECTED, "An unexpected error occurred.") \
                     .response()
-        self.stats.record(kind, "dropped" if response.drop else response.status)
+        self.stats.record(kind, "dropped" if response.drop else response.status,
+                          method=request.method)
         return response
 
     def _handle(self, request: Request, kind: str) -> Response:

@@ -25,11 +25,13 @@
     GET /api/data/v9.2/accounts?$select=name HTTP/1.1          <- GETs only outside change sets
     --batch_x--
 
-Behaviour (execute-batch-operations doc): parts run in order. Without
-`Prefer: odata.continue-on-error` the first failure stops the batch and the batch answers with
-that failure's status, its body holding the parts so far plus the failing one. With it, the batch
-answers 200 and every part has its own status. A change set runs in one transaction: when a part
-fails, the earlier parts roll back and the change set answers with that single error part
+Behaviour ("Handling errors" in Microsoft's "Execute batch operations using the Web API"): parts
+run in order. Without `Prefer: odata.continue-on-error` the first failure stops the batch: the
+batch answers `400 Bad Request` (the page's example; Microsoft's Python SDK accepts only 200 and
+400 from `$batch`, so a part's 404 or 412 never becomes the batch's status) and its body holds
+the parts answered so far plus the failing one with its own status. With the preference the
+batch answers 200 and every part has its own status. A change set runs in one transaction: when
+a part fails, the earlier parts roll back and the change set answers with that single error part
 (OData 4.0, 11.7.4), carrying the failing part's Content-ID.
 """
 
@@ -45,6 +47,8 @@ from .odata import Prefer
 from .wire import INVALID_ARGUMENT, QUERY_ERROR, DataverseError, Request, Response
 
 MAX_OPERATIONS = 1000
+# The batch's own status when a failure stopped it (see the module docstring).
+STOPPED_STATUS = 400
 _API_PATH = "/api/data/v9.2/"
 # "$1", "$a": a Content-ID reference (OData allows any identifier; Dataverse's docs use numbers).
 _REFERENCE = re.compile(r"^\$(?!(?:batch|metadata|count|ref|value)\b)([A-Za-z0-9_.-]+)(/.*)?$")
@@ -239,7 +243,7 @@ def run_batch(api, request: Request, caller) -> Response:
             response = execute(item, {})
             chunks.append(_render_part(batch_boundary, response, item.content_id))
             if response.status >= 400 and not continue_on_error:
-                status = response.status
+                status = STOPPED_STATUS
                 break
             continue
         references: dict[str, str] = {}
@@ -258,7 +262,7 @@ def run_batch(api, request: Request, caller) -> Response:
             chunks.append(_render_part(batch_boundary, failed.response,
                                        failed.operation.content_id))
             if not continue_on_error:
-                status = failed.response.status
+                status = STOPPED_STATUS
                 break
             continue
         change_boundary = f"changesetresponse_{uuid.uuid4()}"

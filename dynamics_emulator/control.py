@@ -28,7 +28,8 @@ from .writes import now_stamp
 
 
 class Stats:
-    """Requests served since start (or the last reset), by endpoint kind and status."""
+    """Requests served since start (or the last reset), by endpoint kind and status, and by
+    kind and HTTP method (`by_kind_method`: a test can show that something only read)."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -38,13 +39,17 @@ class Stats:
         with self._lock:
             self._by_kind: dict[str, int] = {}
             self._by_status: dict[str, dict[str, int]] = {}
+            self._by_method: dict[str, dict[str, int]] = {}
             self._since = dt.datetime.now(dt.UTC).isoformat()
 
-    def record(self, kind: str, status: int | str) -> None:
+    def record(self, kind: str, status: int | str, method: str = "") -> None:
         with self._lock:
             self._by_kind[kind] = self._by_kind.get(kind, 0) + 1
             statuses = self._by_status.setdefault(kind, {})
             statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if method:
+                methods = self._by_method.setdefault(kind, {})
+                methods[method] = methods.get(method, 0) + 1
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -54,7 +59,8 @@ class Stats:
                     by_status[status] = by_status.get(status, 0) + count
             return {"since": self._since, "requests": sum(self._by_kind.values()),
                     "by_kind": dict(self._by_kind), "by_status": by_status,
-                    "by_kind_status": {k: dict(v) for k, v in self._by_status.items()}}
+                    "by_kind_status": {k: dict(v) for k, v in self._by_status.items()},
+                    "by_kind_method": {k: dict(v) for k, v in self._by_method.items()}}
 
 
 class ControlError(Exception):

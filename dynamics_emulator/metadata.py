@@ -20,6 +20,22 @@ import threading
 from xml.sax.saxutils import escape, quoteattr
 
 from . import odata
+from .metadata_shapes import (
+    CAST_PREFIX,
+    ENTITY_NAVIGATIONS,
+    ENTITY_PROPERTIES,
+    ENUM_TYPE,
+    METADATA_TYPES,
+    OPTION_SET_NAVIGATIONS,
+    RELATIONSHIP_PROPERTIES,
+    attribute_json,
+    entity_json,
+    option_set_json,
+    properties_of,
+    relationship_json,
+    type_of,
+)
+from .odata import QueryError
 from .schema import (
     LINKEDIN_TABLES,
     TABLES,
@@ -31,7 +47,16 @@ from .schema import (
     Table,
     metadata_id,
 )
-from .wire import NOT_FOUND, QUERY_ERROR, DataverseError, Request, Response, json_response
+from .wire import (
+    NOT_FOUND,
+    QUERY_ERROR,
+    DataverseError,
+    Request,
+    Response,
+    json_response,
+    property_not_found,
+    segment_not_found,
+)
 
 
 class Catalog:
@@ -146,160 +171,6 @@ def _option_pair(option) -> list:
     return [value, text.strip()]
 
 
-# -- JSON shapes ----------------------------------------------------------------------------------
-
-
-def label(text: str, *parts: str) -> dict:
-    """Dataverse's Label complex type with one en-US label."""
-    localized = {"Label": text, "LanguageCode": 1033, "IsManaged": True,
-                 "MetadataId": metadata_id("label", text, *parts), "HasChanged": None}
-    return {"LocalizedLabels": [localized] if text else [],
-            "UserLocalizedLabel": localized if text else None}
-
-
-def _schema_name(name: str) -> str:
-    if name.startswith(("li_", "new_", "msdyn_")):
-        return name
-    return name[:1].upper() + name[1:]
-
-
-def entity_json(table: Table, tracks_changes: bool) -> dict:
-    return {
-        "MetadataId": metadata_id("entity", table.logical_name),
-        "LogicalName": table.logical_name,
-        "SchemaName": _schema_name(table.logical_name),
-        "EntitySetName": table.entity_set,
-        "LogicalCollectionName": table.entity_set,
-        "CollectionSchemaName": _schema_name(table.entity_set),
-        "PrimaryIdAttribute": table.primary_id,
-        "PrimaryNameAttribute": table.primary_name,
-        "ObjectTypeCode": table.object_type_code,
-        "OwnershipType": table.ownership,
-        "IsActivity": table.is_activity,
-        "IsCustomEntity": table.custom,
-        "IsManaged": True,
-        "IsValidForAdvancedFind": True,
-        "ChangeTrackingEnabled": tracks_changes,
-        "TableType": "Standard",
-        "IntroducedVersion": "1.0" if table.custom else "5.0.0.0",
-        "DisplayName": label(table.label, table.logical_name),
-        "DisplayCollectionName": label(table.collection_label, table.logical_name, "plural"),
-        "Description": label(table.description, table.logical_name, "description"),
-    }
-
-
-# AttributeType -> (metadata type name used in casts and @odata.type, AttributeTypeName)
-_METADATA_TYPES = {
-    "String": ("StringAttributeMetadata", "StringType"),
-    "Memo": ("MemoAttributeMetadata", "MemoType"),
-    "Integer": ("IntegerAttributeMetadata", "IntegerType"),
-    "BigInt": ("BigIntAttributeMetadata", "BigIntType"),
-    "Decimal": ("DecimalAttributeMetadata", "DecimalType"),
-    "Double": ("DoubleAttributeMetadata", "DoubleType"),
-    "Money": ("MoneyAttributeMetadata", "MoneyType"),
-    "Boolean": ("BooleanAttributeMetadata", "BooleanType"),
-    "DateTime": ("DateTimeAttributeMetadata", "DateTimeType"),
-    "Picklist": ("PicklistAttributeMetadata", "PicklistType"),
-    "State": ("StateAttributeMetadata", "StateType"),
-    "Status": ("StatusAttributeMetadata", "StatusType"),
-    "Lookup": ("LookupAttributeMetadata", "LookupType"),
-    "Customer": ("LookupAttributeMetadata", "CustomerType"),
-    "Owner": ("LookupAttributeMetadata", "OwnerType"),
-    "Uniqueidentifier": ("UniqueIdentifierAttributeMetadata", "UniqueidentifierType"),
-    "EntityName": ("EntityNameAttributeMetadata", "EntityNameType"),
-}
-CAST_PREFIX = "Microsoft.Dynamics.CRM."
-_CASTS = {f"{CAST_PREFIX}{name}" for name, _ in _METADATA_TYPES.values()} | {
-    f"{CAST_PREFIX}AttributeMetadata", f"{CAST_PREFIX}EnumAttributeMetadata"}
-
-
-def _matches_cast(attribute: Attribute, cast: str | None) -> bool:
-    if cast is None or cast == f"{CAST_PREFIX}AttributeMetadata":
-        return True
-    if cast == f"{CAST_PREFIX}EnumAttributeMetadata":
-        return attribute.type in ("Picklist", "State", "Status")
-    return cast == CAST_PREFIX + _METADATA_TYPES[attribute.type][0]
-
-
-def attribute_json(table: Table, attribute: Attribute) -> dict:
-    type_name, type_code_name = _METADATA_TYPES[attribute.type]
-    result = {
-        "@odata.type": f"#{CAST_PREFIX}{type_name}",
-        "MetadataId": metadata_id("attribute", table.logical_name, attribute.name),
-        "LogicalName": attribute.name,
-        "SchemaName": _schema_name(attribute.name),
-        "EntityLogicalName": table.logical_name,
-        "AttributeType": attribute.type,
-        "AttributeTypeName": {"Value": type_code_name},
-        "AttributeOf": attribute.base_of,
-        "IsCustomAttribute": attribute.custom,
-        "IsPrimaryId": attribute.name == table.primary_id,
-        "IsPrimaryName": attribute.name == table.primary_name,
-        "IsValidForCreate": attribute.writable,
-        "IsValidForUpdate": attribute.writable and attribute.name != table.primary_id,
-        "IsValidForRead": True,
-        "RequiredLevel": {"Value": "None", "CanBeChanged": True,
-                          "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings"},
-        "DisplayName": label(attribute.label, table.logical_name, attribute.name),
-        "Description": label(attribute.description, table.logical_name, attribute.name, "d"),
-    }
-    if attribute.type in ("String", "Memo"):
-        result["MaxLength"] = attribute.max_length
-        result["Format"] = "Text" if attribute.type == "String" else "TextArea"
-    elif attribute.type == "Money":
-        result.update(Precision=2, PrecisionSource=2, IsBaseCurrency=attribute.base_of is not None,
-                      MinValue=-922337203685477.0, MaxValue=922337203685477.0)
-    elif attribute.type == "Integer":
-        result.update(MinValue=-2147483648, MaxValue=2147483647, Format="None")
-    elif attribute.type == "DateTime":
-        result.update(Format="DateOnly" if attribute.date_only else "DateAndTime",
-                      DateTimeBehavior={"Value": "DateOnly" if attribute.date_only
-                                        else "UserLocal"})
-    elif attribute.is_lookup:
-        result["Targets"] = list(attribute.targets)
-    elif attribute.type in ("Picklist", "State", "Status"):
-        result["DefaultFormValue"] = -1 if attribute.type == "Picklist" else None
-        result["OptionSetName"] = attribute.option_set
-    return result
-
-
-def option_set_json(table: Table, attribute: Attribute) -> dict | None:
-    if attribute.type not in ("Picklist", "State", "Status", "Boolean"):
-        return None
-    name = attribute.option_set or f"{table.logical_name}_{attribute.name}"
-    base = {
-        "MetadataId": metadata_id("optionset", name),
-        "HasChanged": None,
-        "IsCustomOptionSet": attribute.custom,
-        "IsGlobal": attribute.global_option_set,
-        "IsManaged": True,
-        "Name": name,
-        "ExternalTypeName": None,
-        "OptionSetType": "Boolean" if attribute.type == "Boolean" else attribute.type,
-        "IntroducedVersion": "5.0.0.0",
-        "Description": label("", name),
-        "DisplayName": label(attribute.label, name),
-    }
-
-    def option(opt) -> dict:
-        result = {"Value": opt.value, "Color": None, "IsManaged": True, "ExternalValue": "",
-                  "ParentValues": [], "Tag": None, "IsHidden": False, "MetadataId": None,
-                  "HasChanged": None, "Label": label(opt.label, name, str(opt.value)),
-                  "Description": label("", name, str(opt.value))}
-        if attribute.type == "State":
-            result.update(DefaultStatus=opt.default_status, InvariantName=opt.label)
-        if attribute.type == "Status":
-            result.update(State=opt.state, TransitionData=None)
-        return result
-
-    if attribute.type == "Boolean":
-        base.update(FalseOption=option(attribute.options[0]),
-                    TrueOption=option(attribute.options[1]))
-    else:
-        base["Options"] = [option(opt) for opt in attribute.options]
-    return base
-
-
 # -- the API --------------------------------------------------------------------------------------
 
 _KEY = re.compile(r"^(?:LogicalName='(?P<name>[^']*)'|(?P<id>[0-9a-fA-F-]{36}))$")
@@ -307,23 +178,77 @@ _ENTITY_PATH = re.compile(
     r"^EntityDefinitions(?:\((?P<key>[^)]*)\))?(?:/(?P<rest>.*))?$")
 _ATTRIBUTE_PATH = re.compile(
     r"^Attributes(?:\((?P<key>[^)]*)\))?(?:/(?P<cast>[A-Za-z.]+))?$")
+_CASTS = {f"{CAST_PREFIX}{name}" for name, _ in METADATA_TYPES.values()} | {
+    f"{CAST_PREFIX}AttributeMetadata", f"{CAST_PREFIX}{ENUM_TYPE}"}
+_RELATIONSHIPS = ("ManyToOneRelationships", "OneToManyRelationships", "ManyToManyRelationships")
+# EntityKeyMetadata: the org has no alternate keys, so `Keys` is always empty.
+_KEY_PROPERTIES = {"MetadataId", "HasChanged", "LogicalName", "SchemaName", "DisplayName",
+                   "EntityLogicalName", "KeyAttributes", "IsCustomizable", "IsManaged",
+                   "IntroducedVersion", "EntityKeyIndexStatus", "AsyncJob", "IsExportKey",
+                   "IsSecondaryKey", "IsSynchronous"}
 
 
 def _not_found(message: str) -> DataverseError:
     return DataverseError(404, NOT_FOUND, message)
 
 
-def _select(item: dict, select: str | None, type_name: str) -> dict:
-    """Keep the selected properties (and what Dataverse always returns with them)."""
+def _matches_cast(attribute: Attribute, cast: str | None) -> bool:
+    if cast is None or cast == f"{CAST_PREFIX}AttributeMetadata":
+        return True
+    if cast == f"{CAST_PREFIX}{ENUM_TYPE}":
+        return attribute.type in ("Picklist", "State", "Status")
+    return cast == CAST_PREFIX + type_of(attribute)
+
+
+def _select(item: dict, select: str | None, allowed: set[str] | frozenset[str],
+            type_name: str) -> dict:
+    """Keep the selected properties (and what Dataverse always returns with them); a name that
+    `type_name` does not have is Dataverse's 400."""
     if not select:
         return item
     names = [name.strip() for name in select.split(",") if name.strip()]
     for name in names:
-        if name not in item:
-            raise DataverseError(400, QUERY_ERROR, f"Could not find a property named '{name}' on "
-                                 f"type 'Microsoft.Dynamics.CRM.{type_name}'.")
-    keep = {"@odata.type", "MetadataId", "Attributes", *names}
+        if name not in allowed:
+            raise property_not_found(name, CAST_PREFIX + type_name)
+    keep = {"@odata.type", "MetadataId", *ENTITY_NAVIGATIONS, *names}
     return {key: value for key, value in item.items() if key in keep}
+
+
+def _options(text: str) -> dict[str, str]:
+    """`$select=a,b;$filter=x eq 1` (the options inside `$expand=Name(...)`)."""
+    options = {}
+    for option in odata.split_top_level(text, ";"):
+        key, _, value = option.partition("=")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _expansions(expand: str | None, type_name: str, allowed: tuple[str, ...]
+                ) -> dict[str, dict[str, str]]:
+    """`$expand=Attributes($select=LogicalName),Keys` -> {"Attributes": {"$select": ...}, ...}"""
+    expansions: dict[str, dict[str, str]] = {}
+    for item in odata.split_top_level(expand or "", ","):
+        name, _, rest = item.partition("(")
+        name = name.strip()
+        if name not in allowed:
+            raise property_not_found(name, CAST_PREFIX + type_name)
+        if rest and not rest.endswith(")"):
+            raise QueryError(f"Syntax error in $expand near '{item}'.")
+        options = _options(rest[:-1]) if rest else {}
+        for key in options:
+            if key not in ("$select", "$filter"):
+                raise QueryError(f"The query option '{key}' is not supported inside $expand by "
+                                 "the emulator.")
+        expansions[name] = options
+    return expansions
+
+
+def _filtered(items: list[tuple[dict, dict]], filter_text: str | None) -> list[dict]:
+    """Apply `$filter` to (full item, rendered item) pairs; return the rendered ones."""
+    if not filter_text:
+        return [rendered for _, rendered in items]
+    tree = odata.parse_filter(filter_text)
+    return [rendered for full, rendered in items if odata.evaluate(tree, full) is True]
 
 
 class MetadataApi:
@@ -354,78 +279,90 @@ class MetadataApi:
             return self._global_option_set(relative, base)
         match = _ENTITY_PATH.match(relative)
         if not match:
-            raise DataverseError(404, QUERY_ERROR,
-                                 f"Resource not found for the segment '{relative}'.")
+            raise segment_not_found(relative)
+        select = query.get("$select")
         if match.group("key") is None:
             if match.group("rest"):
                 raise DataverseError(400, QUERY_ERROR, "A key is required before "
                                      f"'{match.group('rest')}'.")
-            return self._entities(query, base)
+            items = [(entity_json(t, self.catalog.tracks_changes(t)), t)
+                     for t in self.catalog.tables()]
+            rendered = [(full, self._entity(table, full, query)) for full, table in items]
+            context = f"{base}/$metadata#EntityDefinitions" + (f"({select})" if select else "")
+            return json_response(200, {"@odata.context": context,
+                                       "value": _filtered(rendered, query.get("$filter"))})
         table = self._table(match.group("key"))
         rest = match.group("rest")
         if not rest:
-            item = self._entity_with_expand(table, query)
-            item = _select(item, query.get("$select"), "EntityMetadata")
+            item = self._entity(table, entity_json(table, self.catalog.tracks_changes(table)),
+                                query)
             context = f"{base}/$metadata#EntityDefinitions"
-            select = query.get("$select")
             context += f"({select})/$entity" if select else "/$entity"
             return json_response(200, {"@odata.context": context, **item})
+        if rest in _RELATIONSHIPS or rest == "Keys":
+            context = f"{base}/$metadata#EntityDefinitions('{table.logical_name}')/{rest}"
+            items = self._navigation(table, rest, query)
+            return json_response(200, {"@odata.context": context, "value": items})
         return self._attributes(table, rest, query, base)
 
-    def _entity_with_expand(self, table: Table, query: dict) -> dict:
-        item = entity_json(table, self.catalog.tracks_changes(table))
-        expand = query.get("$expand")
-        if expand:
-            name, _, inner = expand.partition("(")
-            if name.strip() != "Attributes":
-                raise DataverseError(400, QUERY_ERROR, f"Could not find a property named "
-                                     f"'{name.strip()}' on type "
-                                     "'Microsoft.Dynamics.CRM.EntityMetadata'.")
-            select = None
-            if inner:
-                option = inner.rstrip(")")
-                key, _, value = option.partition("=")
-                if key.strip() == "$select":
-                    select = value
-            item["Attributes"] = [_select(attribute_json(table, a), select, "AttributeMetadata")
-                                  for a in self.catalog.attributes(table)]
+    def _entity(self, table: Table, item: dict, query: dict) -> dict:
+        """One EntityMetadata with `$select` and `$expand` applied."""
+        expansions = _expansions(query.get("$expand"), "EntityMetadata", ENTITY_NAVIGATIONS)
+        item = _select(item, query.get("$select"), set(ENTITY_PROPERTIES), "EntityMetadata")
+        for name, options in expansions.items():
+            item[name] = self._navigation(table, name, options)
         return item
 
-    def _entities(self, query: dict, base: str) -> Response:
-        tree = odata.parse_filter(query["$filter"]) if "$filter" in query else None
-        items = []
-        for table in self.catalog.tables():
-            item = self._entity_with_expand(table, query)
-            if tree is not None and odata.evaluate(tree, item) is not True:
-                continue
-            items.append(_select(item, query.get("$select"), "EntityMetadata"))
-        select = query.get("$select")
-        context = f"{base}/$metadata#EntityDefinitions" + (f"({select})" if select else "")
-        return json_response(200, {"@odata.context": context, "value": items})
+    def _navigation(self, table: Table, name: str, options: dict) -> list[dict]:
+        """The items of one collection-valued navigation property of EntityMetadata."""
+        if name == "Attributes":
+            pairs = [(attribute_json(table, a), a) for a in self.catalog.attributes(table)]
+            allowed, type_name = properties_of("AttributeMetadata"), "AttributeMetadata"
+        elif name == "Keys":
+            pairs, allowed, type_name = [], _KEY_PROPERTIES, "EntityKeyMetadata"
+        else:
+            pairs = [(item, None) for item in self._relationships(table, name)]
+            allowed = RELATIONSHIP_PROPERTIES
+            type_name = ("ManyToManyRelationshipMetadata" if name == "ManyToManyRelationships"
+                         else "OneToManyRelationshipMetadata")
+        select = options.get("$select")
+        return _filtered([(full, _select(full, select, allowed, type_name))
+                          for full, _ in pairs], options.get("$filter"))
+
+    def _relationships(self, table: Table, name: str) -> list[dict]:
+        """1:N relationships from the lookup columns: ManyToOne are this table's own lookups,
+        OneToMany the other tables' lookups to it. No N:N relationships are modelled."""
+        if name == "ManyToOneRelationships":
+            return [relationship_json(table, a, nav, target)
+                    for a in table.attributes for nav, target in a.navs]
+        if name == "OneToManyRelationships":
+            return [relationship_json(other, a, nav, target)
+                    for other in self.catalog.tables() for a in other.attributes
+                    for nav, target in a.navs if target == table.logical_name]
+        return []
 
     def _attributes(self, table: Table, rest: str, query: dict, base: str) -> Response:
         match = _ATTRIBUTE_PATH.match(rest)
         if not match:
-            raise DataverseError(404, QUERY_ERROR, f"Resource not found for the segment '{rest}'.")
+            raise segment_not_found(rest)
         cast = match.group("cast")
         if cast is not None and cast not in _CASTS:
-            raise DataverseError(404, QUERY_ERROR, f"Resource not found for the segment '{cast}'.")
-        expand = odata.split_top_level(query.get("$expand") or "", ",")
-        for name in expand:
-            if name.split("(")[0] not in ("OptionSet", "GlobalOptionSet"):
-                raise DataverseError(400, QUERY_ERROR, "Could not find a property named "
-                                     f"'{name}' on type "
-                                     "'Microsoft.Dynamics.CRM.AttributeMetadata'.")
+            raise segment_not_found(cast)
+        type_name = cast[len(CAST_PREFIX):] if cast else "AttributeMetadata"
+        allowed = properties_of(type_name)
+        navigations = OPTION_SET_NAVIGATIONS if type_name in (
+            "PicklistAttributeMetadata", "StateAttributeMetadata", "StatusAttributeMetadata",
+            "BooleanAttributeMetadata", ENUM_TYPE) else ()
+        expand = _expansions(query.get("$expand"), type_name, navigations)
 
         def render(attribute: Attribute) -> dict:
-            item = attribute_json(table, attribute)
-            type_name = _METADATA_TYPES[attribute.type][0]
-            item = _select(item, query.get("$select"), type_name)
+            item = _select(attribute_json(table, attribute), query.get("$select"), allowed,
+                           type_name)
+            option_set = option_set_json(table, attribute)
             for name in expand:
-                option_set = option_set_json(table, attribute)
-                if name.startswith("GlobalOptionSet"):
+                if name == "GlobalOptionSet":
                     item["GlobalOptionSet"] = option_set if attribute.global_option_set else None
-                elif option_set is not None or cast:
+                else:
                     item["OptionSet"] = option_set
             return item
 
@@ -461,8 +398,7 @@ class MetadataApi:
     def _global_option_set(self, relative: str, base: str) -> Response:
         match = re.fullmatch(r"GlobalOptionSetDefinitions\(Name='([^']*)'\)", relative)
         if not match:
-            raise DataverseError(404, QUERY_ERROR,
-                                 f"Resource not found for the segment '{relative}'.")
+            raise segment_not_found(relative)
         for table in self.catalog.tables():
             for attribute in self.catalog.attributes(table):
                 if attribute.global_option_set and attribute.option_set == match.group(1):

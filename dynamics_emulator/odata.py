@@ -22,11 +22,16 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from .error_codes import PROPERTY_NOT_FOUND, QUERY_ERROR
 from .schema import NUMBER_TYPES, TEXT_TYPES, Attribute, Table
 
 
 class QueryError(ValueError):
-    """A query option Dataverse would reject with 400."""
+    """A query option Dataverse would reject with 400; `code` is its error code."""
+
+    def __init__(self, message: str, code: str = QUERY_ERROR):
+        super().__init__(message)
+        self.code = code
 
 
 def parse_query_string(raw: str) -> dict[str, str]:
@@ -276,7 +281,8 @@ def column_sql(table: Table, attribute: Attribute) -> str:
 
 
 def _unknown_property(table: Table, name: str) -> QueryError:
-    return QueryError(f"Could not find a property named '{name}' on type '{table.type_name}'.")
+    return QueryError(f"Could not find a property named '{name}' on type '{table.type_name}'.",
+                      PROPERTY_NOT_FOUND)
 
 
 def resolve(table: Table, name: str) -> Attribute:
@@ -548,7 +554,7 @@ def parse_expand(text: str | None, table: Table) -> list[Expand]:
             expands.append(Expand(name, "activityparty", None, select, collection=True))
         else:
             raise QueryError(f"Could not find a property named '{name}' on type "
-                             f"'{table.type_name}'.")
+                             f"'{table.type_name}'.", PROPERTY_NOT_FOUND)
     return expands
 
 

@@ -33,7 +33,10 @@ ROLE_PRIVILEGES: dict[str, dict] = {
 }
 
 # Dataverse names privileges after the table's schema name: prvReadOpportunity, prvReadNote...
-_SCHEMA_NAMES = {"systemuser": "SystemUser", "annotation": "Note",
+# Users' are prvReadUser ("RetrieveUserPrivileges message privileges": prvReadOrganization,
+# prvReadUser), and the built-in activities share the Activity privileges (prvCreateActivity,
+# "Activity Privileges"); custom activities (li_inmail) have their own.
+_SCHEMA_NAMES = {"systemuser": "User", "annotation": "Note", "task": "Activity",
                  "transactioncurrency": "TransactionCurrency"}
 
 
@@ -43,7 +46,7 @@ def privilege_name(action: str, logical_name: str) -> str:
         schema = logical_name
     else:
         schema = _SCHEMA_NAMES.get(logical_name, logical_name.capitalize())
-    return f"prv{action.capitalize()}{schema}"
+    return f"prv{action[:1].upper()}{action[1:]}{schema}"  # "appendTo" -> prvAppendTo...
 
 
 def normalize_privileges(changes: dict) -> dict:

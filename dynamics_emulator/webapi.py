@@ -16,8 +16,9 @@ import re
 import time
 import urllib.parse
 
-from . import odata
+from . import odata, privileges
 from .batch import run_batch
+from .bulk import BulkMessages, bulk_message
 from .metadata import Catalog, MetadataApi
 from .odata import Prefer, QueryError
 from .projection import Shaper
@@ -27,8 +28,9 @@ from .security import Caller, Security, cannot_impersonate, privilege_denied
 from .store import Store
 from .wire import (
     AUTH_FAILED,
+    CHANGE_TRACKING_NOT_ENABLED,
     EXPIRED_VERSION_STAMP,
-    INVALID_ARGUMENT,
+    NO_HTTP_RESOURCE,
     NOT_FOUND,
     QUERY_ERROR,
     USER_DISABLED,
@@ -38,6 +40,7 @@ from .wire import (
     json_page,
     json_response,
     odata_headers,
+    segment_not_found,
 )
 from .writes import Writer
 
@@ -52,6 +55,8 @@ _GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-
                    r"[0-9a-fA-F]{12})\}?$")
 _KNOWN_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken",
                   "$deltatoken"}
+_UNSUPPORTED_BY_DATAVERSE = {"$skip", "$search", "$format"}
+_NOT_EMULATED = {"$apply", "fetchXml", "savedQuery", "userQuery"}
 _TRACKING_REJECTS = ("$filter", "$orderby", "$expand", "$top")
 
 
@@ -77,6 +82,7 @@ class WebApi:
         self.protection = protection or ServiceProtection({"enabled": False})
         self.metadata = MetadataApi(catalog)
         self.writer = Writer(store=store, catalog=catalog, security=security, api=self)
+        self.bulk = BulkMessages(self.writer)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -95,7 +101,7 @@ class WebApi:
         except DataverseError as error:
             return error.response()
         except QueryError as error:
-            return DataverseError(400, QUERY_ERROR, str(error)).response()
+            return DataverseError(400, error.code, str(error)).response()
 
     def route(self, request: Request, caller: Caller) -> Response:
         """Route an authenticated request (also used for each part of a `$batch`)."""
@@ -105,7 +111,7 @@ class WebApi:
         except DataverseError as error:
             return error.response()
         except QueryError as error:
-            return DataverseError(400, QUERY_ERROR, str(error)).response()
+            return DataverseError(400, error.code, str(error)).response()
         response.headers[:0] = odata_headers()
         return response
 
@@ -185,8 +191,7 @@ class WebApi:
             if request.path.rstrip("/") == API_PREFIX.rstrip("/"):
                 relative = ""
             else:
-                raise DataverseError(404, QUERY_ERROR,
-                                     f"Resource not found for the segment '{request.path}'.")
+                raise segment_not_found(request.path)
         method = request.method
         if relative == "":
             self._only(method, "GET")
@@ -198,7 +203,9 @@ class WebApi:
             self._only(method, "POST")
             return run_batch(self, request, caller)
         if relative in ("WhoAmI", "WhoAmI()"):
-            self._only(method, "GET")
+            if method != "GET":  # a function: any other method finds no resource (client errors)
+                raise DataverseError(404, NO_HTTP_RESOURCE, "No HTTP resource was found that "
+                                     f"matches the request URI '{request.url}'.")
             return self.whoami(request, caller)
         if relative.startswith(("EntityDefinitions", "GlobalOptionSetDefinitions")):
             self._only(method, "GET")
@@ -207,16 +214,17 @@ class WebApi:
         table = self.catalog.by_set(match.group("set")) if match else None
         if table is None:
             segment = match.group("set") if match else relative
-            raise DataverseError(404, QUERY_ERROR,
-                                 f"Resource not found for the segment '{segment}'.")
+            raise segment_not_found(segment)
         key, rest = match.group("key"), match.group("rest")
         if key is None:
             if rest == "$count":
                 self._only(method, "GET")
                 return self.count(request, caller, table)
+            message = bulk_message(rest)
+            if message is not None:
+                return self.bulk.handle(request, caller, table, message)
             if rest is not None:
-                raise DataverseError(404, QUERY_ERROR,
-                                     f"Resource not found for the segment '{rest}'.")
+                raise segment_not_found(rest)
             if method == "GET":
                 return self.read_collection(request, caller, table)
             if method == "POST":
@@ -227,6 +235,9 @@ class WebApi:
             raise DataverseError(400, QUERY_ERROR, f"The key '{key}' is not a valid Guid. "
                                  "Alternate keys are not supported by the emulator.")
         if rest is not None:
+            if table.logical_name == "systemuser" and privileges.is_call(rest):
+                self._only(method, "GET")
+                return privileges.retrieve_user_privileges(request, self, caller, row_id)
             return self.writer.property(request, caller, table, row_id, rest)
         if method == "GET":
             return self.read_row(request, caller, table, row_id)
@@ -313,12 +324,14 @@ class WebApi:
                              [("ETag", etag), *_annotations_applied(prefer)])
 
     def _check_options(self, query: dict) -> None:
+        """Refuse what Dataverse refuses ($skip, $search, $format: "Unsupported OData query
+        options", query/overview), and say so when Dataverse would accept what the emulator
+        does not model ($apply, FetchXML, saved queries, parameter aliases)."""
         for name in query:
-            if name == "$skip":
-                raise QueryError("The query parameter $skip is not supported.")
-            if name.startswith("$") and name not in _KNOWN_OPTIONS:
+            if name in _UNSUPPORTED_BY_DATAVERSE or (
+                    name.startswith("$") and name not in _KNOWN_OPTIONS | _NOT_EMULATED):
                 raise QueryError(f"The query parameter {name} is not supported.")
-            if name in ("fetchXml", "savedQuery", "userQuery"):
+            if name in _NOT_EMULATED or name.startswith("@"):
                 raise QueryError(f"The query parameter {name} is not supported by the emulator.")
 
     def read_collection(self, request: Request, caller: Caller, table: Table) -> Response:
@@ -398,9 +411,8 @@ class WebApi:
                 raise DataverseError(400, QUERY_ERROR, f'The "{option}" query parameter isn\'t '
                                      "supported when Change Tracking is enabled.")
         if not self.catalog.tracks_changes(table):
-            raise DataverseError(400, INVALID_ARGUMENT, f"Change tracking is not enabled for the "
-                                 f"entity '{table.logical_name}'. Enable 'Track changes' for the "
-                                 "table to use odata.track-changes or $deltatoken.")
+            raise DataverseError(400, CHANGE_TRACKING_NOT_ENABLED, f"Entity {table.logical_name} "
+                                 "isn't enabled for change tracking.")
         shaper = self.shaper(table, query, prefer, caller)
         page_size = prefer.max_page_size or MAX_PAGE_SIZE
         state = odata.decode_skiptoken(query["$skiptoken"]) if "$skiptoken" in query else None
@@ -526,5 +538,5 @@ def _annotations_applied(prefer: Prefer) -> list[tuple[str, str]]:
 
 
 def _method_not_allowed(method: str) -> DataverseError:
-    return DataverseError(405, QUERY_ERROR,
+    return DataverseError(405, NO_HTTP_RESOURCE,
                           f"The requested resource does not support http method '{method}'.")

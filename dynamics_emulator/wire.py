@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from .error_codes import KNOWN_CODES
 from .odata import parse_query_string
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
@@ -109,6 +110,9 @@ class DataverseError(Exception):
 
     def __init__(self, status: int, code: str, message: str,
                  headers: list[tuple[str, str]] | None = None):
+        if code not in KNOWN_CODES:
+            raise ValueError(f"error code {code!r} is not in error_codes.py; add it there with "
+                             "the page it comes from")
         super().__init__(message)
         self.status = status
         self.code = code
@@ -125,21 +129,52 @@ def drop() -> Response:
     return Response(0, drop=True)
 
 
-# Error codes (names as in Dataverse's published list, see README for the ones we chose).
-QUERY_ERROR = "0x80060888"          # OData URI/query parsing, unknown segment or property
-PAYLOAD_ERROR = "0x80048d19"        # "Error identified in Payload provided by the user"
-NOT_FOUND = "0x80040217"            # ObjectDoesNotExist
-DUPLICATE = "0x80040237"            # DuplicateRecord
-VERSION_MISMATCH = "0x80060882"     # ConcurrencyVersionMismatch
-VALIDATION = "0x80044331"           # attribute validation (length...)
-OPTION_OUT_OF_RANGE = "0x8004431a"  # a choice value that is not one of the options
-INVALID_ARGUMENT = "0x80040203"     # InvalidArgument, generic
-PRIVILEGE_DENIED = "0x80040220"     # PrivilegeDenied
-CANNOT_ACT_ON_BEHALF = "0x8004a110"  # CannotActOnBehalfOfAnotherUser
-USER_DISABLED = "0x80040225"        # the impersonated user is disabled
-AUTH_FAILED = "0x8005f101"          # AccessTokenExpired "The requested resource requires..."
-THROTTLED_REQUESTS = "0x80072322"   # service protection: number of requests (-2147015902)
-EXECUTION_TIME_LIMIT_EXCEEDED = "0x80072321"  # service protection: execution time (-2147015903)
-CONCURRENCY_LIMIT_EXCEEDED = "0x80072326"  # service protection: concurrent requests (-2147015898)
-EXPIRED_VERSION_STAMP = "0x80044352"  # change tracking token expired
-UNEXPECTED = "0x80040216"           # "An unexpected error occurred."
+# The codes, re-exported from their one table (error_codes.py) for the modules that raise them.
+from .error_codes import (  # noqa: E402
+    AUTH_FAILED,
+    CANNOT_ACT_ON_BEHALF,
+    CHANGE_TRACKING_NOT_ENABLED,
+    CONCURRENCY_LIMIT_EXCEEDED,
+    DUPLICATE,
+    EXECUTION_TIME_LIMIT_EXCEEDED,
+    EXPIRED_VERSION_STAMP,
+    INVALID_ARGUMENT,
+    NO_HTTP_RESOURCE,
+    NOT_FOUND,
+    OPTION_OUT_OF_RANGE,
+    PAYLOAD_ERROR,
+    PRIVILEGE_DENIED,
+    PROPERTY_NOT_FOUND,
+    QUERY_ERROR,
+    RESOURCE_NOT_FOUND,
+    THROTTLED_REQUESTS,
+    UNEXPECTED,
+    UNSUPPORTED_MESSAGE,
+    USER_DISABLED,
+    VALIDATION,
+    VERSION_MISMATCH,
+)
+
+__all__ = [
+    "AUTH_FAILED", "CANNOT_ACT_ON_BEHALF", "CHANGE_TRACKING_NOT_ENABLED",
+    "CONCURRENCY_LIMIT_EXCEEDED", "DUPLICATE", "EXECUTION_TIME_LIMIT_EXCEEDED",
+    "EXPIRED_VERSION_STAMP", "INVALID_ARGUMENT", "NO_HTTP_RESOURCE", "NOT_FOUND",
+    "OPTION_OUT_OF_RANGE", "PAYLOAD_ERROR", "PRIVILEGE_DENIED", "PROPERTY_NOT_FOUND",
+    "QUERY_ERROR", "RESOURCE_NOT_FOUND", "THROTTLED_REQUESTS", "UNEXPECTED", "UNSUPPORTED_MESSAGE",
+    "USER_DISABLED",
+    "VALIDATION", "VERSION_MISMATCH", "DataverseError", "Request", "Response", "drop",
+    "json_body", "json_page", "json_response", "odata_headers", "segment_not_found",
+    "property_not_found",
+]
+
+
+def segment_not_found(segment: str) -> DataverseError:
+    """404 for a path segment that names no entity set, function, action or property."""
+    return DataverseError(404, RESOURCE_NOT_FOUND, f"Resource not found for the segment "
+                          f"'{segment}'.")
+
+
+def property_not_found(name: str, type_name: str) -> DataverseError:
+    """400 for a `$select`/`$expand`/`$orderby` name the type does not have."""
+    return DataverseError(400, PROPERTY_NOT_FOUND, f"Could not find a property named '{name}' "
+                          f"on type '{type_name}'.")

@@ -38,16 +38,18 @@ from .store import DuplicateKey
 from .wire import (
     DUPLICATE,
     INVALID_ARGUMENT,
+    NO_HTTP_RESOURCE,
     NOT_FOUND,
     OPTION_OUT_OF_RANGE,
     PAYLOAD_ERROR,
-    QUERY_ERROR,
+    PROPERTY_NOT_FOUND,
     VALIDATION,
     VERSION_MISMATCH,
     DataverseError,
     Request,
     Response,
     json_response,
+    segment_not_found,
 )
 
 _BIND = re.compile(r"^(?:.*?/api/data/v\d+\.\d+/|/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)"
@@ -210,7 +212,7 @@ class Writer:
         """GET/PUT/DELETE of one column: `/accounts(id)/name`."""
         attribute = table.by_wire.get(name) or table.by_name.get(name)
         if attribute is None:
-            raise DataverseError(404, QUERY_ERROR, f"Resource not found for the segment '{name}'.")
+            raise segment_not_found(name)
         if request.method == "GET":
             self.api.require_read(caller, table)
             row = self.store.get_row(table.logical_name, row_id)
@@ -224,8 +226,8 @@ class Writer:
                        f"({row_id})/{attribute.wire_name}")
             return json_response(200, {"@odata.context": context, "value": value})
         if request.method not in ("PUT", "DELETE"):
-            raise DataverseError(405, QUERY_ERROR, "The requested resource does not support http "
-                                 f"method '{request.method}'.")
+            raise DataverseError(405, NO_HTTP_RESOURCE, "The requested resource does not "
+                                 f"support http method '{request.method}'.")
         if attribute.is_lookup:
             raise payload_error(table, "Lookups are changed with @odata.bind or $ref, not PUT.")
         if request.method == "PUT":
@@ -382,10 +384,12 @@ class Writer:
                     raise payload_error(table, f"Deep insert through '{key}' is not supported by "
                                                "the emulator; bind an existing row with "
                                                f"'{key}@odata.bind'.")
-                raise payload_error(table, f"The property '{key}' does not exist on type "
-                                           f"'{table.type_name}'. Make sure to only use property "
-                                           "names that are defined by the type or mark the type "
-                                           "as open type.")
+                # The answer the client-errors page shows for a misspelt property.
+                raise DataverseError(
+                    400, PROPERTY_NOT_FOUND, "An error occurred while validating input "
+                    f"parameters: Microsoft.Crm.CrmException: Invalid property '{key}' was found "
+                    f"in entity '{table.type_name}'. ---> Microsoft.OData.ODataException: Does "
+                    "not support untyped value in non-open type.")
             if key in _STATE_KEYS:
                 continue  # below, after all columns
             if key == table.primary_id:

@@ -241,10 +241,15 @@ def _stage_fill(cursor, name: str, columns: tuple[str, ...], rows: list[tuple]) 
     cursor.executemany(f"INSERT INTO {name} ({column_list}) VALUES ({placeholders})", rows)
 
 
+def _distinct(left: str, right: str) -> str:
+    """SQL that is true when two values differ, NULL-safe."""
+    operator = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return f"{left} {operator} {right}"
+
+
 def _differs(target: str, source: str, columns: Iterable[str]) -> str:
     """SQL that is true when any column differs between two rows (NULL-safe)."""
-    operator = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    return " OR ".join(f"{target}.{c} {operator} {source}.{c}" for c in columns)
+    return " OR ".join(_distinct(f"{target}.{c}", f"{source}.{c}") for c in columns)
 
 
 def _load_companies(rows, report: LoadReport) -> None:
@@ -275,17 +280,20 @@ def _load_companies(rows, report: LoadReport) -> None:
         )
         cursor.execute(f"SELECT COUNT(*) FROM {_COMPANY_STAGE} WHERE target_id IS NOT NULL")
         existing = cursor.fetchone()[0]
+        now = timezone.now()
         sets = ", ".join(f"{c} = s.{c}" for c in _COMPANY_UPDATE)
         cursor.execute(
-            f"UPDATE {table} SET {sets} FROM {_COMPANY_STAGE} s WHERE {table}.id = s.target_id "
-            f"AND ({_differs(table, 's', _COMPANY_UPDATE)})"
+            f"UPDATE {table} SET {sets}, updated_at = %s FROM {_COMPANY_STAGE} s "
+            f"WHERE {table}.id = s.target_id AND ({_differs(table, 's', _COMPANY_UPDATE)})",
+            [now],
         )
         updated = cursor.rowcount
         columns = ", ".join(_COMPANY_UPDATE)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}, industry, created_at) "
-            f"SELECT {columns}, '', %s FROM {_COMPANY_STAGE} WHERE target_id IS NULL ORDER BY line",
-            [timezone.now()],
+            f"INSERT INTO {table} ({columns}, industry, created_at, updated_at) "
+            f"SELECT {columns}, '', %s, %s FROM {_COMPANY_STAGE} WHERE target_id IS NULL "
+            "ORDER BY line",
+            [now, now],
         )
         report.companies_created += cursor.rowcount
         report.companies_updated += updated
@@ -300,7 +308,7 @@ def _load_members(rows, report: LoadReport) -> None:
     validated = _validated(rows, member_from_row, lambda m: m.profile_key, report,
                            numbered_objects=True)  # fmt: skip
     with connection.cursor() as cursor:
-        _stage_create(cursor, _MEMBER_STAGE, (*_MEMBER_COLUMNS, "company_id"))
+        _stage_create(cursor, _MEMBER_STAGE, _MEMBER_COLUMNS)
         staged = 0
         for chunk in _chunks(validated):
             values = [
@@ -312,12 +320,6 @@ def _load_members(rows, report: LoadReport) -> None:
             staged += len(values)
         if not staged:
             return
-        # The company of a member's company name, when the network has exactly one of that name.
-        cursor.execute(
-            f"UPDATE {_MEMBER_STAGE} SET company_id = c.id FROM (SELECT name_key, MIN(id) AS id "
-            f"FROM {company_table} GROUP BY name_key HAVING COUNT(*) = 1) c "
-            f"WHERE c.name_key = {_MEMBER_STAGE}.company_key AND {_MEMBER_STAGE}.company_key <> ''"
-        )
         cursor.execute(
             f"SELECT COUNT(*) FROM {_MEMBER_STAGE} s "
             f"JOIN {table} m ON m.profile_url = s.profile_url"
@@ -325,13 +327,27 @@ def _load_members(rows, report: LoadReport) -> None:
         existing = cursor.fetchone()[0]
         columns = [Member._meta.get_field(name).column for name in _MEMBER_UPDATE]
         column_list = ", ".join(columns)
+        staged_values = ", ".join(
+            "c.id" if column == "company_id" else f"s.{column}" for column in columns
+        )
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+        now = timezone.now()
+        # Only new and changed rows reach the insert (a hash join against the table, rather than
+        # a conflict per unchanged row); the company is the one of the member's company name,
+        # when the network has exactly one of that name.
         cursor.execute(
-            f"INSERT INTO {table} (profile_url, {column_list}, created_at) "
-            f"SELECT profile_url, {column_list}, %s FROM {_MEMBER_STAGE} {_ALWAYS} ORDER BY line "
-            f"ON CONFLICT (profile_url) DO UPDATE SET {updates} "
-            f"WHERE {_differs(table, 'excluded', columns)}",
-            [timezone.now()],
+            f"""INSERT INTO {table} (profile_url, {column_list}, created_at, updated_at)
+            SELECT s.profile_url, {staged_values}, %s, %s
+            FROM {_MEMBER_STAGE} s
+            LEFT JOIN (SELECT name_key, MIN(id) AS id FROM {company_table}
+                       GROUP BY name_key HAVING COUNT(*) = 1) c
+              ON c.name_key = s.company_key AND s.company_key <> ''
+            LEFT JOIN {table} m ON m.profile_url = s.profile_url
+            WHERE m.id IS NULL OR {_differs("m", "s", [c for c in columns if c != "company_id"])}
+               OR {_distinct("m.company_id", "c.id")}
+            ORDER BY s.line
+            ON CONFLICT (profile_url) DO UPDATE SET {updates}, updated_at = excluded.updated_at""",
+            [now, now],
         )
         written = cursor.rowcount
         created = staged - existing

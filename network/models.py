@@ -29,6 +29,9 @@ class Company(models.Model):
     # Matching keys, kept in step with the fields above by save() and the bulk loaders.
     name_key = models.CharField(max_length=255, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the row was created or a load last changed it: the import checks the CRM contacts
+    # of companies and members changed since its last run (``sync.flags``).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["name"]
@@ -67,6 +70,8 @@ class Member(models.Model):
     profile_key = models.CharField(max_length=300, db_index=True, editable=False)
     name_key = models.CharField(max_length=400, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # As for companies: when the row was created or a load last changed it.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]

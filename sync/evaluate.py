@@ -29,17 +29,18 @@ It is plain SQL that PostgreSQL and SQLite (3.33+) both run: CTEs, temporary tab
 it: mirror rows refer to each other by CRM id, not by foreign key.
 """
 
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import BooleanField
+from django.db.models import BooleanField, F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm_settings.models import CrmSettings
 from network.imported import imported_saves_remove
 from network.models import SavedAccount, SavedLead
-from seats.models import Contract, Seat, crm_sync_on_q
+from seats.models import SEAT_ROLES, Contract, CrmSync, Seat, crm_sync_modes, crm_sync_on_q
 from sync.models import CrmAccount, CrmContact, CrmOpportunity, CrmUser, SeatCrmUser
 
 
@@ -57,18 +58,70 @@ def stage_gate(crm_settings: CrmSettings) -> list[int] | None:
     return [option["value"] for option in crm_settings.pipeline_stage_options[rank:]]
 
 
-def _seat_owners(*, contract: Contract, crm_settings: CrmSettings) -> tuple[str, tuple]:
+@dataclass(frozen=True)
+class SeatOverrides:
+    """What-ifs about the seats, for a preview (``sync.preview``); the import passes none.
+
+    The pipeline stage and the auto-sync answer are overridden by passing an unsaved copy of the
+    contract's ``CrmSettings`` with the answers changed; these are what is not in the settings.
+    """
+
+    # Seat pk -> whether it takes part in sync, whatever its own mode says (*Enable / Disable
+    # CRM Sync*). Admin only seats never take part.
+    sync: Mapping[int, bool] = field(default_factory=dict)
+    # CRM users (pks) who would get a new seat that follows the contract's auto-sync answer
+    # (*Assign seats from CRM*); each stands as the seat ``-pk``, which no real seat has.
+    new_seats_for: Collection[int] = ()
+    # Only these seats' desired saves (real pks, or ``new_seat_id`` stand-ins), or every seat's:
+    # a seat's desired saves depend on no other seat, so a preview of one seat's change need not
+    # compute the whole contract's.
+    only: Collection[int] | None = None
+
+
+def new_seat_id(crm_user_pk: int) -> int:
+    """The stand-in seat id of a CRM user's seat-to-be in a preview (``SeatOverrides``)."""
+    return -crm_user_pk
+
+
+def _seat_owners(
+    *, contract: Contract, crm_settings: CrmSettings, overrides: SeatOverrides | None = None
+) -> tuple[str, tuple]:
     """``SELECT seat_id, owner_id`` of the contract's seats that take part in sync
     (``crm_sync_on_q``, the rule's one definition) with the CRM id of the user each maps to, and
-    its parameters."""
+    its parameters; with ``overrides``, as if those seats' sync were changed and the new seats
+    existed."""
+    overrides = overrides or SeatOverrides()
+    taking_part = crm_sync_on_q(auto_sync=crm_settings.auto_sync)
+    forced_on = [pk for pk, on in overrides.sync.items() if on]
+    forced_off = [pk for pk, on in overrides.sync.items() if not on]
+    if forced_on:
+        taking_part |= Q(pk__in=forced_on, role__in=SEAT_ROLES)
+    if forced_off:
+        taking_part &= ~Q(pk__in=forced_off)
     seats = (
         Seat.objects.filter(contract=contract)
-        .filter(crm_sync_on_q(auto_sync=crm_settings.auto_sync))
+        .filter(taking_part)
         .filter(crm_link__crm_user__isnull=False)
         .order_by()
         .values_list("pk", "crm_link__crm_user__crm_id")
     )
-    return seats.query.sql_with_params()
+    new_seats = list(overrides.new_seats_for)
+    if overrides.only is not None:
+        seats = seats.filter(pk__in=[pk for pk in overrides.only if pk > 0] or [0])
+        new_seats = [pk for pk in new_seats if new_seat_id(pk) in set(overrides.only)]
+    sql, params = seats.query.sql_with_params()
+    # A new seat follows the contract's answer (``CrmSync.DEFAULT``): the same rule, asked of a
+    # seat holder that does not exist yet.
+    if new_seats and CrmSync.DEFAULT in crm_sync_modes(auto_sync=crm_settings.auto_sync):
+        new = (
+            CrmUser.objects.filter(contract=contract, pk__in=new_seats)
+            .order_by()
+            .annotate(seat_id=F("pk") * -1)
+            .values_list("seat_id", "crm_id")
+        )
+        new_sql, new_params = new.query.sql_with_params()
+        sql, params = f"{sql} UNION ALL {new_sql}", (*params, *new_params)
+    return sql, params
 
 
 # The desired saves of the kind being applied; a temporary table lives in this connection only.
@@ -99,7 +152,13 @@ ACCOUNTS = _Kind(SavedAccount, "company_id", CrmAccount, "company_id", ("account
 LEADS = _Kind(SavedLead, "member_id", CrmContact, "member_id", ("contact_id", "customer_id"))
 
 
-def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings):
+def _desired_select(
+    kind: _Kind,
+    *,
+    contract: Contract,
+    crm_settings: CrmSettings,
+    overrides: SeatOverrides | None = None,
+):
     """``SELECT seat_id, target_id, crm_record_id`` of the saves the rules want, and parameters.
 
     1. ``seat_owners``: the contract's seats that take part in sync, with the CRM id of the
@@ -110,7 +169,9 @@ def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSetting
     3. ``grouped``: one row per (seat, network company or member) through the mirror rows'
        matches; several CRM rows can match one network row, and the save links to one of them.
     """
-    owners_sql, owners_params = _seat_owners(contract=contract, crm_settings=crm_settings)
+    owners_sql, owners_params = _seat_owners(
+        contract=contract, crm_settings=crm_settings, overrides=overrides
+    )
     gate = stage_gate(crm_settings)
     stage_sql = f"AND o.sales_stage IN ({_placeholders(gate)})" if gate is not None else ""
     links, link_params = [], []
@@ -139,6 +200,32 @@ def _desired_select(kind: _Kind, *, contract: Contract, crm_settings: CrmSetting
     return sql, [*owners_params, *link_params, contract.pk]
 
 
+def desired_saves_create(
+    cursor,
+    kind: _Kind,
+    *,
+    contract: Contract,
+    crm_settings: CrmSettings,
+    overrides: SeatOverrides | None = None,
+) -> None:
+    """Fill the temporary table ``DESIRED`` with the saves of ``kind`` the rules want
+    (``_desired_select``): ``seat_id, target_id, crm_record_id``, one row per seat and target.
+
+    The one home of the desired set: the import brings the saves in line with it (``_apply``)
+    and the preview compares the saves with it (``sync.preview``), with ``crm_settings`` and
+    ``overrides`` saying what if. Nothing else is written.
+    """
+    select, params = _desired_select(
+        kind, contract=contract, crm_settings=crm_settings, overrides=overrides
+    )
+    cursor.execute(f"DROP TABLE IF EXISTS {DESIRED}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {DESIRED} AS {select}", params)
+    cursor.execute(f"CREATE UNIQUE INDEX {DESIRED}_key ON {DESIRED} (seat_id, target_id)")
+    # A new table has no statistics; without them PostgreSQL plans the joins below as if
+    # it held one row.
+    cursor.execute(f"ANALYZE {DESIRED}")
+
+
 @dataclass
 class SaveCounts:
     added: int = 0  # imported saves inserted
@@ -148,7 +235,6 @@ class SaveCounts:
 
 def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -> SaveCounts:
     """Compute the desired saves into a temporary table, then bring the saves in line with it."""
-    select, params = _desired_select(kind, contract=contract, crm_settings=crm_settings)
     saved, target = _table(kind.saved), kind.target
     # The contract's saves without a desired row. ``seat__in`` keeps the statements on the saved
     # table alone (no join), which the correlated reference to it below needs.
@@ -164,12 +250,7 @@ def _apply(kind: _Kind, *, contract: Contract, crm_settings: CrmSettings, now) -
     )
     counts = SaveCounts()
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {DESIRED}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {DESIRED} AS {select}", params)
-        cursor.execute(f"CREATE UNIQUE INDEX {DESIRED}_key ON {DESIRED} (seat_id, target_id)")
-        # A new table has no statistics; without them PostgreSQL plans the joins below as if
-        # it held one row.
-        cursor.execute(f"ANALYZE {DESIRED}")
+        desired_saves_create(cursor, kind, contract=contract, crm_settings=crm_settings)
         cursor.execute(
             f"""INSERT INTO {saved} (seat_id, {target}, saved_by_hand, from_crm, crm_record_id,
                                      saved_at, imported_at)

@@ -16,6 +16,7 @@ where the last read stopped (a nextLink to resume a killed run, and the deltaLin
 for the next incremental read).
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -416,3 +417,57 @@ class SyncCursor(models.Model):
 
     def __str__(self):
         return f"{self.contract_id} {self.table} ({self.mode})"
+
+
+class FlagReason(models.TextChoices):
+    """Why a CRM contact's data looks stale against the prospecting network (``sync.flags``)."""
+
+    # The real product's "not at company" flag.
+    NOT_AT_COMPANY = "not_at_company", "Not at company"
+    EMAIL_DOMAIN = "email_domain", "Email domain differs from website"
+    NO_POSITION = "no_position", "No current position"
+
+
+class ContactFlag(models.Model):
+    """One reason a CRM contact's data looks stale, in words, as the import last worked it out.
+
+    Written by the import only (``sync.flags.flags_refresh``), for the contacts whose inputs it
+    touched; a page never computes one. ``inputs`` holds the values the rule looked at, as text:
+    a row is rewritten only when they (or the words) change, and *Dismiss* remembers the inputs
+    it was given, so a dismissed flag comes back once the flagged data changes.
+    """
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact = models.ForeignKey(CrmContact, on_delete=models.CASCADE, related_name="flags")
+    reason = models.CharField(max_length=20, choices=FlagReason.choices)
+    detail = models.CharField(max_length=500)
+    inputs = models.CharField(max_length=500)
+    # When the import created the flag or last changed its inputs or words.
+    updated_at = models.DateTimeField()
+    dismissed_inputs = models.CharField(max_length=500, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "reason"], name="contact_flag_once"),
+        ]
+        indexes = [models.Index(fields=["contract", "reason"], name="contact_flag_reason")]
+        verbose_name = "contact data flag"
+
+    def __str__(self):
+        return f"{self.contact_id}: {self.get_reason_display()}"
+
+    @property
+    def dismissed(self) -> bool:
+        """Dismissed, and the flagged data is still what it was then."""
+        return bool(self.dismissed_inputs) and self.dismissed_inputs == self.inputs

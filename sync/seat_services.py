@@ -193,6 +193,42 @@ class Assignment:
     refused: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CrmUsersToSeat:
+    """The selected CRM users, sorted out for *Assign seats from CRM*."""
+
+    # Who would get a seat: one CRM user per email, by name.
+    usable: list[CrmUser]
+    # Emails of people who already hold a seat (here or elsewhere).
+    already: list[str]
+    # Names of CRM users who cannot have a seat (disabled, application user, no email).
+    unusable: list[str]
+
+
+def crm_users_to_seat(*, contract: Contract, crm_users: QuerySet[CrmUser]) -> CrmUsersToSeat:
+    """Sort the selected CRM users into who would get a seat, who already holds one and who
+    cannot have one: the assignment's own first step, and its preview's (``sync.preview``)."""
+    users = list(crm_users.filter(contract=contract).order_by("full_name", "email"))
+    usable, unusable = [], []
+    for user in users:
+        if user.email and not user.is_disabled and not user.is_application_user:
+            usable.append(user)
+        else:
+            unusable.append(user.full_name or str(user.crm_id))
+    addresses = {u.email for u in usable} | {u.domain_name for u in usable if u.domain_name}
+    holders = set(
+        Seat.objects.filter(user__email__in=addresses).values_list("user__email", flat=True)
+    )
+    chosen, already, seen = [], [], set()
+    for user in usable:
+        if user.email in holders or user.domain_name in holders:
+            already.append(user.email)
+        elif user.email not in seen:
+            seen.add(user.email)
+            chosen.append(user)
+    return CrmUsersToSeat(usable=chosen, already=already, unusable=unusable)
+
+
 def _name_parts(full_name: str) -> tuple[str, str]:
     first, _, last = full_name.strip().partition(" ")
     return first, last.strip()
@@ -213,25 +249,12 @@ def seats_assign_from_crm(
        an import when they sync with CRM.
     """
     Contract.objects.select_for_update().filter(pk=contract.pk).first()
-    users = list(crm_users.filter(contract=contract).order_by("full_name", "email"))
-    usable, unusable = [], []
-    for user in users:
-        if user.email and not user.is_disabled and not user.is_application_user:
-            usable.append(user)
-        else:
-            unusable.append(user.full_name or str(user.crm_id))
-    addresses = {u.email for u in usable} | {u.domain_name for u in usable if u.domain_name}
-    holders = set(
-        Seat.objects.filter(user__email__in=addresses).values_list("user__email", flat=True)
-    )
-    people, already, seen = [], [], set()
-    for user in usable:
-        if user.email in holders or user.domain_name in holders:
-            already.append(user.email)
-        elif user.email not in seen:
-            seen.add(user.email)
-            first_name, last_name = _name_parts(user.full_name)
-            people.append({"email": user.email, "first_name": first_name, "last_name": last_name})
+    sorted_out = crm_users_to_seat(contract=contract, crm_users=crm_users)
+    unusable, already = sorted_out.unusable, sorted_out.already
+    people = []
+    for user in sorted_out.usable:
+        first_name, last_name = _name_parts(user.full_name)
+        people.append({"email": user.email, "first_name": first_name, "last_name": last_name})
     if not people:
         return Assignment(created=[], already=already, unusable=unusable)
     result = seats_create(contract=contract, people=people, role=Role.SEAT_HOLDER, by=by)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("sync/disable/", views.sync_disable, name="sync_disable"),
     path("invite/", views.invite, name="invite"),
     path("assign/", views.assign, name="assign"),
+    path("assign/preview/", views.assign_preview, name="assign_preview"),
     path("assign/create/", views.assign_create, name="assign_create"),
     path("assign/refresh/", views.crm_users_refresh, name="crm_users_refresh"),
 ]

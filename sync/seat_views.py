@@ -26,7 +26,9 @@ from seats.access import admin_required, get_for_contract
 from seats.models import SEAT_ROLES, Role, Seat
 from seats.services import seat_invitations_enqueue, seats_free, seats_in_use_and_admin_only
 from sync import seat_services
+from sync.evaluate import new_seat_id
 from sync.models import CrmUser
+from sync.preview import saves_preview
 from sync.seat_forms import CrmUserSearchForm, SeatEditForm, SeatFilterForm
 from sync.seat_selectors import (
     crm_users_assignable,
@@ -156,14 +158,35 @@ def _seats_phrase(count: int) -> str:
     return "1 seat" if count == 1 else f"{count} seats"
 
 
+def _sync_preview(request, seats: QuerySet[Seat], *, on: bool):
+    """What the import would do for ``seats`` with their CRM sync turned ``on`` or off."""
+    ids = list(seats.filter(role__in=SEAT_ROLES).values_list("pk", flat=True))
+    return saves_preview(contract=request.contract, seat_sync=dict.fromkeys(ids, on), of_seats=ids)
+
+
 @admin_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sync_enable(request):
-    """*Enable CRM Sync* for one seat (the row's menu) or the ticked ones (the bulk bar)."""
+    """*Enable CRM Sync* for one seat (the row's menu) or the ticked ones (the bulk bar): first
+    what the next import would bring them (``sync.preview``), then the change."""
     seats = _selected_seats(request)
     if not seats.exists():
         messages.info(request, "Select the seats to enable CRM sync for.")
         return _back(request)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        count = seats.count()
+        return render(
+            request,
+            "sync/seats/sync_enable.html",
+            {
+                "nav": "admin",
+                "count": count,
+                "seat": seats.select_related("user").first() if count == 1 else None,
+                "preview": _sync_preview(request, seats, on=True),
+                "selection": _selection_fields(request),
+                "next": _next_url(request),
+            },
+        )
     change = seat_services.seats_sync_enable(
         contract=request.contract, seats=seats, by=request.user
     )
@@ -207,6 +230,7 @@ def sync_disable(request):
             "count": count,
             "seat": seats.select_related("user").first() if count == 1 else None,
             "counts": seats_imported_saves_count(seats=seats.filter(role__in=SEAT_ROLES)),
+            "preview": _sync_preview(request, seats, on=False),
             "selection": _selection_fields(request),
             "next": _next_url(request),
         },
@@ -301,6 +325,41 @@ def _selected_crm_users(request) -> QuerySet[CrmUser]:
     if users.count() != len(ids):
         raise Http404("No such CRM user on this contract.")
     return users
+
+
+@admin_required
+@require_POST
+def assign_preview(request):
+    """*Preview*: what each selected person's new seat would get on its first import, with
+    *Assign seats* to go on (the same selection) and *Cancel*."""
+    crm_users = _selected_crm_users(request)
+    if not crm_users.exists():
+        messages.info(request, "Select the people to assign seats to.")
+        return _back(request, "seats:assign")
+    people = seat_services.crm_users_to_seat(contract=request.contract, crm_users=crm_users)
+    ids = [user.pk for user in people.usable]
+    preview = saves_preview(
+        contract=request.contract,
+        new_seats_for=ids,
+        of_seats=[new_seat_id(pk) for pk in ids],
+    )
+    return render(
+        request,
+        "sync/seats/assign_preview.html",
+        {
+            "nav": "admin",
+            "people": people,
+            "preview": preview,
+            "auto_sync": crm_settings_get(contract=request.contract).auto_sync,
+            "free": seats_free(contract=request.contract),
+            "selection": [
+                (name, value)
+                for name in ("crm_user", "scope", "q", "everyone")
+                for value in request.POST.getlist(name)
+            ],
+            "next": _next_url(request, "seats:assign"),
+        },
+    )
 
 
 @admin_required

@@ -9,7 +9,7 @@ import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from django import db
 from django.conf import settings
@@ -30,6 +30,7 @@ from crm_settings.selectors import crm_connection_get, crm_settings_get
 from dynamics import DynamicsClient, DynamicsError, Throttled
 from seats.models import Contract
 from sync.evaluate import saves_evaluate, saves_inputs, won_saves_record
+from sync.flags import flags_refresh
 from sync.mirror import (
     ACCOUNTS,
     CONTACTS,
@@ -132,7 +133,8 @@ class _Saves:
         self.contract = run.contract
         self.context = context
         self.recorder = recorder
-        previous = _previous_success(run)
+        # The contract's last successful run: what this one goes on from.
+        self.previous = previous = _previous_success(run)
         # Asked once: both tables are matched again, or neither.
         self.rematch = previous is not None and network_grew_since(previous.started_at)
         self.accounts_inputs = None
@@ -181,6 +183,8 @@ def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> N
        on the way.
     3. Decide the Leads from the mirror in SQL (``_Saves``, ``sync.evaluate``), with the
        settings as they are now: a settings change merged into this run is honoured here.
+    4. Recompute the data validation flags of the contacts whose inputs changed since the last
+       successful run (``sync.flags``).
     """
     contract = run.contract
     context = _read_context(contract=contract, crm_settings=crm_settings_get(contract=contract))
@@ -192,6 +196,8 @@ def _import(*, run: SyncRun, client: DynamicsClient, recorder: RunRecorder) -> N
     saves = _Saves(run=run, context=context, recorder=recorder)
     _read_tables(run=run, client=client, context=context, recorder=recorder, saves=saves)
     saves.leads()
+    flags = flags_refresh(run=run, previous=saves.previous)
+    recorder.checkpoint(table="flags", add=asdict(flags))
 
 
 def _read_tables(

@@ -5,6 +5,7 @@
 | InMail | ``li_inmail`` (``li_inmails``) | 1 Completed, 2 Completed |
 | message | ``li_message`` (``li_messages``) | 1 Completed, 2 Completed |
 | note | ``task`` (``tasks``) | 1 Completed, 5 Completed |
+| follow-up task | ``task`` (``tasks``) | never: written open, on its contact |
 
 InMails and messages go to the activity tables of the LinkedIn Sales Navigator solution; notes to
 tasks, which every org has and which, unlike Dynamics' own notes (``annotation``), are activities
@@ -22,8 +23,8 @@ from datetime import UTC, datetime
 
 from crm_settings.models import WritebackType
 from dynamics import ChangeSet, DynamicsError, Operation, OperationResult, RolledBack
-from writeback.content import ActivityContent, message_content, note_content
-from writeback.models import OutboxEntry, RecordType
+from writeback.content import ActivityContent, follow_up_content, message_content, note_content
+from writeback.models import FOLLOW_UP, OutboxEntry, RecordType
 
 _ENTITY_SETS = {
     RecordType.CONTACT: "contacts",
@@ -69,6 +70,7 @@ TABLES = {
     WritebackType.INMAIL: ActivityTable("li_inmail", "li_inmails", (1, 2)),
     WritebackType.MESSAGE: ActivityTable("li_message", "li_messages", (1, 2)),
     WritebackType.NOTE: ActivityTable("task", "tasks", (1, 5)),
+    FOLLOW_UP: ActivityTable("task", "tasks", (1, 5)),
 }
 # The item types whose tables exist only where the LinkedIn solution is installed.
 LINKEDIN_TYPES = frozenset({WritebackType.INMAIL.value, WritebackType.MESSAGE.value})
@@ -85,10 +87,29 @@ def _content_and_time(entry: OutboxEntry) -> tuple[ActivityContent, datetime]:
     return note_content(entry.note), entry.note.created_at
 
 
+def follow_up_record(entry: OutboxEntry) -> CrmRecord:
+    """The contact a follow-up task regards (chosen when it was asked for: no matching)."""
+    follow_up = entry.follow_up
+    return CrmRecord(
+        type=RecordType.CONTACT, id=follow_up.contact_crm_id, name=follow_up.contact_name
+    )
+
+
+def _follow_up_body(entry: OutboxEntry, owner_id: uuid.UUID | None) -> dict:
+    """An open task: a to-do for its owner, with no actual start or end yet."""
+    content = follow_up_content(entry.follow_up)
+    body = {"subject": content.subject, "description": content.description}
+    if owner_id:
+        body["ownerid@odata.bind"] = f"/systemusers({owner_id})"
+    return body | activity_table_get(entry=entry).regarding(follow_up_record(entry))
+
+
 def activity_body(
     *, entry: OutboxEntry, owner_id: uuid.UUID | None, record: CrmRecord | None
 ) -> dict:
     """The activity's columns: content, when it happened, its owner and what it regards."""
+    if entry.follow_up_id:
+        return _follow_up_body(entry, owner_id)
     content, happened_at = _content_and_time(entry)
     # Whole seconds in UTC, the form Microsoft's examples use for date-time columns.
     when = happened_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -108,7 +129,8 @@ def activity_body(
 def activity_create(
     *, entry: OutboxEntry, owner_id: uuid.UUID | None, record: CrmRecord | None
 ) -> Operation | ChangeSet:
-    """Create the entry's activity with its own id: closed on ``record``, or open without one.
+    """Create the entry's activity with its own id: closed on ``record``, or open without one
+    (a follow-up task: open, on its contact).
 
     The create is a create-only upsert (``If-None-Match: *``): when the activity already exists
     it answers 412 and changes nothing.
@@ -120,7 +142,7 @@ def activity_create(
         activity_body(entry=entry, owner_id=owner_id, record=record),
         row_id=activity_id,
     )
-    if record is None:
+    if record is None or entry.follow_up_id:
         return create
     return ChangeSet([create, Operation.update(table.entity_set, activity_id, table.close())])
 

@@ -9,6 +9,7 @@ was more. Everything here is a pure function of its arguments.
 from dataclasses import dataclass
 
 from inbox.models import Message, Note, Thread
+from writeback.models import FollowUp
 
 SUBJECT_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -68,3 +69,8 @@ def note_content(note: Note) -> ActivityContent:
     Reads ``note.member`` or ``note.company`` (select them with the note).
     """
     return _content(f"LinkedIn note on {note.subject_name}: {first_line(note.body)}", note.body)
+
+
+def follow_up_content(follow_up: FollowUp) -> ActivityContent:
+    """A follow-up task: its subject and what the data validation found, as asked for."""
+    return _content(follow_up.subject, follow_up.description)

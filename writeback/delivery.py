@@ -76,6 +76,7 @@ from writeback.activities import (
     activity_state,
     activity_table_get,
     first_error,
+    follow_up_record,
 )
 from writeback.matching import LiveLookup, matches_find
 from writeback.models import ErrorKind, OutboxEntry, OutboxState
@@ -236,14 +237,16 @@ def _removal_plan(entry: OutboxEntry, writer: Writer | Unmapped) -> _Plan:
 def _sending_plans(run: DeliveryRun, sending: list[tuple[OutboxEntry, Writer]]) -> list[_Plan]:
     if not sending:
         return []
+    # A follow-up task regards the contact it was asked for; the items are matched.
+    items = [entry for entry, _ in sending if not entry.follow_up_id]
     try:
-        records = matches_find(
-            contract_id=run.contract_id, entries=[e for e, _ in sending], lookup=run.lookup
-        )
+        records = matches_find(contract_id=run.contract_id, entries=items, lookup=run.lookup)
     except DynamicsError as error:
         # Without the lookups nothing can be told apart: closed or open would be a guess.
-        _fail_all(run, [entry for entry, _ in sending], error)
-        return []
+        _fail_all(run, items, error)
+        sending = [(entry, writer) for entry, writer in sending if entry.follow_up_id]
+        records = {}
+    records |= {entry.pk: follow_up_record(entry) for entry, _ in sending if entry.follow_up_id}
     return [
         _Plan(
             entry=entry,
@@ -329,7 +332,10 @@ def _reconcile(run: DeliveryRun, plans: list[_Plan], caller: str | None) -> None
                 run.fail(plan.entry, result.error)
                 continue
             state = activity_state(result.body)
-            if state.open and plan.record is not None:
+            if plan.entry.follow_up_id:
+                # Open on purpose, on its contact: never closed, never in the unresolved report.
+                sent.append(_sent(run, plan, written_open=False, regarding=plan.record))
+            elif state.open and plan.record is not None:
                 to_close.append(plan)
             else:
                 sent.append(_sent(run, plan, written_open=state.open, regarding=state.regarding))

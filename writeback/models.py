@@ -21,6 +21,7 @@ unresolved-task report, so that their later items are matched to it.
 import uuid
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -32,6 +33,12 @@ from seats.models import Contract, Seat
 # The namespace of every activity id the portal derives. Never change it: every item would get a
 # new id, and the next delivery would create each activity a second time.
 ACTIVITY_ID_NAMESPACE = uuid.UUID("e0132fb1-fd03-414d-aeed-d72024d69140")
+
+
+# The item type of a follow-up task (``FollowUp``): not one the admin chooses to copy; it is
+# written because someone asked for it on Data validation.
+FOLLOW_UP = "followup"
+ITEM_TYPES = [*WritebackType.choices, (FOLLOW_UP, "Follow-up task")]
 
 
 def activity_id_derive(*, contract_id: int, item_type: str, item_id: int) -> uuid.UUID:
@@ -94,6 +101,49 @@ _NEXT_STEPS = {
 }
 
 
+class FollowUp(models.Model):
+    """A follow-up task in the CRM about a flagged contact, for the seat holder whose Lead it
+    is (*Create a follow-up task in CRM* on Data validation).
+
+    Delivered through the outbox like a note: one ``OutboxEntry``, an activity id derived from
+    this row, a create-only write, so the CRM gets it once. Asking again for the same contact,
+    seat and flagged data finds this row (``writeback.followups``) instead of making another.
+    The task is written open (a to-do for its owner), regarding the contact.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="+")
+    contact_crm_id = models.UUIDField()
+    contact_name = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=200)
+    description = models.TextField()
+    # The flags' inputs when it was asked for (``ContactFlag.inputs``, joined).
+    inputs = models.TextField()
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # What the outbox asks an item (``outbox_retry``): a follow-up always wants to be in the CRM.
+    copy_to_crm = True
+    item_type = FOLLOW_UP
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "seat", "contact_crm_id", "inputs"], name="follow_up_once"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+    @property
+    def body(self) -> str:
+        return self.description
+
+
 class OutboxEntry(models.Model):
     """One item that should exist in the CRM (or did, and must go): its delivery's progress.
 
@@ -104,12 +154,15 @@ class OutboxEntry(models.Model):
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="+")
     seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="+")
-    item_type = models.CharField(max_length=10, choices=WritebackType.choices)
+    item_type = models.CharField(max_length=10, choices=ITEM_TYPES)
     message = models.OneToOneField(
         Message, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery"
     )
     note = models.OneToOneField(
         Note, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery"
+    )
+    follow_up = models.OneToOneField(
+        FollowUp, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery"
     )
     activity_id = models.UUIDField(unique=True, editable=False)
     state = models.CharField(max_length=20, choices=OutboxState.choices, default=OutboxState.QUEUED)
@@ -132,7 +185,8 @@ class OutboxEntry(models.Model):
     written_open = models.BooleanField(
         null=True,
         blank=True,
-        help_text="Open: no CRM record matched (unresolved-task report). Closed: on the match.",
+        help_text="Open: no CRM record matched (unresolved-task report). Closed: on the match "
+        "(and follow-up tasks, open on purpose, on their contact).",
     )
     regarding_type = models.CharField(
         max_length=20, blank=True, help_text="contact, lead or account"
@@ -156,12 +210,16 @@ class OutboxEntry(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(message__isnull=False, note__isnull=True)
+                    models.Q(message__isnull=False, note__isnull=True, follow_up__isnull=True)
                     & models.Q(item_type__in=[WritebackType.INMAIL, WritebackType.MESSAGE])
                 )
                 | (
-                    models.Q(message__isnull=True, note__isnull=False)
+                    models.Q(message__isnull=True, note__isnull=False, follow_up__isnull=True)
                     & models.Q(item_type=WritebackType.NOTE)
+                )
+                | (
+                    models.Q(message__isnull=True, note__isnull=True, follow_up__isnull=False)
+                    & models.Q(item_type=FOLLOW_UP)
                 ),
                 name="outbox_entry_has_one_item_of_its_type",
             ),
@@ -171,12 +229,17 @@ class OutboxEntry(models.Model):
         return f"{self.get_item_type_display()} {self.activity_id} ({self.get_state_display()})"
 
     @property
-    def item(self) -> Message | Note:
+    def item(self) -> "Message | Note | FollowUp":
+        if self.follow_up_id:
+            return self.follow_up
         return self.message if self.message_id else self.note
 
     @property
-    def about(self) -> Member | Company:
-        """Who or what the item is about: the member written to, or the note's lead or account."""
+    def about(self) -> Member | Company | str:
+        """Who or what the item is about: the member written to, the note's lead or account, or
+        the name of a follow-up task's contact."""
+        if self.follow_up_id:
+            return self.follow_up.contact_name
         if self.message_id:
             return self.message.thread.member
         return self.note.member if self.note.member_id else self.note.company
@@ -184,6 +247,8 @@ class OutboxEntry(models.Model):
     @property
     def task_label(self) -> str:
         """What the unresolved-task report calls it ("Unassigned InMail or Message Task")."""
+        if self.follow_up_id:
+            return "Follow-up Task"
         kind = {"inmail": "InMail", "message": "Message"}.get(self.item_type, "Note")
         return f"Unassigned {kind} Task"
 

@@ -52,7 +52,9 @@ from network.models import Member
 from seats.models import Contract, Seat
 from writeback.activities import CrmRecord
 from writeback.models import (
+    FOLLOW_UP,
     ErrorKind,
+    FollowUp,
     OutboxDrain,
     OutboxEntry,
     OutboxState,
@@ -219,6 +221,29 @@ def outbox_follow(*, items: Iterable[Message | Note], contract_id: int) -> None:
         outbox_drain_enqueue(contract_id=contract_id)
 
 
+def outbox_follow_up(*, follow_up: FollowUp) -> bool:
+    """Queue a follow-up task's delivery, once: True when this call created its entry.
+
+    Call inside the transaction that created ``follow_up`` (``writeback.followups``); the
+    entry's activity id is derived from it, so even a second entry could not write a second
+    task, and the entry's one-to-one link refuses one anyway.
+    """
+    if OutboxEntry.objects.filter(follow_up=follow_up).exists():
+        return False
+    OutboxEntry.objects.create(
+        contract_id=follow_up.contract_id,
+        seat_id=follow_up.seat_id,
+        item_type=FOLLOW_UP,
+        follow_up=follow_up,
+        activity_id=activity_id_derive(
+            contract_id=follow_up.contract_id, item_type=FOLLOW_UP, item_id=follow_up.pk
+        ),
+        next_attempt_at=timezone.now(),
+    )
+    outbox_drain_enqueue(contract_id=follow_up.contract_id)
+    return True
+
+
 @transaction.atomic
 def outbox_retry(*, entry: OutboxEntry) -> OutboxEntry:
     """*Retry* on a failed item: try again whatever the item's checkbox wants now."""
@@ -240,7 +265,9 @@ def outbox_retry(*, entry: OutboxEntry) -> OutboxEntry:
 def _due(*, contract: Contract, now: datetime, waiting_types: Collection[str]) -> Q:
     # Sending waits for the admin's selection ("items of types not selected ... are never sent")
     # and for the types' CRM table; removing what the seat holder unticked never does.
+    # Follow-up tasks were asked for one by one (Data validation), in tasks, which every org has.
     types = crm_settings_get(contract=contract).writeback_types() - set(waiting_types)
+    types.add(FOLLOW_UP)
     return Q(next_attempt_at__lte=now) & (
         Q(state__in=_SEND_DUE, item_type__in=types) | Q(state__in=_REMOVE_DUE)
     )
@@ -298,6 +325,7 @@ def outbox_claim_due(
             "message__thread__member__company",
             "note__member__company",
             "note__company",
+            "follow_up",
         )
         .order_by("next_attempt_at", "pk")
     )

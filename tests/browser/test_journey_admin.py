@@ -73,6 +73,9 @@ def test_admin_journey(page, stack, shots, demo_team):
         "Yes"
     ).check()
     page.get_by_role("button", name="Save CRM settings").click()
+    # A new stage is previewed first (issue 16): what the import would then do, then Save.
+    page.get_by_role("heading", name="Before you save: what the import would do").wait_for()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("CRM settings saved.").wait_for()
 
     # 5. Writeback: the Get it now step while the LinkedIn solution is missing, then enabled.

@@ -54,7 +54,7 @@ def _forget_choices(contract) -> None:
 
 def _answers(**changes) -> dict:
     return {"auto_sync": "yes", "pipeline_stage": "not_sure", "won_value_column": "not_sure",
-            "sync_interval_minutes": "15"} | changes  # fmt: skip
+            "sync_interval_minutes": "15", "confirm": "yes"} | changes  # fmt: skip
 
 
 def test_opening_crm_settings_asks_the_crm_nothing_and_writes_nothing(

@@ -46,6 +46,7 @@ def test_saving_the_answers_audits_and_re_evaluates_the_import(
                 "pipeline_stage": "2",
                 "won_value_column": "new_wonamount",
                 "sync_interval_minutes": "30",
+                "confirm": "yes",  # past the preview
             },
         )
     assert response.status_code == 302
@@ -70,12 +71,12 @@ def test_not_sure_is_saved_as_no_stage_and_the_default_won_column(connected, con
     connected.post(
         reverse(SAVE),
         {"auto_sync": "yes", "pipeline_stage": "1", "won_value_column": "estimatedvalue",
-         "sync_interval_minutes": "15"},
+         "sync_interval_minutes": "15", "confirm": "yes"},
     )  # fmt: skip
     connected.post(
         reverse(SAVE),
         {"auto_sync": "yes", "pipeline_stage": "not_sure", "won_value_column": "not_sure",
-         "sync_interval_minutes": "15"},
+         "sync_interval_minutes": "15", "confirm": "yes"},
     )  # fmt: skip
     saved = _settings(contract)
     assert saved.pipeline_stage is None
@@ -106,7 +107,7 @@ def test_without_stored_choices_the_saved_answers_are_kept(connected, contract):
     connected.post(
         reverse(SAVE),
         {"auto_sync": "yes", "pipeline_stage": "1", "won_value_column": "not_sure",
-         "sync_interval_minutes": "15"},
+         "sync_interval_minutes": "15", "confirm": "yes"},
     )  # fmt: skip
     # A connection saved before the org's choices were stored on it.
     CrmConnection.objects.filter(contract=contract).update(
@@ -120,7 +121,7 @@ def test_without_stored_choices_the_saved_answers_are_kept(connected, contract):
     response = connected.post(
         reverse(SAVE),
         {"auto_sync": "no", "pipeline_stage": "3", "won_value_column": "new_wonamount",
-         "sync_interval_minutes": "20"},
+         "sync_interval_minutes": "20", "confirm": "yes"},
     )  # fmt: skip
     assert response.status_code == 302
     saved = _settings(contract)

@@ -140,7 +140,40 @@ def test_count_reads_odata_count(client, mocked):
     assert client.count("accounts", filter="statecode eq 0") == 42
     request = mocked.calls[0].request
     assert request.url.endswith("?$filter=statecode%20eq%200&$count=true")
-    assert request.headers["Prefer"] == "odata.maxpagesize=1"
+    assert request.headers["Prefer"] == (
+        'odata.maxpagesize=1,odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcount,'
+        'Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"'
+    )
+
+
+@pytest.mark.parametrize(
+    "annotations, count, capped",
+    [
+        ({"@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded": True}, 5000, True),
+        ({"@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded": False}, 5000, False),
+        ({}, 5000, True),  # no annotation: a count at the limit may be capped
+        ({}, 4999, False),
+    ],
+)
+def test_count_says_whether_dataverse_capped_it(client, mocked, annotations, count, capped):
+    """Count rows using OData: the count stops at 5,000, the annotation says whether it did."""
+    body = _collection([], **{"@odata.count": count}, **annotations)
+    mocked.add("GET", f"{API}accounts", json=body)
+    result = client.count("accounts")
+    assert result == count and result.capped is capped
+    assert f"capped={capped}" in repr(result)
+
+
+def test_a_malformed_limit_annotation_is_refused(client, mocked):
+    mocked.add(
+        "GET",
+        f"{API}accounts",
+        json=_collection(
+            [], **{"@odata.count": 5000, "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded": 1}
+        ),
+    )
+    with pytest.raises(MalformedResponse, match="totalrecordcountlimitexceeded"):
+        client.count("accounts")
 
 
 # -- change tracking -----------------------------------------------------------------------

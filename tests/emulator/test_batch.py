@@ -222,3 +222,39 @@ def test_impersonation_header_on_the_batch_applies_to_its_parts(api, emulator):
     assert [p["status"] for p in parse_batch_response(response)] == [204]
     stored = emulator.row("tasks", task_id)
     assert stored["_createdby_value"] == stored["_ownerid_value"] == alex["systemuserid"]
+
+
+# -- the batch's status when a failure stops it ("Handling errors", execute-batch-operations) -----
+
+
+@pytest.mark.parametrize("failing, status", [
+    (lambda: _part("PATCH", f"tasks({uuid.uuid4()})", {"subject": "x"},
+                   headers={"If-Match": "*"}), 404),
+    (lambda: _part("POST", "nosuchset", {"name": "x"}), 404),
+    (lambda: _part("POST", "tasks", {"subject": "x" * 201}), 400),
+])
+def test_a_stopping_part_makes_the_batch_400_and_keeps_its_own_status(api, failing, status):
+    """A Microsoft SDK accepts only 200/202/207/400 from $batch: a part's 404 stays inside."""
+    response = post_batch(api, [_part("GET", "WhoAmI"), failing(), _part("GET", "WhoAmI")])
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("multipart/mixed")
+    assert [p["status"] for p in parse_batch_response(response)] == [200, status]
+
+
+@pytest.mark.parametrize("prefer, batch_status", [(None, 400), ("odata.continue-on-error", 200)])
+def test_a_failing_change_set_answers_one_error_part_with_its_content_id(api, emulator, prefer,
+                                                                         batch_status):
+    created, missing = str(uuid.uuid4()), str(uuid.uuid4())
+    response = post_batch(api, [
+        [_part("POST", "tasks", {"activityid": created, "subject": "rolled back"},
+               content_id="1"),
+         _part("PATCH", f"tasks({missing})", {"subject": "x"}, content_id="2",
+               headers={"If-Match": "*"})],
+        _part("GET", "WhoAmI"),
+    ], prefer=prefer)
+    assert response.status_code == batch_status
+    parts = parse_batch_response(response)
+    assert (parts[0]["status"], parts[0]["content_id"]) == (404, "2")
+    assert json.loads(parts[0]["body"])["error"]["code"] == "0x80040217"
+    assert [p["status"] for p in parts[1:]] == ([200] if prefer else [])
+    assert emulator.row("tasks", created) is None

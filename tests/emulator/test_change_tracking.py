@@ -136,7 +136,8 @@ def test_unknown_and_expired_tokens_ask_for_a_full_sync(api, org):
 def test_tables_without_change_tracking_refuse_it(api, org):
     response = api.get("tasks?$select=subject", prefer=TRACK)
     assert response.status_code == 400
-    assert "not enabled for the entity 'task'" in error_of(response)["message"]
+    assert error_of(response) == {"code": "0x80072491",  # ChangeTrackingNotEnabledForEntity
+                                  "message": "Entity task isn't enabled for change tracking."}
     org.set_change_tracking("lead", True)
     try:
         _, _, link = _sync(api, "leads?$select=fullname")

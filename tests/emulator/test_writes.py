@@ -124,7 +124,7 @@ def test_binding_a_missing_row_is_404(api):
 
 
 @pytest.mark.parametrize("body, fragment", [
-    ({"subject": "x", "nosuch": 1}, "The property 'nosuch' does not exist"),
+    ({"subject": "x", "nosuch": 1}, "Invalid property 'nosuch' was found in entity"),
     ({"subject": "x", "_regardingobjectid_value": str(uuid.uuid4())},
      "Use Navigation properties instead"),
     ({"subject": "x", "regardingobjectid_widget_task@odata.bind": "/widgets(1)"},

@@ -39,8 +39,9 @@ MATRIX = {
     "seats:assign":             (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     # Without a selection the confirmation sends the admin back to the list.
     "seats:sync_disable":       (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
-    "seats:sync_enable":        (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:sync_enable":        (LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN),
     "seats:invite":             (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
+    "seats:assign_preview":     (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "seats:assign_create":      (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "seats:crm_users_refresh":  (LOGIN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, FORBIDDEN),
     "network:accounts":         (LOGIN, OK, FORBIDDEN, OK, OK, FORBIDDEN, OK),
@@ -52,6 +53,9 @@ MATRIX = {
     "writeback:unresolved":     (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
     "writeback:failed":         (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "writeback:unresolved_export": (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
+    # Admins see every flagged contact of the contract, seat holders their own Leads' (both 200).
+    "validation:flags":         (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
+    "validation:flags_csv":     (LOGIN, OK, OK, OK, OK, FORBIDDEN, OK),
     "reports:won_revenue":      (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "reports:won_revenue_csv":  (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),
     "reports:matches":          (LOGIN, FORBIDDEN, OK, OK, OK, FORBIDDEN, FORBIDDEN),

@@ -93,7 +93,7 @@ def test_with_auto_sync_yes_enabling_a_disabled_seat_brings_it_back(
     _mapped(seat_holder)
     Seat.objects.filter(pk=seat_holder.pk).update(crm_sync=CrmSync.OFF)
     with django_capture_on_commit_callbacks(execute=True):
-        response = login(admin).post(ENABLE, {"seat": seat_holder.pk})
+        response = login(admin).post(ENABLE, {"seat": seat_holder.pk, "confirm": "yes"})
     assert response.status_code == 302
     assert _in_crm(seat_holder)
     assert enqueued == [(SYNC_RUN, contract.pk, "seats")]
@@ -109,9 +109,11 @@ def test_with_auto_sync_no_seats_are_off_until_enabled(
     _mapped(seat_holder)
     assert not _in_crm(seat_holder)
     page = login(admin).get(reverse("seats:list")).content.decode()
-    assert "Enable CRM Sync</button>" in page
+    assert "Enable CRM Sync</a>" in page
     with django_capture_on_commit_callbacks(execute=True):
-        response = login(admin).post(ENABLE, {"seat": seat_holder.pk}, follow=True)
+        response = login(admin).post(
+            ENABLE, {"seat": seat_holder.pk, "confirm": "yes"}, follow=True
+        )
     assert "CRM sync enabled for 1 seat." in response.content.decode()
     seat_holder.refresh_from_db()
     assert seat_holder.crm_sync == CrmSync.ON
@@ -140,7 +142,9 @@ def test_bulk_enable_turns_on_the_ticked_seats_and_skips_admin_only(
     untouched = SeatFactory(contract=contract)
     with django_capture_on_commit_callbacks(execute=True):
         response = login(admin).post(
-            ENABLE, {"seat": [seat_holder.pk, other.pk, admin_only.pk]}, follow=True
+            ENABLE,
+            {"seat": [seat_holder.pk, other.pk, admin_only.pk], "confirm": "yes"},
+            follow=True,
         )
     page = response.content.decode()
     assert "CRM sync enabled for 2 seats." in page
@@ -178,7 +182,7 @@ def test_bulk_disable_of_all_matching_seats_confirms_the_totals_first(
 def test_bulk_enable_of_all_matching_seats_follows_the_filters(login, contract, admin):
     _connected(contract, auto_sync=False)
     SeatFactory.create_batch(3, contract=contract, role="seat_holder")
-    login(admin).post(ENABLE, {"scope": "all", "role": "seat_holder"})
+    login(admin).post(ENABLE, {"scope": "all", "role": "seat_holder", "confirm": "yes"})
     assert set(Seat.objects.values_list("role", "crm_sync")) == {
         ("seat_holder", "on"), ("admin", "default"),
     }  # fmt: skip
@@ -193,10 +197,13 @@ def test_nothing_selected_is_a_notice(login, admin):
 
 
 def test_changes_are_post_only_and_need_the_csrf_token(login, admin, seat_holder):
-    assert login(admin).get(ENABLE, {"seat": seat_holder.pk}).status_code == 405
+    # A GET (or a POST without confirm) only shows what enabling would import.
+    assert login(admin).get(ENABLE, {"seat": seat_holder.pk, "confirm": "yes"}).status_code == 200
+    assert login(admin).post(ENABLE, {"seat": seat_holder.pk}).status_code == 200
+    assert Seat.objects.get(pk=seat_holder.pk).crm_sync == CrmSync.DEFAULT
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(admin.user)
-    assert strict.post(ENABLE, {"seat": seat_holder.pk}).status_code == 403
+    assert strict.post(ENABLE, {"seat": seat_holder.pk, "confirm": "yes"}).status_code == 403
     assert strict.post(DISABLE, {"seat": seat_holder.pk, "confirm": "yes"}).status_code == 403
     assert Seat.objects.get(pk=seat_holder.pk).crm_sync == CrmSync.DEFAULT
 
@@ -212,16 +219,18 @@ def test_it_refuses_a_foreign_seat(login, admin, outsider):
 
 def test_it_refuses_seat_holders(login, seat_holder):
     client = login(seat_holder)
-    assert client.post(ENABLE, {"seat": seat_holder.pk}).status_code == 403
+    assert client.post(ENABLE, {"seat": seat_holder.pk, "confirm": "yes"}).status_code == 403
     assert client.get(DISABLE, {"seat": seat_holder.pk}).status_code == 403
 
 
 def test_all_matching_never_reaches_another_contract(login, admin, outsider):
-    login(outsider).post(ENABLE, {"scope": "all"})
+    login(outsider).post(ENABLE, {"scope": "all", "confirm": "yes"})
     assert Seat.objects.get(pk=admin.pk).crm_sync == CrmSync.DEFAULT
     assert Seat.objects.get(pk=outsider.pk).crm_sync == CrmSync.ON
 
 
 def test_an_outside_next_is_not_followed(login, admin, seat_holder):
-    response = login(admin).post(ENABLE, {"seat": seat_holder.pk, "next": "https://evil.test/"})
+    response = login(admin).post(
+        ENABLE, {"seat": seat_holder.pk, "next": "https://evil.test/", "confirm": "yes"}
+    )
     assert response.url == reverse("seats:list")
