@@ -197,3 +197,21 @@ def test_values_come_out_as_they_went_in():
         )
     )
     assert Member.objects.get().headline == odd
+
+
+def test_only_changed_rows_get_a_new_updated_at():
+    """The import re-checks the CRM contacts of members changed since its last run."""
+    people = [
+        {"first_name": "E", "last_name": f"Five{i}", "profile_url": f"https://li.test/in/e{i}"}
+        for i in range(3)
+    ]
+    network_load(companies=numbered([{"name": "Stable", "domain": "stable.test"}]),
+                 people=numbered(people))  # fmt: skip
+    before = dict(Member.objects.values_list("last_name", "updated_at"))
+    company_before = Company.objects.get().updated_at
+    people[1]["headline"] = "Now a headline"
+    network_load(companies=numbered([{"name": "Stable", "domain": "stable.test"}]),
+                 people=numbered(people))  # fmt: skip
+    after = dict(Member.objects.values_list("last_name", "updated_at"))
+    assert [name for name in before if before[name] != after[name]] == ["Five1"]
+    assert Company.objects.get().updated_at == company_before
