@@ -46,7 +46,12 @@ class Company(models.Model):
 
     def refresh_keys(self) -> None:
         self.domain = normalize_domain(self.domain)
-        self.name_key = normalize_company(self.name)
+        self.name_key = self.name_key_for(self.name)
+
+    @staticmethod
+    def name_key_for(name: str) -> str:
+        """The key companies are matched on by name (the bulk loader fills it the same way)."""
+        return normalize_company(name)
 
 
 class Member(models.Model):
@@ -83,9 +88,22 @@ class Member(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
     def refresh_keys(self) -> None:
-        self.email = normalize_email(self.email)
-        self.profile_key = normalize_profile_url(self.profile_url)
-        self.name_key = person_key(self.first_name, self.last_name, self.company_name)
+        self.email, self.profile_url, self.profile_key, self.name_key = self.keys_for(
+            self.first_name, self.last_name, self.company_name, self.email, self.profile_url
+        )
+
+    @staticmethod
+    def keys_for(
+        first_name: str, last_name: str, company_name: str, email: str, profile_url: str
+    ) -> tuple[str, str, str, str]:
+        """(email, profile_url, profile_key, name_key) as stored: the normalised email and the
+        matching keys. The bulk loader fills them the same way, without model instances."""
+        return (
+            normalize_email(email),
+            profile_url,
+            normalize_profile_url(profile_url),
+            person_key(first_name, last_name, company_name),
+        )
 
 
 class SavedQuerySet(models.QuerySet):

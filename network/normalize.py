@@ -64,6 +64,11 @@ def normalize_email(value: str) -> str:
     return value if "@" in value else ""
 
 
+# The common spelling of a profile URL (scheme, plain host, optional port, a path without
+# characters urlsplit would drop), taken apart without urlsplit; anything else goes through it.
+_PLAIN_URL = re.compile(r"(?:https?:)?//([A-Za-z0-9.-]+)(?::[0-9]*)?((?:/[^?#\t\r\n]*)?)")
+
+
 def normalize_profile_url(value: str) -> str:
     """'https://www.linkedin.com/in/Jane-Doe/?x=1' -> 'linkedin.com/in/jane-doe'."""
     value = (value or "").strip()
@@ -71,11 +76,15 @@ def normalize_profile_url(value: str) -> str:
         return ""
     if "://" not in value:
         value = "//" + value
-    parts = urlsplit(value)
-    host = (parts.hostname or "").lower()
+    plain = _PLAIN_URL.match(value)
+    if plain is not None and (plain.end() == len(value) or value[plain.end()] in "?#"):
+        host, path = plain.group(1).lower(), plain.group(2)
+    else:
+        parts = urlsplit(value)
+        host, path = (parts.hostname or "").lower(), parts.path
     if host.startswith("www."):
         host = host[4:]
-    path = parts.path.rstrip("/").lower()
+    path = path.rstrip("/").lower()
     return f"{host}{path}" if host else ""
 
 

@@ -129,3 +129,89 @@ def test_a_big_load_costs_queries_per_chunk_not_per_row(django_assert_max_num_qu
     with django_assert_max_num_queries(30):
         report = network_load(people=numbered(people))
     assert report.members_created == 1200
+
+
+def test_a_company_is_updated_in_place_and_counted_once():
+    network_load(companies=numbered([{"name": "Initech", "domain": "initech.test"}]))
+    report = network_load(
+        companies=numbered(
+            [
+                {"name": "Initech Corp", "domain": "https://www.initech.test/"},
+                {"name": "Globex"},
+            ]
+        )
+    )
+    assert (report.companies_created, report.companies_updated, report.unchanged) == (1, 1, 0)
+    assert Company.objects.get(domain="initech.test").name == "Initech Corp"
+    again = network_load(companies=numbered([{"name": "Globex"}]))
+    assert (again.companies_created, again.unchanged) == (0, 1)
+
+
+def test_members_link_only_to_a_company_name_the_network_has_once():
+    network_load(
+        companies=numbered(
+            [
+                {"name": "Unique Ltd", "domain": "unique.test"},
+                {"name": "Twin", "domain": "twin-a.test"},
+                {"name": "Twin Inc", "domain": "twin-b.test"},
+            ]
+        )
+    )
+    people = [
+        {"first_name": "A", "last_name": "One", "company_name": "unique",
+         "profile_url": "https://li.test/in/a"},
+        {"first_name": "B", "last_name": "Two", "company_name": "Twin",
+         "profile_url": "https://li.test/in/b"},
+    ]  # fmt: skip
+    network_load(people=numbered(people))
+    assert Member.objects.get(last_name="One").company.name == "Unique Ltd"
+    assert Member.objects.get(last_name="Two").company is None
+
+
+def test_a_member_whose_company_appears_is_relinked_as_an_update():
+    person = {"first_name": "C", "last_name": "Three", "company_name": "Late Co",
+              "profile_url": "https://li.test/in/c", "email": " C@Late.Test "}  # fmt: skip
+    network_load(people=numbered([person]))
+    assert Member.objects.get().email == "c@late.test"
+    report = network_load(
+        companies=numbered([{"name": "Late Co", "domain": "late.test"}]),
+        people=numbered([person]),
+    )
+    assert (report.members_updated, report.unchanged) == (1, 0)
+    assert Member.objects.get().company.name == "Late Co"
+
+
+def test_values_come_out_as_they_went_in():
+    """Tabs, newlines, backslashes and quotes survive COPY (PostgreSQL) and executemany."""
+    odd = 'Tab\there, new\nline, back\\slash, "quote" and ünïcode'
+    network_load(
+        people=numbered(
+            [
+                {
+                    "first_name": "D",
+                    "last_name": "Four",
+                    "headline": odd,
+                    "profile_url": "https://li.test/in/d",
+                }
+            ]  # fmt: skip
+        )
+    )
+    assert Member.objects.get().headline == odd
+
+
+def test_only_changed_rows_get_a_new_updated_at():
+    """The import re-checks the CRM contacts of members changed since its last run."""
+    people = [
+        {"first_name": "E", "last_name": f"Five{i}", "profile_url": f"https://li.test/in/e{i}"}
+        for i in range(3)
+    ]
+    network_load(companies=numbered([{"name": "Stable", "domain": "stable.test"}]),
+                 people=numbered(people))  # fmt: skip
+    before = dict(Member.objects.values_list("last_name", "updated_at"))
+    company_before = Company.objects.get().updated_at
+    people[1]["headline"] = "Now a headline"
+    network_load(companies=numbered([{"name": "Stable", "domain": "stable.test"}]),
+                 people=numbered(people))  # fmt: skip
+    after = dict(Member.objects.values_list("last_name", "updated_at"))
+    assert [name for name in before if before[name] != after[name]] == ["Five1"]
+    assert Company.objects.get().updated_at == company_before
