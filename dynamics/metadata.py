@@ -13,6 +13,7 @@ from typing import Any
 from .errors import MalformedResponse, MissingObjectError
 from .http import JsonObject
 from .odata import build_query, metadata_key, with_query
+from .reads import ClientReads
 
 LINKEDIN_TABLES = ("li_inmail", "li_message")
 
@@ -45,22 +46,8 @@ def label_text(label: Any) -> str | None:
     return None
 
 
-class MetadataQueries:
+class MetadataQueries(ClientReads):
     """Metadata methods of DynamicsClient (kept here so client.py stays about rows)."""
-
-    # Provided by DynamicsClient.
-    def _get_json(
-        self,
-        path: str,
-        *,
-        table: str | None = None,
-        prefer: str | None = None,
-        caller_object_id: str | None = None,
-    ) -> JsonObject:
-        raise NotImplementedError
-
-    def _url(self, path: str) -> str:
-        raise NotImplementedError
 
     def entity_definition(self, logical_name: str, select: list[str] | None = None) -> JsonObject:
         """The EntityDefinition of a table (raises MissingObjectError when it does not exist)."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import MalformedResponse
-from .http import JsonObject
 from .odata import guid
+from .reads import ClientReads
 
 # PrivilegeDepth's members in order of reach; Web API answers name them, the SDK numbers them.
 DEPTHS = ("Basic", "Local", "Deep", "Global")
@@ -28,22 +28,8 @@ def depth_rank(depth: str) -> int:
     return DEPTHS.index(depth) if depth in DEPTHS else 0
 
 
-class PrivilegeQueries:
+class PrivilegeQueries(ClientReads):
     """Privilege methods of DynamicsClient (kept here so client.py stays about rows)."""
-
-    # Provided by DynamicsClient.
-    def _get_json(
-        self,
-        path: str,
-        *,
-        table: str | None = None,
-        prefer: str | None = None,
-        caller_object_id: str | None = None,
-    ) -> JsonObject:
-        raise NotImplementedError
-
-    def _url(self, path: str) -> str:
-        raise NotImplementedError
 
     def user_privileges(self, user_id: str) -> dict[str, str]:
         """`{privilege name: deepest depth}` the user holds through their roles, e.g.

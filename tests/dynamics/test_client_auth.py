@@ -1,8 +1,6 @@
 """make_session's CA handling over real TLS, and MsalAuth against a mocked identity provider."""
 
 import base64
-import datetime
-import ipaddress
 import json
 import ssl
 import threading
@@ -13,10 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import msal
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from dynamics import (
     AuthError,
@@ -27,6 +21,7 @@ from dynamics import (
     make_session,
 )
 from tests.dynamics.client_fakes import ALLOWED, ORG
+from tests.dynamics.replay_server import self_signed
 
 AUTHORITY = "https://login.example.test/11111111-2222-3333-4444-555555555555"
 TOKEN_URL = f"{AUTHORITY}/oauth2/v2.0/token"
@@ -34,37 +29,6 @@ REDIRECT = "http://127.0.0.1:8000/crm/callback"
 
 
 # -- make_session and REQUESTS_CA_BUNDLE ---------------------------------------------------
-
-
-def _self_signed(directory):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_path), str(key_path)
 
 
 class _WhoAmI(BaseHTTPRequestHandler):
@@ -84,7 +48,7 @@ class _WhoAmI(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tls_server(tmp_path):
-    cert, key = _self_signed(tmp_path)
+    cert, key = (str(path) for path in self_signed(tmp_path))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _WhoAmI)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)

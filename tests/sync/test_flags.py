@@ -11,7 +11,8 @@ import pytest
 from network.models import Company
 from sync.flags import contact_flags
 from sync.models import ContactFlag, CrmContact, FlagReason, SyncRun
-from tests.factories import CompanyFactory, MemberFactory
+from tests.factories import CompanyFactory
+from tests.sync.deals import zeta_deal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
 
@@ -19,32 +20,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
 @pytest.fixture
 def team(crm, connected):
     """Zoe Zed and Yan Yu at Zeta Test Ltd in the CRM and in the network."""
-    account = crm.create_row("accounts", name="Zeta Test Ltd", websiteurl="https://zeta.example")
-    people = {}
-    for first, last in (("Zoe", "Zed"), ("Yan", "Yu")):
-        people[first] = crm.create_row(
-            "contacts",
-            firstname=first,
-            lastname=last,
-            emailaddress1=f"{first.lower()}@zeta.example",
-            _parentcustomerid_value=account["accountid"],
-        )["contactid"]
-    crm.create_opportunity(
-        name="Zeta - Platform",
-        salesstage=2,
-        _ownerid_value=crm.user("alex.morgan@contoso-demo.com")["systemuserid"],
-        _parentaccountid_value=account["accountid"],
-        _parentcontactid_value=people["Zoe"],
-    )
-    company = CompanyFactory(name="Zeta Test", domain="zeta.example")
-    members = {
-        first: MemberFactory(
-            first_name=first, last_name=last, email=f"{first.lower()}@zeta.example",
-            company=company,
-        )
-        for first, last in (("Zoe", "Zed"), ("Yan", "Yu"))
-    }  # fmt: skip
-    return {"account": account["accountid"], "contacts": people, "members": members}
+    return zeta_deal(crm, email_domain="zeta.example")
 
 
 def _flags(contact_id: str) -> dict[str, ContactFlag]:

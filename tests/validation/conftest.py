@@ -4,8 +4,8 @@
 import pytest
 
 from sync.models import ContactFlag
-from tests.factories import CompanyFactory, MemberFactory
 from tests.sync import conftest as sync_fixtures
+from tests.sync.deals import zeta_deal
 
 # The import's fixtures: its demo org, the contract connected to it, one run.
 emulator_factory = sync_fixtures.emulator_factory
@@ -15,39 +15,13 @@ demo_contract = sync_fixtures.demo_contract
 connected = sync_fixtures.connected
 run_sync = sync_fixtures.run_sync
 
-ALEX = "alex.morgan@contoso-demo.com"
-
 
 @pytest.fixture
 def team(crm, connected, run_sync):
     """Zoe Zed and Yan Yu at Zeta Test Ltd, in the CRM and the network, with emails at another
     domain than the account's website, imported: both flagged. Zoe is on an open opportunity
     of Alex Morgan's (so Alex holds her as a Lead); Yan is nobody's Lead."""
-    account = crm.create_row("accounts", name="Zeta Test Ltd", websiteurl="https://zeta.example")
-    contacts = {}
-    for first, last in (("Zoe", "Zed"), ("Yan", "Yu")):
-        contacts[first] = crm.create_row(
-            "contacts",
-            firstname=first,
-            lastname=last,
-            emailaddress1=f"{first.lower()}@old-employer.example",
-            _parentcustomerid_value=account["accountid"],
-        )["contactid"]
-    crm.create_opportunity(
-        name="Zeta - Platform",
-        salesstage=2,
-        _ownerid_value=crm.user(ALEX)["systemuserid"],
-        _parentaccountid_value=account["accountid"],
-        _parentcontactid_value=contacts["Zoe"],
-    )
-    company = CompanyFactory(name="Zeta Test", domain="zeta.example")
-    for first, last in (("Zoe", "Zed"), ("Yan", "Yu")):
-        MemberFactory(
-            first_name=first,
-            last_name=last,
-            email=f"{first.lower()}@old-employer.example",
-            company=company,
-        )
+    contacts = zeta_deal(crm, email_domain="old-employer.example")["contacts"]
     run = run_sync(connected)
     assert run.state == "succeeded", run.error_detail
     flags = {

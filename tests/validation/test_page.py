@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sync.models import ContactFlag, FlagReason
-from tests.validation.conftest import ALEX
+from tests.sync.deals import ALEX
 from writeback.models import FollowUp, OutboxEntry, OutboxState
 from writeback.tasks import drain_outbox
 
