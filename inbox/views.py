@@ -222,19 +222,30 @@ def _wants_copy(request) -> bool:
     return request.POST.get("copy_to_crm") in {"on", "true", "1"}
 
 
+def _copy_toggle(request, item, set_copy, reload):
+    """The copy control of a message or note: its state on GET; on POST, ``set_copy()`` then the
+    reloaded item's state, with the rule's message when the change was refused."""
+    if request.method == "GET":
+        return copy_control_render(request, item)
+    error = ""
+    try:
+        set_copy()
+    except ValidationError as exc:
+        error = exc.messages[0]
+    return copy_control_render(request, reload(), error=error)
+
+
 @seat_holder_required
 @require_http_methods(["GET", "POST"])
 def message_copy(request, pk: int):
     """*Copy message to CRM* ticked or unticked (POST); its current state (GET, polled by htmx)."""
     message = get_message(request, pk)
-    if request.method == "GET":
-        return copy_control_render(request, message)
-    error = ""
-    try:
-        message_set_copy(message=message, copy_to_crm=_wants_copy(request))
-    except ValidationError as exc:
-        error = exc.messages[0]
-    return copy_control_render(request, get_message(request, pk), error=error)
+    return _copy_toggle(
+        request,
+        message,
+        lambda: message_set_copy(message=message, copy_to_crm=_wants_copy(request)),
+        lambda: get_message(request, pk),
+    )
 
 
 @seat_holder_required
@@ -242,14 +253,12 @@ def message_copy(request, pk: int):
 def note_copy(request, pk: int):
     """*Copy to CRM* ticked or unticked on a note (POST); its current state (GET, polled)."""
     note = get_note(request, pk)
-    if request.method == "GET":
-        return copy_control_render(request, note)
-    error = ""
-    try:
-        note_set_copy(note=note, copy_to_crm=_wants_copy(request))
-    except ValidationError as exc:
-        error = exc.messages[0]
-    return copy_control_render(request, get_note(request, pk), error=error)
+    return _copy_toggle(
+        request,
+        note,
+        lambda: note_set_copy(note=note, copy_to_crm=_wants_copy(request)),
+        lambda: get_note(request, pk),
+    )
 
 
 @seat_holder_required

@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser.a11y import assert_accessible
 from tests.browser_fixtures import login_page
+from tests.sync.deals import ALEX
 from tests.validation import conftest as validation_fixtures
 from writeback.models import FollowUp
 
@@ -21,7 +22,7 @@ demo_contract = validation_fixtures.demo_contract
 connected = validation_fixtures.connected
 run_sync = validation_fixtures.run_sync
 team = validation_fixtures.team
-ALEX = validation_fixtures.ALEX
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.emulator, pytest.mark.django_db(transaction=True)]
 FOLLOW_UP = "Create a follow-up task in CRM about Zoe Zed"
