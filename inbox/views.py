@@ -222,29 +222,27 @@ def _wants_copy(request) -> bool:
     return request.POST.get("copy_to_crm") in {"on", "true", "1"}
 
 
-def _copy_toggle(request, item, set_copy, reload):
-    """The copy control of a message or note: its state on GET; on POST, ``set_copy()`` then the
-    reloaded item's state, with the rule's message when the change was refused."""
+def _copy_toggle(request, pk: int, fetch, set_copy):
+    """The copy control of the seat holder's message or note ``pk`` (``fetch`` finds it, or
+    404s): its state on GET; on POST, ``set_copy(item, ticked)`` then its reloaded state, with
+    the rule's message when the change was refused."""
+    item = fetch(request, pk)
     if request.method == "GET":
         return copy_control_render(request, item)
     error = ""
     try:
-        set_copy()
+        set_copy(item, _wants_copy(request))
     except ValidationError as exc:
         error = exc.messages[0]
-    return copy_control_render(request, reload(), error=error)
+    return copy_control_render(request, fetch(request, pk), error=error)
 
 
 @seat_holder_required
 @require_http_methods(["GET", "POST"])
 def message_copy(request, pk: int):
     """*Copy message to CRM* ticked or unticked (POST); its current state (GET, polled by htmx)."""
-    message = get_message(request, pk)
     return _copy_toggle(
-        request,
-        message,
-        lambda: message_set_copy(message=message, copy_to_crm=_wants_copy(request)),
-        lambda: get_message(request, pk),
+        request, pk, get_message, lambda item, on: message_set_copy(message=item, copy_to_crm=on)
     )
 
 
@@ -252,12 +250,8 @@ def message_copy(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def note_copy(request, pk: int):
     """*Copy to CRM* ticked or unticked on a note (POST); its current state (GET, polled)."""
-    note = get_note(request, pk)
     return _copy_toggle(
-        request,
-        note,
-        lambda: note_set_copy(note=note, copy_to_crm=_wants_copy(request)),
-        lambda: get_note(request, pk),
+        request, pk, get_note, lambda item, on: note_set_copy(note=item, copy_to_crm=on)
     )
 
 
